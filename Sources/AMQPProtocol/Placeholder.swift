@@ -1,0 +1,2 @@
+/// Placeholder: replaced as the AMQPProtocol target gets real content.
+enum AMQPProtocolPlaceholder {}

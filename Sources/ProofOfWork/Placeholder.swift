@@ -1,0 +1,2 @@
+/// Placeholder: replaced as the ProofOfWork target gets real content.
+enum ProofOfWorkPlaceholder {}

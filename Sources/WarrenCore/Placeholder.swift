@@ -1,0 +1,2 @@
+/// Placeholder: replaced as the WarrenCore target gets real content.
+enum WarrenCorePlaceholder {}
