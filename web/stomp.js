@@ -68,6 +68,9 @@ export class StompClient {
    * @param {number} [options.maxSubscribeFailures] drop a subscription whose SUBSCRIBE the broker
    *   refused this many times in a row (default 2)
    * @param {string} [options.replyQueue] the NAME in `/temp-queue/NAME` for replies (default `replies`)
+   * @param {(client: StompClient) => (void | Promise<void>)} [options.beforeConnect] runs before
+   *   every connection attempt, e.g. to refresh `client.passcode`; may be async, may call
+   *   deactivate(); a throw or rejection counts as a failed attempt
    * @param {(url: string, protocols: string[]) => WebSocket} [options.webSocketFactory]
    * @param {{now: () => number, setTimeout: Function, clearTimeout: Function}} [options.clock]
    * @param {() => number} [options.random] numbers in [0, 1) for backoff jitter
@@ -90,6 +93,7 @@ export class StompClient {
     this.maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
     this.maxSubscribeFailures = options.maxSubscribeFailures ?? 2;
     this.replyQueue = options.replyQueue ?? 'replies';
+    this.beforeConnect = options.beforeConnect;
     this._createSocket = options.webSocketFactory ?? browserWebSocketFactory;
     this._clock = options.clock ?? systemClock;
     this._random = options.random ?? Math.random;
@@ -99,6 +103,7 @@ export class StompClient {
     this._active = false;
     this._link = null; // the current socket and its per-connection state
     this._reconnectTimer = null;
+    this._opening = null; // token of a beforeConnect in progress
     this._attempt = 0;
     this._deactivation = null;
     this._seq = 0;
@@ -139,7 +144,7 @@ export class StompClient {
   activate() {
     this._active = true;
     if (this._deactivation) return; // reopens once the deactivation finishes
-    if (this._link || this._reconnectTimer !== null) return;
+    if (this._link || this._reconnectTimer !== null || this._opening) return;
     this._attempt = 0;
     this._open();
   }
@@ -148,17 +153,23 @@ export class StompClient {
    * Disconnects gracefully (DISCONNECT with a receipt) and stops reconnecting. Pending sends,
    * requests and the outbox are rejected with code `deactivated`; subscriptions are kept for
    * the next activate().
+   * @param {{force?: boolean}} [options] `force` drops the socket at once, without DISCONNECT
    * @returns {Promise<void>} resolves once the socket is let go; never rejects
    */
-  deactivate() {
+  deactivate({ force = false } = {}) {
     this._active = false;
-    if (this._deactivation) return this._deactivation.promise;
+    if (this._deactivation) {
+      const { promise } = this._deactivation;
+      if (force) this._finishDeactivation();
+      return promise;
+    }
     this._cancelReconnect();
+    this._opening = null;
     let resolve;
     const promise = new Promise((r) => (resolve = r));
     this._deactivation = { promise, resolve };
     const link = this._link;
-    if (link?.connected) {
+    if (link?.connected && !force) {
       const receipt = this._nextId('disconnect');
       const finish = () => this._finishDeactivation();
       this._expectReceipt(receipt, finish, finish, this.disconnectTimeoutMs, 'DISCONNECT');
@@ -255,6 +266,31 @@ export class StompClient {
 
   _open() {
     this._setState(ConnectionState.connecting, { attempt: this._attempt });
+    if (!this.beforeConnect) {
+      this._openSocket();
+      return;
+    }
+    const token = {};
+    this._opening = token;
+    Promise.resolve()
+      .then(() => this.beforeConnect(this))
+      .then(
+        () => {
+          if (this._opening !== token) return; // deactivated meanwhile
+          this._opening = null;
+          this._openSocket();
+        },
+        (cause) => {
+          if (this._opening !== token) return;
+          this._opening = null;
+          const error = new StompError(ErrorCode.connectionLost, `beforeConnect failed: ${cause?.message ?? cause}`, { cause });
+          this._emit('error', error);
+          this._afterLoss(error);
+        },
+      );
+  }
+
+  _openSocket() {
     let ws;
     try {
       ws = this._createSocket(this.url, ['v12.stomp']);

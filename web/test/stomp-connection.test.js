@@ -337,4 +337,85 @@ describe('StompClient activate/deactivate', () => {
     await assert.rejects(sent, { code: 'deactivated' });
     await assert.rejects(asked, { code: 'deactivated' });
   });
+
+  it('force skips DISCONNECT and drops the socket at once', async () => {
+    const t = makeClient();
+    t.client.activate();
+    t.connect();
+    await t.client.deactivate({ force: true });
+    assert.equal(t.socket().framesOf('DISCONNECT').length, 0);
+    assert.equal(t.socket().closed, true);
+    assert.equal(t.client.state, 'disconnected');
+  });
+
+  it('force cuts short a graceful deactivation', async () => {
+    const t = makeClient();
+    t.client.activate();
+    t.connect();
+    const graceful = t.client.deactivate();
+    await t.client.deactivate({ force: true });
+    await graceful;
+    assert.equal(t.socket().framesOf('DISCONNECT').length, 1);
+    assert.equal(t.clock.pending, 0);
+  });
+});
+
+describe('StompClient beforeConnect', () => {
+  it('runs (async) before every attempt and may change credentials', async () => {
+    let n = 0;
+    const t = makeClient({
+      beforeConnect: async (client) => {
+        n += 1;
+        await flush();
+        client.passcode = `token-${n}`;
+      },
+    });
+    t.client.activate();
+    assert.equal(t.sockets.length, 0);
+    await flush();
+    await flush();
+    t.socket().open();
+    assert.equal(t.socket().last().headers.passcode, 'token-1');
+    t.socket().serverClose(1006);
+    t.clock.advance(t.states.at(-1).delayMs);
+    await flush();
+    await flush();
+    t.socket().open();
+    assert.equal(t.socket().last().headers.passcode, 'token-2');
+  });
+
+  it('may call deactivate, and then no socket is opened', async () => {
+    const t = makeClient({ beforeConnect: (client) => client.deactivate() });
+    t.client.activate();
+    await flush();
+    assert.equal(t.sockets.length, 0);
+    assert.equal(t.client.state, 'disconnected');
+  });
+
+  it('deactivate during beforeConnect wins', async () => {
+    const t = makeClient({ beforeConnect: () => flush() });
+    t.client.activate();
+    t.client.activate(); // still one attempt
+    await t.client.deactivate();
+    await flush();
+    await flush();
+    assert.equal(t.sockets.length, 0);
+  });
+
+  it('a failing beforeConnect counts as a failed attempt', async () => {
+    let fail = true;
+    const t = makeClient({
+      beforeConnect: () => {
+        if (fail) throw new Error('no token');
+      },
+    });
+    t.client.activate();
+    await flush();
+    assert.equal(t.errors.at(-1).cause.message, 'no token');
+    assert.equal(t.client.state, 'reconnecting');
+    fail = false;
+    t.clock.advance(t.states.at(-1).delayMs);
+    await flush();
+    assert.equal(t.sockets.length, 1);
+  });
 });
