@@ -249,6 +249,11 @@ export class StompConnection {
 
   _onClose(link, { code: closeCode, reason: closeReason }) {
     if (link !== this._link) return;
+    if (this._deactivation) {
+      // Web-STOMP answers DISCONNECT by closing, also with "STOMP died", often before the RECEIPT.
+      this._linkLost(link, new StompError(ErrorCode.deactivated, 'the client was deactivated'));
+      return;
+    }
     if (closeCode === 1000 && closeReason === STOMP_DIED) {
       const culprit = link.connected ? link.unconfirmed() : undefined;
       const operation = culprit?.operation ?? link.lastOperation;

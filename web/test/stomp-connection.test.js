@@ -287,15 +287,20 @@ describe('StompClient activate/deactivate', () => {
     assert.equal(t.socket().closed, true);
   });
 
-  it('resolves deactivate when the broker closes first', async () => {
-    const t = makeClient();
-    t.client.activate();
-    t.connect();
-    const promise = t.client.deactivate();
-    t.socket().serverClose(1000, '');
-    await promise;
-    assert.equal(t.client.state, 'disconnected');
-    assert.equal(t.sockets.length, 1);
+  it('resolves deactivate when the broker closes first, quietly even with "STOMP died"', async () => {
+    for (const reason of ['', 'STOMP died']) {
+      const t = makeClient();
+      t.client.activate();
+      t.connect();
+      t.client.send('/q', 'x').catch(() => {});
+      t.receipt('SEND');
+      const promise = t.client.deactivate();
+      t.socket().serverClose(1000, reason); // what Web-STOMP 3.10 does on DISCONNECT
+      await promise;
+      assert.equal(t.client.state, 'disconnected');
+      assert.equal(t.sockets.length, 1);
+      assert.deepEqual(t.errors, []);
+    }
   });
 
   it('is safe in any order', async () => {
