@@ -383,6 +383,11 @@ export class StompConnection {
 
   // ---- plumbing ----
 
+  /** The link frames may go out on now: connected, and no DISCONNECT sent. */
+  _readyLink() {
+    return this._link?.connected && !this._deactivation ? this._link : null;
+  }
+
   _setState(state, detail = {}) {
     if (state === ConnectionState.disconnected && this._state === state) return;
     this._state = state;

@@ -62,7 +62,8 @@ export class StompClient extends StompConnection {
     const cancel = (sub) => this._unsubscribe(sub);
     const sub = new Subscription(id, destination, handler, headers, cancel, options.onError);
     this._subscriptions.set(id, sub);
-    if (this._link?.connected) this._sendSubscribe(this._link, sub);
+    const link = this._readyLink();
+    if (link) this._sendSubscribe(link, sub);
     return sub;
   }
 
@@ -140,8 +141,8 @@ export class StompClient extends StompConnection {
   // ---- frames out ----
 
   _enqueue(entry) {
-    const link = this._link;
-    if (link?.connected) {
+    const link = this._readyLink();
+    if (link) {
       this._transmitSend(link, entry);
     } else if (this._outbox.length >= this.outboxLimit) {
       const message = `outbox full (${this.outboxLimit} messages waiting for a connection)`;
@@ -182,7 +183,7 @@ export class StompClient extends StompConnection {
   _unsubscribe(sub) {
     if (this._subscriptions.get(sub.id) !== sub) return;
     this._subscriptions.delete(sub.id);
-    if (this._link?.connected) this._link.send({ command: 'UNSUBSCRIBE', headers: { id: sub.id } });
+    this._readyLink()?.send({ command: 'UNSUBSCRIBE', headers: { id: sub.id } });
   }
 
   /** A refused SUBSCRIBE would kill every reconnect, so after a few refusals it is dropped. */
@@ -203,7 +204,7 @@ export class StompClient extends StompConnection {
       throw new TypeError(`${command} needs a message from an ack: 'client' or 'client-individual' subscription`);
     }
     // Ack ids belong to the connection that delivered; the broker redelivers after a reconnect.
-    if (link !== this._link || !link.connected) return false;
+    if (link !== this._readyLink()) return false;
     return link.send({ command, headers: { ...headers, id } });
   }
 

@@ -330,6 +330,19 @@ describe('StompClient activate/deactivate', () => {
     assert.equal(t.client.state, 'disconnected');
   });
 
+  it('sends nothing after DISCONNECT; a send then is rejected with deactivated', async () => {
+    const t = makeClient();
+    t.client.activate();
+    t.connect();
+    const done = t.client.deactivate();
+    const late = t.client.send('/q', 'late');
+    t.client.subscribe('/amq/queue/a', () => {});
+    assert.equal(t.socket().last().command, 'DISCONNECT');
+    t.receipt('DISCONNECT');
+    await done;
+    await assert.rejects(late, { code: 'deactivated' });
+  });
+
   it('rejects pending work with deactivated', async () => {
     const t = makeClient();
     t.client.activate();
