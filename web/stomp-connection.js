@@ -58,7 +58,7 @@ export class StompConnection {
    * @param {number} [options.receiptTimeoutMs] wait for a RECEIPT (default 10000)
    * @param {number} [options.disconnectTimeoutMs] wait for the DISCONNECT receipt (default 2000)
    * @param {number} [options.maxFrameSize] largest inbound frame in octets (default 1 MiB)
-   * @param {(client: StompClient) => (void | Promise<void>)} [options.beforeConnect] runs before
+   * @param {(client: StompConnection) => (void | Promise<void>)} [options.beforeConnect] runs before
    *   every connection attempt, e.g. to refresh `client.passcode`; may be async, may call
    *   deactivate(); a throw or rejection counts as a failed attempt
    * @param {(url: string, protocols: string[]) => WebSocket} [options.webSocketFactory]
