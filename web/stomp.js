@@ -1,6 +1,17 @@
 // A STOMP 1.2 client for RabbitMQ Web-STOMP: subscriptions renewed across reconnects, sends
 // confirmed by RECEIPT with an outbox while disconnected, and request/reply over /temp-queue/.
 // The connection itself (heart-beats, reconnect, auth failure) lives in stomp-connection.js.
+//
+//   import { StompClient } from './stomp.js';
+//   const stomp = new StompClient({ url: config.stompUrl, login, passcode, host: '/' });
+//   stomp.on('state', ({ state, delayMs, error }) => showStatus(state, delayMs, error));
+//   stomp.on('error', (error) => console.warn(error.code, error.message));
+//   stomp.activate();
+//   const reply = await stomp.request('/amq/queue/chat.login', JSON.stringify(login),
+//                                     { headers: { 'content-type': 'application/json' } });
+//   stomp.subscribe(`/amq/queue/${JSON.parse(reply.body).queue}`, (m) => { show(m.body); m.ack(); },
+//                   { ack: 'client-individual', prefetch: 50 });
+//   await stomp.send('/amq/queue/chat.inbox', JSON.stringify(post), { 'content-type': 'application/json' });
 
 import { StompConnection } from './stomp-connection.js';
 import { ErrorCode, StompError } from './stomp-errors.js';
