@@ -1,0 +1,247 @@
+// A STOMP 1.2 client for RabbitMQ Web-STOMP: subscriptions renewed across reconnects, sends
+// confirmed by RECEIPT with an outbox while disconnected, and request/reply over /temp-queue/.
+// The connection itself (heart-beats, reconnect, auth failure) lives in stomp-connection.js.
+//
+//   import { StompClient } from './stomp.js';
+//   const stomp = new StompClient({ url: config.stompUrl, login, passcode, host: '/' });
+//   stomp.on('state', ({ state, delayMs, error }) => showStatus(state, delayMs, error));
+//   stomp.on('error', (error) => console.warn(error.code, error.message));
+//   stomp.activate();
+//   const reply = await stomp.request('/amq/queue/chat.login', JSON.stringify(login),
+//                                     { headers: { 'content-type': 'application/json' } });
+//   stomp.subscribe(`/amq/queue/${JSON.parse(reply.body).queue}`, (m) => { show(m.body); m.ack(); },
+//                   { ack: 'client-individual', prefetch: 50 });
+//   await stomp.send('/amq/queue/chat.inbox', JSON.stringify(post), { 'content-type': 'application/json' });
+
+import { StompConnection } from './stomp-connection.js';
+import { ErrorCode, StompError } from './stomp-errors.js';
+import { StompMessage, Subscription } from './stomp-message.js';
+import { RequestBook } from './stomp-pending.js';
+
+export { ConnectionState, StompConnection, browserWebSocketFactory } from './stomp-connection.js';
+export { ErrorCode, StompError } from './stomp-errors.js';
+export { StompMessage, Subscription } from './stomp-message.js';
+
+/**
+ * A STOMP 1.2 client that keeps itself connected: `activate()`, then `subscribe()`, `send()`,
+ * `request()`; `deactivate()` to stop. See StompConnection for the `state` and `error` events.
+ */
+export class StompClient extends StompConnection {
+  /**
+   * @param {object} options every StompConnection option (url, login, passcode, host, heartbeat,
+   *   backoff, authRetryMs, timeouts, maxFrameSize, beforeConnect, webSocketFactory, clock, random), and:
+   * @param {number} [options.requestTimeoutMs] default request() timeout (default 10000)
+   * @param {number} [options.outboxLimit] messages held while disconnected (default 100)
+   * @param {number} [options.maxSubscribeFailures] drop a subscription whose SUBSCRIBE the broker
+   *   refused this many times in a row (default 2)
+   * @param {string} [options.replyQueue] the NAME in `/temp-queue/NAME` for replies (default `replies`)
+   */
+  constructor(options) {
+    super(options);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10000;
+    this.outboxLimit = options.outboxLimit ?? 100;
+    this.maxSubscribeFailures = options.maxSubscribeFailures ?? 2;
+    this.replyQueue = options.replyQueue ?? 'replies';
+    this._subscriptions = new Map(); // id -> Subscription, kept across reconnects
+    this._requests = new RequestBook(this._clock);
+    this._outbox = []; // sends waiting for a connection
+  }
+
+  /** The reply-to destination request() uses. */
+  get replyDestination() {
+    return `/temp-queue/${this.replyQueue}`;
+  }
+
+  /**
+   * Subscribes; the subscription is renewed after every reconnect until unsubscribed.
+   * @param {string} destination e.g. `/amq/queue/NAME` (not `/temp-queue/`: replies need no SUBSCRIBE)
+   * @param {(message: StompMessage) => unknown} handler may throw or reject; delivery goes on
+   *   and the failure is reported as an `error` event
+   * @param {{ack?: 'auto' | 'client' | 'client-individual', prefetch?: number,
+   *          headers?: Record<string, string>, onError?: (error: StompError) => void}} [options]
+   * @returns {Subscription}
+   */
+  subscribe(destination, handler, options = {}) {
+    if (destination.startsWith('/temp-queue/')) {
+      throw new TypeError('/temp-queue/ destinations take no SUBSCRIBE; use request()');
+    }
+    const headers = { ...options.headers };
+    if (options.ack) headers.ack = options.ack;
+    if (options.prefetch !== undefined) headers['prefetch-count'] = String(options.prefetch);
+    for (const reserved of ['id', 'destination', 'receipt']) delete headers[reserved];
+    const id = this._nextId('sub');
+    const cancel = (sub) => this._unsubscribe(sub);
+    const sub = new Subscription(id, destination, handler, headers, cancel, options.onError);
+    this._subscriptions.set(id, sub);
+    const link = this._readyLink();
+    if (link) this._sendSubscribe(link, sub);
+    return sub;
+  }
+
+  /**
+   * Sends a message and waits for the broker's RECEIPT. While disconnected the message waits
+   * in a bounded outbox and goes out after the next CONNECTED (once).
+   * @param {string} destination e.g. `/amq/queue/chat.inbox`
+   * @param {string | Uint8Array} [body]
+   * @param {Record<string, string>} [headers] e.g. `content-type`
+   * @returns {Promise<import('./stomp-frame.js').StompFrame>} the RECEIPT; rejects on ERROR,
+   *   a lost connection, receipt timeout, a full outbox or deactivate()
+   */
+  send(destination, body = '', headers = {}) {
+    return new Promise((resolve, reject) => {
+      this._enqueue({ destination, body, headers, resolve, reject, onSent: null });
+    });
+  }
+
+  /**
+   * Sends a request with `reply-to: /temp-queue/NAME` and a fresh `correlation-id`, and resolves
+   * with the reply MESSAGE carrying that correlation-id. The temporary queue dies with the socket,
+   * so a request already sent is rejected when the connection is lost.
+   * @param {string} destination
+   * @param {string | Uint8Array} [body]
+   * @param {{timeoutMs?: number, headers?: Record<string, string>}} [options]
+   * @returns {Promise<StompMessage>}
+   */
+  request(destination, body = '', { timeoutMs = this.requestTimeoutMs, headers = {} } = {}) {
+    const correlationId = this._nextId('req');
+    const operation = `SEND ${destination}`;
+    return new Promise((resolve, reject) => {
+      const entry = {
+        destination,
+        body,
+        headers: { ...headers, 'reply-to': this.replyDestination, 'correlation-id': correlationId },
+        resolve: () => {},
+        reject: (error) => pending.reject(error),
+        onSent: (link) => (pending.link = link),
+      };
+      const pending = this._requests.open(correlationId, {
+        resolve,
+        reject,
+        timeoutMs,
+        timeoutError: () => new StompError(ErrorCode.requestTimeout, `no reply from ${destination} within ${timeoutMs} ms`, { operation }),
+        settled: () => this._withdraw(entry), // a request that timed out in the outbox is not sent later
+      });
+      this._enqueue(entry);
+    });
+  }
+
+  // ---- hooks from StompConnection ----
+
+  /** Renews every subscription, then sends the outbox, in order. */
+  _connected(link) {
+    for (const sub of [...this._subscriptions.values()]) {
+      if (link !== this._link) return;
+      this._sendSubscribe(link, sub);
+    }
+    while (this._outbox.length > 0 && link === this._link) this._transmitSend(link, this._outbox.shift());
+  }
+
+  _refused(culprit, error) {
+    if (culprit.subscription) this._blameSubscription(culprit.subscription, error);
+  }
+
+  _linkDropped(link, error) {
+    this._requests.reject(error, (pending) => pending.link === link);
+  }
+
+  _stopped(error) {
+    for (const entry of this._outbox.splice(0)) entry.reject(error);
+    this._requests.reject(error);
+  }
+
+  // ---- frames out ----
+
+  _enqueue(entry) {
+    const link = this._readyLink();
+    if (link) {
+      this._transmitSend(link, entry);
+    } else if (this._outbox.length >= this.outboxLimit) {
+      const message = `outbox full (${this.outboxLimit} messages waiting for a connection)`;
+      entry.reject(new StompError(ErrorCode.outboxFull, message, { operation: `SEND ${entry.destination}` }));
+    } else {
+      this._outbox.push(entry);
+    }
+  }
+
+  _transmitSend(link, entry) {
+    const receipt = this._nextId('send');
+    const operation = `SEND ${entry.destination}`;
+    link.awaitConfirmation(receipt, { operation });
+    this._expectReceipt(receipt, entry.resolve, entry.reject, this.receiptTimeoutMs, operation);
+    entry.onSent?.(link);
+    const headers = Object.assign({ destination: entry.destination }, entry.headers, {
+      destination: entry.destination,
+      receipt,
+    });
+    link.send({ command: 'SEND', headers, body: entry.body });
+  }
+
+  _withdraw(entry) {
+    const queued = this._outbox.indexOf(entry);
+    if (queued >= 0) this._outbox.splice(queued, 1);
+  }
+
+  _sendSubscribe(link, sub) {
+    const receipt = this._nextId('subscribed');
+    const operation = `SUBSCRIBE ${sub.destination} (id ${sub.id})`;
+    link.awaitConfirmation(receipt, { operation, subscription: sub });
+    const confirmed = () => (sub.failures = 0);
+    this._expectReceipt(receipt, confirmed, () => {}, this.receiptTimeoutMs, operation);
+    const headers = Object.assign({ id: sub.id, destination: sub.destination }, sub.headers, { receipt });
+    link.send({ command: 'SUBSCRIBE', headers });
+  }
+
+  _unsubscribe(sub) {
+    if (this._subscriptions.get(sub.id) !== sub) return;
+    this._subscriptions.delete(sub.id);
+    this._readyLink()?.send({ command: 'UNSUBSCRIBE', headers: { id: sub.id } });
+  }
+
+  /** A refused SUBSCRIBE would kill every reconnect, so after a few refusals it is dropped. */
+  _blameSubscription(sub, cause) {
+    sub.failures += 1;
+    if (sub.failures < this.maxSubscribeFailures || this._subscriptions.get(sub.id) !== sub) return;
+    this._subscriptions.delete(sub.id);
+    sub.active = false;
+    const message = `gave up on SUBSCRIBE ${sub.destination}: refused ${sub.failures} times`;
+    const error = new StompError(ErrorCode.subscribeRefused, message, { operation: `SUBSCRIBE ${sub.destination}`, cause });
+    this._emit('error', error);
+    sub.onError?.(error);
+  }
+
+  _acknowledge(link, command, message, headers) {
+    const id = message.headers.ack;
+    if (id === undefined) {
+      throw new TypeError(`${command} needs a message from an ack: 'client' or 'client-individual' subscription`);
+    }
+    // Ack ids belong to the connection that delivered; the broker redelivers after a reconnect.
+    if (link !== this._readyLink()) return false;
+    return link.send({ command, headers: { ...headers, id } });
+  }
+
+  // ---- frames in ----
+
+  _messageReceived(link, frame) {
+    const acknowledge = (command, message, headers) => this._acknowledge(link, command, message, headers);
+    const message = new StompMessage(frame, acknowledge);
+    const target = frame.headers.subscription;
+    if (target === this.replyDestination) {
+      this._requests.get(frame.headers['correlation-id'])?.resolve(message); // late replies are dropped
+      return;
+    }
+    const sub = this._subscriptions.get(target);
+    if (!sub) return; // after unsubscribe, stragglers are dropped
+    sub.failures = 0;
+    try {
+      const result = sub.handler(message);
+      if (typeof result?.then === 'function') result.then(undefined, (cause) => this._handlerFailed(sub, cause));
+    } catch (cause) {
+      this._handlerFailed(sub, cause);
+    }
+  }
+
+  _handlerFailed(sub, cause) {
+    const message = `handler for ${sub.destination} failed: ${cause?.message ?? cause}`;
+    this._emit('error', new StompError(ErrorCode.handlerFailed, message, { cause, operation: `SUBSCRIBE ${sub.destination}` }));
+  }
+}
