@@ -50,18 +50,18 @@ public enum SHA256Backend: String, Sendable, Hashable, CaseIterable, CustomStrin
         digest(of: Array(challenge.utf8) + Array(String(nonce).utf8))
     }
 
-    /// Digests of `challenge ++ decimal(nonce)` for every nonce in `nonces`, computed by the
-    /// search loop itself (midstate, in-place digit increments); used to test each path.
-    func searchLoopDigests(challenge: String, nonces: Range<UInt64>) -> [[UInt8]] {
+    /// Digests of `challenge ++ decimal(nonce)` for nonces `start`, `start + 1`, ... (`count` of
+    /// them, `start + count - 1` at most UInt64.max), computed by the search loop itself
+    /// (midstate, in-place digit increments); used to test each path.
+    func searchLoopDigests(challenge: String, start: UInt64, count: Int) -> [[UInt8]] {
         let job = SearchJob(challenge: challenge, backend: self)
-        var flat = [UInt8](repeating: 0, count: nonces.count * 32)
+        var flat = [UInt8](repeating: 0, count: count * 32)
         flat.withUnsafeMutableBufferPointer { out in
             withUnsafePointer(to: job.raw) { jobPointer in
-                csha256_search_digests(
-                    code, jobPointer, nonces.lowerBound, UInt64(nonces.count), out.baseAddress)
+                csha256_search_digests(code, jobPointer, start, UInt64(count), out.baseAddress)
             }
         }
-        return (0..<nonces.count).map { Array(flat[($0 * 32)..<($0 * 32 + 32)]) }
+        return (0..<count).map { Array(flat[($0 * 32)..<($0 * 32 + 32)]) }
     }
 }
 
