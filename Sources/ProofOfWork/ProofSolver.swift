@@ -44,6 +44,9 @@ public struct ProofSolver: Sendable {
     /// Least time between two progress reports.
     public var progressInterval: Duration
 
+    /// The difficulty Warren uses unless configured otherwise (WARREN_POW_BITS).
+    public static let defaultBits = 24
+
     /// Nonces per chunk: about 2 ms with SHA-NI, so chunk bookkeeping is noise.
     static let chunkSize: UInt64 = 1 << 16
 

