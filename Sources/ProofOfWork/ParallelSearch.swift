@@ -1,8 +1,5 @@
 import CSHA256
-
-#if canImport(Foundation)
 import Foundation
-#endif
 
 /// One multi-threaded search: the shared counters the workers use and the continuation the
 /// last worker to stop resumes.

@@ -1,8 +1,5 @@
 import CSHA256
-
-#if canImport(Foundation)
 import Foundation
-#endif
 
 /// How far a running search has got, reported to a progress handler.
 public struct SolveProgress: Sendable, Hashable {
@@ -66,11 +63,7 @@ public struct ProofSolver: Sendable {
 
     /// One per active core.
     public static var defaultWorkerCount: Int {
-        #if canImport(Foundation)
         max(1, ProcessInfo.processInfo.activeProcessorCount)
-        #else
-        1
-        #endif
     }
 
     /// Finds a nonce whose proof hash with `challenge` starts with `bits` zero bits.

@@ -3,9 +3,7 @@ import Testing
 
 @testable import ProofOfWork
 
-#if canImport(Foundation)
 import Foundation
-#endif
 
 /// Collects values from worker threads.
 final class Recorder<Value: Sendable>: @unchecked Sendable {
