@@ -17,7 +17,13 @@ let package = Package(
             name: "AMQPProtocol",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")]
         ),
-        .target(name: "ProofOfWork"),
+        .target(name: "CSHA256"),
+        .target(name: "ProofOfWork", dependencies: ["CSHA256"]),
+        .executableTarget(
+            name: "pow-bench",
+            dependencies: ["ProofOfWork"],
+            path: "Benchmarks/pow/pow-bench"
+        ),
         .target(name: "WarrenCore"),
         .testTarget(name: "AMQPProtocolTests", dependencies: ["AMQPProtocol"]),
         .testTarget(

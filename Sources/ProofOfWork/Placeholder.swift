@@ -1,2 +1,0 @@
-/// Placeholder: replaced as the ProofOfWork target gets real content.
-enum ProofOfWorkPlaceholder {}
