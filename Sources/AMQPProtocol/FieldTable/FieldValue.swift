@@ -65,8 +65,8 @@ public struct AMQPDecimal: Hashable, Sendable {
     }
 }
 
-extension FieldValue: ExpressibleByStringLiteral {
-    /// A string literal becomes a long string (`S`).
+extension FieldValue: ExpressibleByStringLiteral, ExpressibleByStringInterpolation {
+    /// A string literal, interpolated or not, becomes a long string (`S`).
     public init(stringLiteral value: String) {
         self = .string(value)
     }

@@ -18,7 +18,7 @@ public struct AMQPFrameDecoder: NIOSingleStepByteToMessageDecoder, Sendable {
     public var maxFrameSize: UInt32
 
     /// A cap that applies whatever ``maxFrameSize`` says, so a peer cannot make us buffer
-    /// gigabytes before tune or under frame-max 0.
+    /// gigabytes before tune or under frame-max 0. Setting it to 0 removes the cap.
     public var hardFrameSizeLimit: UInt32
 
     /// Creates a decoder.
@@ -31,9 +31,14 @@ public struct AMQPFrameDecoder: NIOSingleStepByteToMessageDecoder, Sendable {
         self.hardFrameSizeLimit = hardFrameSizeLimit
     }
 
-    /// The limit in force: the smaller of ``maxFrameSize`` (when not 0) and ``hardFrameSizeLimit``.
+    /// The limit in force: the smaller of ``maxFrameSize`` and ``hardFrameSizeLimit``, ignoring
+    /// either when it is 0; 0 only if both are.
     public var effectiveFrameSizeLimit: UInt32 {
-        self.maxFrameSize == 0 ? self.hardFrameSizeLimit : min(self.maxFrameSize, self.hardFrameSizeLimit)
+        switch (self.maxFrameSize, self.hardFrameSizeLimit) {
+        case (0, let hard): hard
+        case (let negotiated, 0): negotiated
+        case (let negotiated, let hard): min(negotiated, hard)
+        }
     }
 
     /// Decodes the next frame, or returns nil if `buffer` does not hold a whole one yet.

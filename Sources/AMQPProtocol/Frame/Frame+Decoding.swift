@@ -9,7 +9,8 @@ extension Frame {
     ///
     /// - Parameters:
     ///   - buffer: The received bytes.
-    ///   - maxFrameSize: The largest whole frame (header and frame-end included) to accept.
+    ///   - maxFrameSize: The largest whole frame (header and frame-end included) to accept;
+    ///     0 means no limit. ``AMQPFrameDecoder`` always passes a limit.
     /// - Throws: ``AMQPProtocolError`` for a frame that breaks the spec. A broker answering
     ///   with its own protocol header gives ``AMQPProtocolError/Code-swift.struct/protocolVersionMismatch``.
     public static func decode(from buffer: inout ByteBuffer, maxFrameSize: UInt32) throws(AMQPProtocolError) -> Frame? {
@@ -25,7 +26,7 @@ extension Frame {
         guard buffer.readableBytes >= Frame.headerSize else { return nil }
         let channel = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt16.self)!
         let size = Int(buffer.getInteger(at: buffer.readerIndex + 3, as: UInt32.self)!)
-        guard size + Frame.overhead <= Int(maxFrameSize) else {
+        guard maxFrameSize == 0 || size + Frame.overhead <= Int(maxFrameSize) else {
             throw AMQPProtocolError(
                 code: .frameTooLarge,
                 replyCode: .frameError,
