@@ -169,6 +169,16 @@ struct FrameDecoderTests {
         #expect(throws: AMQPProtocolError.self) { try AMQPProtocolHeader.decode(from: &http) }
     }
 
+    @Test("at end of input a partial frame stays undecoded")
+    func decodeLast() throws {
+        var buffer = try encoded(.heartbeat)
+        buffer.writeBytes([3, 0, 1])
+        var decoder = AMQPFrameDecoder()
+        #expect(try decoder.decodeLast(buffer: &buffer, seenEOF: true) == .heartbeat)
+        #expect(try decoder.decodeLast(buffer: &buffer, seenEOF: true) == nil)
+        #expect(buffer.readableBytes == 3)
+    }
+
     @Test("incomplete input gives nil and consumes nothing")
     func incomplete() throws {
         let bytes = try encoded(Self.sampleFrames[2])

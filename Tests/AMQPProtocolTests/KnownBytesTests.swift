@@ -74,6 +74,19 @@ struct KnownBytesTests {
         #expect(try Method.decode(from: &buffer) == method)
     }
 
+    @Test("basic.nack packs multiple and requeue; exchange.declare puts internal at bit 3")
+    func nackAndExchangeDeclare() throws {
+        var buffer = ByteBuffer()
+        try Method.basicNack(.init(deliveryTag: 0x0102, multiple: true, requeue: false)).encode(into: &buffer)
+        #expect(buffer.bytes == [0, 60, 0, 120, 0, 0, 0, 0, 0, 0, 1, 2, 0b01])
+        buffer.clear()
+        try Method.exchangeDeclare(.init(exchange: "e", type: "topic", durable: true, internal: true)).encode(into: &buffer)
+        #expect(buffer.bytes == [0, 40, 0, 10, 0, 0, 1, UInt8(ascii: "e"), 5] + Array("topic".utf8) + [0b1010, 0, 0, 0, 0])
+        buffer.clear()
+        try Method.connectionTuneOK(.init(channelMax: 2047, frameMax: 131_072, heartbeat: 60)).encode(into: &buffer)
+        #expect(buffer.bytes == [0, 10, 0, 31, 0x07, 0xFF, 0, 2, 0, 0, 0, 60])
+    }
+
     @Test("a content header with content-type and delivery-mode")
     func contentHeader() throws {
         let frame = Frame(channel: 3, payload: .header(ContentHeader(
