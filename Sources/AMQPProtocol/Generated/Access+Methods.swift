@@ -38,7 +38,7 @@ extension Method.Access {
         /// `read` (bit, spec default true).
         public var read: Bool
 
-        /// Creates a `access.request` method; arguments with a spec default may be left out.
+        /// Creates the `access.request` method; arguments with a spec default may be left out.
         public init(
             realm: String = "/data",
             exclusive: Bool = false,
@@ -112,7 +112,7 @@ extension Method.Access {
         /// `ticket` (short, spec default 1).
         public var ticket: UInt16
 
-        /// Creates a `access.request-ok` method; arguments with a spec default may be left out.
+        /// Creates the `access.request-ok` method; arguments with a spec default may be left out.
         public init(
             ticket: UInt16 = 1
         ) {

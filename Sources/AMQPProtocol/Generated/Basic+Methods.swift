@@ -32,7 +32,7 @@ extension Method.Basic {
         /// `global` (bit, spec default false).
         public var global: Bool
 
-        /// Creates a `basic.qos` method; arguments with a spec default may be left out.
+        /// Creates the `basic.qos` method; arguments with a spec default may be left out.
         public init(
             prefetchSize: UInt32 = 0,
             prefetchCount: UInt16 = 0,
@@ -88,7 +88,7 @@ extension Method.Basic {
         /// Whether `basic.qos-ok` is followed by a content header and body frames.
         public static let hasContent = false
 
-        /// Creates a `basic.qos-ok` method; arguments with a spec default may be left out.
+        /// Creates the `basic.qos-ok` method; arguments with a spec default may be left out.
         public init() {}
 
         /// Decodes the arguments of `basic.qos-ok` (the bytes after class and method id).
@@ -141,7 +141,7 @@ extension Method.Basic {
         /// `arguments` (table, spec default {}).
         public var arguments: FieldTable
 
-        /// Creates a `basic.consume` method; arguments with a spec default may be left out.
+        /// Creates the `basic.consume` method; arguments with a spec default may be left out.
         public init(
             ticket: UInt16 = 0,
             queue: String = "",
@@ -225,7 +225,7 @@ extension Method.Basic {
         /// `consumer-tag` (shortstr).
         public var consumerTag: String
 
-        /// Creates a `basic.consume-ok` method; arguments with a spec default may be left out.
+        /// Creates the `basic.consume-ok` method; arguments with a spec default may be left out.
         public init(
             consumerTag: String
         ) {
@@ -273,7 +273,7 @@ extension Method.Basic {
         /// `nowait` (bit, spec default false).
         public var noWait: Bool
 
-        /// Creates a `basic.cancel` method; arguments with a spec default may be left out.
+        /// Creates the `basic.cancel` method; arguments with a spec default may be left out.
         public init(
             consumerTag: String,
             noWait: Bool = false
@@ -327,7 +327,7 @@ extension Method.Basic {
         /// `consumer-tag` (shortstr).
         public var consumerTag: String
 
-        /// Creates a `basic.cancel-ok` method; arguments with a spec default may be left out.
+        /// Creates the `basic.cancel-ok` method; arguments with a spec default may be left out.
         public init(
             consumerTag: String
         ) {
@@ -381,7 +381,7 @@ extension Method.Basic {
         /// `immediate` (bit, spec default false).
         public var immediate: Bool
 
-        /// Creates a `basic.publish` method; arguments with a spec default may be left out.
+        /// Creates the `basic.publish` method; arguments with a spec default may be left out.
         public init(
             ticket: UInt16 = 0,
             exchange: String = "",
@@ -456,7 +456,7 @@ extension Method.Basic {
         /// `routing-key` (shortstr).
         public var routingKey: String
 
-        /// Creates a `basic.return` method; arguments with a spec default may be left out.
+        /// Creates the `basic.return` method; arguments with a spec default may be left out.
         public init(
             replyCode: UInt16,
             replyText: String = "",
@@ -525,7 +525,7 @@ extension Method.Basic {
         /// `routing-key` (shortstr).
         public var routingKey: String
 
-        /// Creates a `basic.deliver` method; arguments with a spec default may be left out.
+        /// Creates the `basic.deliver` method; arguments with a spec default may be left out.
         public init(
             consumerTag: String,
             deliveryTag: UInt64,
@@ -598,7 +598,7 @@ extension Method.Basic {
         /// `no-ack` (bit, spec default false).
         public var noAck: Bool
 
-        /// Creates a `basic.get` method; arguments with a spec default may be left out.
+        /// Creates the `basic.get` method; arguments with a spec default may be left out.
         public init(
             ticket: UInt16 = 0,
             queue: String = "",
@@ -665,7 +665,7 @@ extension Method.Basic {
         /// `message-count` (message-count).
         public var messageCount: UInt32
 
-        /// Creates a `basic.get-ok` method; arguments with a spec default may be left out.
+        /// Creates the `basic.get-ok` method; arguments with a spec default may be left out.
         public init(
             deliveryTag: UInt64,
             redelivered: Bool = false,
@@ -734,7 +734,7 @@ extension Method.Basic {
         /// `cluster-id` (shortstr, spec default "").
         public var clusterID: String
 
-        /// Creates a `basic.get-empty` method; arguments with a spec default may be left out.
+        /// Creates the `basic.get-empty` method; arguments with a spec default may be left out.
         public init(
             clusterID: String = ""
         ) {
@@ -782,7 +782,7 @@ extension Method.Basic {
         /// `multiple` (bit, spec default false).
         public var multiple: Bool
 
-        /// Creates a `basic.ack` method; arguments with a spec default may be left out.
+        /// Creates the `basic.ack` method; arguments with a spec default may be left out.
         public init(
             deliveryTag: UInt64 = 0,
             multiple: Bool = false
@@ -838,7 +838,7 @@ extension Method.Basic {
         /// `requeue` (bit, spec default true).
         public var requeue: Bool
 
-        /// Creates a `basic.reject` method; arguments with a spec default may be left out.
+        /// Creates the `basic.reject` method; arguments with a spec default may be left out.
         public init(
             deliveryTag: UInt64,
             requeue: Bool = true
@@ -892,7 +892,7 @@ extension Method.Basic {
         /// `requeue` (bit, spec default false).
         public var requeue: Bool
 
-        /// Creates a `basic.recover-async` method; arguments with a spec default may be left out.
+        /// Creates the `basic.recover-async` method; arguments with a spec default may be left out.
         public init(
             requeue: Bool = false
         ) {
@@ -941,7 +941,7 @@ extension Method.Basic {
         /// `requeue` (bit, spec default false).
         public var requeue: Bool
 
-        /// Creates a `basic.recover` method; arguments with a spec default may be left out.
+        /// Creates the `basic.recover` method; arguments with a spec default may be left out.
         public init(
             requeue: Bool = false
         ) {
@@ -987,7 +987,7 @@ extension Method.Basic {
         /// Whether `basic.recover-ok` is followed by a content header and body frames.
         public static let hasContent = false
 
-        /// Creates a `basic.recover-ok` method; arguments with a spec default may be left out.
+        /// Creates the `basic.recover-ok` method; arguments with a spec default may be left out.
         public init() {}
 
         /// Decodes the arguments of `basic.recover-ok` (the bytes after class and method id).
@@ -1030,7 +1030,7 @@ extension Method.Basic {
         /// `requeue` (bit, spec default true).
         public var requeue: Bool
 
-        /// Creates a `basic.nack` method; arguments with a spec default may be left out.
+        /// Creates the `basic.nack` method; arguments with a spec default may be left out.
         public init(
             deliveryTag: UInt64 = 0,
             multiple: Bool = false,

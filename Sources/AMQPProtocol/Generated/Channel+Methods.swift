@@ -28,7 +28,7 @@ extension Method.Channel {
         /// `out-of-band` (shortstr, spec default "").
         public var outOfBand: String
 
-        /// Creates a `channel.open` method; arguments with a spec default may be left out.
+        /// Creates the `channel.open` method; arguments with a spec default may be left out.
         public init(
             outOfBand: String = ""
         ) {
@@ -74,7 +74,7 @@ extension Method.Channel {
         /// `channel-id` (longstr, spec default "").
         public var channelID: ByteBuffer
 
-        /// Creates a `channel.open-ok` method; arguments with a spec default may be left out.
+        /// Creates the `channel.open-ok` method; arguments with a spec default may be left out.
         public init(
             channelID: ByteBuffer = ByteBuffer(string: "")
         ) {
@@ -120,7 +120,7 @@ extension Method.Channel {
         /// `active` (bit).
         public var active: Bool
 
-        /// Creates a `channel.flow` method; arguments with a spec default may be left out.
+        /// Creates the `channel.flow` method; arguments with a spec default may be left out.
         public init(
             active: Bool
         ) {
@@ -169,7 +169,7 @@ extension Method.Channel {
         /// `active` (bit).
         public var active: Bool
 
-        /// Creates a `channel.flow-ok` method; arguments with a spec default may be left out.
+        /// Creates the `channel.flow-ok` method; arguments with a spec default may be left out.
         public init(
             active: Bool
         ) {
@@ -224,7 +224,7 @@ extension Method.Channel {
         /// `method-id` (short).
         public var methodID: UInt16
 
-        /// Creates a `channel.close` method; arguments with a spec default may be left out.
+        /// Creates the `channel.close` method; arguments with a spec default may be left out.
         public init(
             replyCode: UInt16,
             replyText: String = "",
@@ -282,7 +282,7 @@ extension Method.Channel {
         /// Whether `channel.close-ok` is followed by a content header and body frames.
         public static let hasContent = false
 
-        /// Creates a `channel.close-ok` method; arguments with a spec default may be left out.
+        /// Creates the `channel.close-ok` method; arguments with a spec default may be left out.
         public init() {}
 
         /// Decodes the arguments of `channel.close-ok` (the bytes after class and method id).

@@ -28,7 +28,7 @@ extension Method.Confirm {
         /// `nowait` (bit, spec default false).
         public var noWait: Bool
 
-        /// Creates a `confirm.select` method; arguments with a spec default may be left out.
+        /// Creates the `confirm.select` method; arguments with a spec default may be left out.
         public init(
             noWait: Bool = false
         ) {
@@ -74,7 +74,7 @@ extension Method.Confirm {
         /// Whether `confirm.select-ok` is followed by a content header and body frames.
         public static let hasContent = false
 
-        /// Creates a `confirm.select-ok` method; arguments with a spec default may be left out.
+        /// Creates the `confirm.select-ok` method; arguments with a spec default may be left out.
         public init() {}
 
         /// Decodes the arguments of `confirm.select-ok` (the bytes after class and method id).

@@ -36,7 +36,7 @@ extension Method.Connection {
         /// `locales` (longstr, spec default "en_US").
         public var locales: ByteBuffer
 
-        /// Creates a `connection.start` method; arguments with a spec default may be left out.
+        /// Creates the `connection.start` method; arguments with a spec default may be left out.
         public init(
             versionMajor: UInt8 = 0,
             versionMinor: UInt8 = 9,
@@ -108,7 +108,7 @@ extension Method.Connection {
         /// `locale` (shortstr, spec default "en_US").
         public var locale: String
 
-        /// Creates a `connection.start-ok` method; arguments with a spec default may be left out.
+        /// Creates the `connection.start-ok` method; arguments with a spec default may be left out.
         public init(
             clientProperties: FieldTable,
             mechanism: String = "PLAIN",
@@ -169,7 +169,7 @@ extension Method.Connection {
         /// `challenge` (longstr).
         public var challenge: ByteBuffer
 
-        /// Creates a `connection.secure` method; arguments with a spec default may be left out.
+        /// Creates the `connection.secure` method; arguments with a spec default may be left out.
         public init(
             challenge: ByteBuffer
         ) {
@@ -215,7 +215,7 @@ extension Method.Connection {
         /// `response` (longstr).
         public var response: ByteBuffer
 
-        /// Creates a `connection.secure-ok` method; arguments with a spec default may be left out.
+        /// Creates the `connection.secure-ok` method; arguments with a spec default may be left out.
         public init(
             response: ByteBuffer
         ) {
@@ -265,7 +265,7 @@ extension Method.Connection {
         /// `heartbeat` (short, spec default 0).
         public var heartbeat: UInt16
 
-        /// Creates a `connection.tune` method; arguments with a spec default may be left out.
+        /// Creates the `connection.tune` method; arguments with a spec default may be left out.
         public init(
             channelMax: UInt16 = 0,
             frameMax: UInt32 = 0,
@@ -325,7 +325,7 @@ extension Method.Connection {
         /// `heartbeat` (short, spec default 0).
         public var heartbeat: UInt16
 
-        /// Creates a `connection.tune-ok` method; arguments with a spec default may be left out.
+        /// Creates the `connection.tune-ok` method; arguments with a spec default may be left out.
         public init(
             channelMax: UInt16 = 0,
             frameMax: UInt32 = 0,
@@ -385,7 +385,7 @@ extension Method.Connection {
         /// `insist` (bit, spec default false).
         public var insist: Bool
 
-        /// Creates a `connection.open` method; arguments with a spec default may be left out.
+        /// Creates the `connection.open` method; arguments with a spec default may be left out.
         public init(
             virtualHost: String = "/",
             capabilities: String = "",
@@ -444,7 +444,7 @@ extension Method.Connection {
         /// `known-hosts` (shortstr, spec default "").
         public var knownHosts: String
 
-        /// Creates a `connection.open-ok` method; arguments with a spec default may be left out.
+        /// Creates the `connection.open-ok` method; arguments with a spec default may be left out.
         public init(
             knownHosts: String = ""
         ) {
@@ -496,7 +496,7 @@ extension Method.Connection {
         /// `method-id` (short).
         public var methodID: UInt16
 
-        /// Creates a `connection.close` method; arguments with a spec default may be left out.
+        /// Creates the `connection.close` method; arguments with a spec default may be left out.
         public init(
             replyCode: UInt16,
             replyText: String = "",
@@ -554,7 +554,7 @@ extension Method.Connection {
         /// Whether `connection.close-ok` is followed by a content header and body frames.
         public static let hasContent = false
 
-        /// Creates a `connection.close-ok` method; arguments with a spec default may be left out.
+        /// Creates the `connection.close-ok` method; arguments with a spec default may be left out.
         public init() {}
 
         /// Decodes the arguments of `connection.close-ok` (the bytes after class and method id).
@@ -593,7 +593,7 @@ extension Method.Connection {
         /// `reason` (shortstr, spec default "").
         public var reason: String
 
-        /// Creates a `connection.blocked` method; arguments with a spec default may be left out.
+        /// Creates the `connection.blocked` method; arguments with a spec default may be left out.
         public init(
             reason: String = ""
         ) {
@@ -636,7 +636,7 @@ extension Method.Connection {
         /// Whether `connection.unblocked` is followed by a content header and body frames.
         public static let hasContent = false
 
-        /// Creates a `connection.unblocked` method; arguments with a spec default may be left out.
+        /// Creates the `connection.unblocked` method; arguments with a spec default may be left out.
         public init() {}
 
         /// Decodes the arguments of `connection.unblocked` (the bytes after class and method id).
@@ -677,7 +677,7 @@ extension Method.Connection {
         /// `reason` (shortstr).
         public var reason: String
 
-        /// Creates a `connection.update-secret` method; arguments with a spec default may be left out.
+        /// Creates the `connection.update-secret` method; arguments with a spec default may be left out.
         public init(
             newSecret: ByteBuffer,
             reason: String
@@ -725,7 +725,7 @@ extension Method.Connection {
         /// Whether `connection.update-secret-ok` is followed by a content header and body frames.
         public static let hasContent = false
 
-        /// Creates a `connection.update-secret-ok` method; arguments with a spec default may be left out.
+        /// Creates the `connection.update-secret-ok` method; arguments with a spec default may be left out.
         public init() {}
 
         /// Decodes the arguments of `connection.update-secret-ok` (the bytes after class and method id).

@@ -44,7 +44,7 @@ extension Method.Exchange {
         /// `arguments` (table, spec default {}).
         public var arguments: FieldTable
 
-        /// Creates a `exchange.declare` method; arguments with a spec default may be left out.
+        /// Creates the `exchange.declare` method; arguments with a spec default may be left out.
         public init(
             ticket: UInt16 = 0,
             exchange: String,
@@ -130,7 +130,7 @@ extension Method.Exchange {
         /// Whether `exchange.declare-ok` is followed by a content header and body frames.
         public static let hasContent = false
 
-        /// Creates a `exchange.declare-ok` method; arguments with a spec default may be left out.
+        /// Creates the `exchange.declare-ok` method; arguments with a spec default may be left out.
         public init() {}
 
         /// Decodes the arguments of `exchange.declare-ok` (the bytes after class and method id).
@@ -175,7 +175,7 @@ extension Method.Exchange {
         /// `nowait` (bit, spec default false).
         public var noWait: Bool
 
-        /// Creates a `exchange.delete` method; arguments with a spec default may be left out.
+        /// Creates the `exchange.delete` method; arguments with a spec default may be left out.
         public init(
             ticket: UInt16 = 0,
             exchange: String,
@@ -236,7 +236,7 @@ extension Method.Exchange {
         /// Whether `exchange.delete-ok` is followed by a content header and body frames.
         public static let hasContent = false
 
-        /// Creates a `exchange.delete-ok` method; arguments with a spec default may be left out.
+        /// Creates the `exchange.delete-ok` method; arguments with a spec default may be left out.
         public init() {}
 
         /// Decodes the arguments of `exchange.delete-ok` (the bytes after class and method id).
@@ -285,7 +285,7 @@ extension Method.Exchange {
         /// `arguments` (table, spec default {}).
         public var arguments: FieldTable
 
-        /// Creates a `exchange.bind` method; arguments with a spec default may be left out.
+        /// Creates the `exchange.bind` method; arguments with a spec default may be left out.
         public init(
             ticket: UInt16 = 0,
             destination: String,
@@ -356,7 +356,7 @@ extension Method.Exchange {
         /// Whether `exchange.bind-ok` is followed by a content header and body frames.
         public static let hasContent = false
 
-        /// Creates a `exchange.bind-ok` method; arguments with a spec default may be left out.
+        /// Creates the `exchange.bind-ok` method; arguments with a spec default may be left out.
         public init() {}
 
         /// Decodes the arguments of `exchange.bind-ok` (the bytes after class and method id).
@@ -405,7 +405,7 @@ extension Method.Exchange {
         /// `arguments` (table, spec default {}).
         public var arguments: FieldTable
 
-        /// Creates a `exchange.unbind` method; arguments with a spec default may be left out.
+        /// Creates the `exchange.unbind` method; arguments with a spec default may be left out.
         public init(
             ticket: UInt16 = 0,
             destination: String,
@@ -476,7 +476,7 @@ extension Method.Exchange {
         /// Whether `exchange.unbind-ok` is followed by a content header and body frames.
         public static let hasContent = false
 
-        /// Creates a `exchange.unbind-ok` method; arguments with a spec default may be left out.
+        /// Creates the `exchange.unbind-ok` method; arguments with a spec default may be left out.
         public init() {}
 
         /// Decodes the arguments of `exchange.unbind-ok` (the bytes after class and method id).

@@ -42,7 +42,7 @@ extension Method.Queue {
         /// `arguments` (table, spec default {}).
         public var arguments: FieldTable
 
-        /// Creates a `queue.declare` method; arguments with a spec default may be left out.
+        /// Creates the `queue.declare` method; arguments with a spec default may be left out.
         public init(
             ticket: UInt16 = 0,
             queue: String = "",
@@ -130,7 +130,7 @@ extension Method.Queue {
         /// `consumer-count` (long).
         public var consumerCount: UInt32
 
-        /// Creates a `queue.declare-ok` method; arguments with a spec default may be left out.
+        /// Creates the `queue.declare-ok` method; arguments with a spec default may be left out.
         public init(
             queue: String,
             messageCount: UInt32,
@@ -196,7 +196,7 @@ extension Method.Queue {
         /// `arguments` (table, spec default {}).
         public var arguments: FieldTable
 
-        /// Creates a `queue.bind` method; arguments with a spec default may be left out.
+        /// Creates the `queue.bind` method; arguments with a spec default may be left out.
         public init(
             ticket: UInt16 = 0,
             queue: String = "",
@@ -267,7 +267,7 @@ extension Method.Queue {
         /// Whether `queue.bind-ok` is followed by a content header and body frames.
         public static let hasContent = false
 
-        /// Creates a `queue.bind-ok` method; arguments with a spec default may be left out.
+        /// Creates the `queue.bind-ok` method; arguments with a spec default may be left out.
         public init() {}
 
         /// Decodes the arguments of `queue.bind-ok` (the bytes after class and method id).
@@ -310,7 +310,7 @@ extension Method.Queue {
         /// `nowait` (bit, spec default false).
         public var noWait: Bool
 
-        /// Creates a `queue.purge` method; arguments with a spec default may be left out.
+        /// Creates the `queue.purge` method; arguments with a spec default may be left out.
         public init(
             ticket: UInt16 = 0,
             queue: String = "",
@@ -369,7 +369,7 @@ extension Method.Queue {
         /// `message-count` (message-count).
         public var messageCount: UInt32
 
-        /// Creates a `queue.purge-ok` method; arguments with a spec default may be left out.
+        /// Creates the `queue.purge-ok` method; arguments with a spec default may be left out.
         public init(
             messageCount: UInt32
         ) {
@@ -423,7 +423,7 @@ extension Method.Queue {
         /// `nowait` (bit, spec default false).
         public var noWait: Bool
 
-        /// Creates a `queue.delete` method; arguments with a spec default may be left out.
+        /// Creates the `queue.delete` method; arguments with a spec default may be left out.
         public init(
             ticket: UInt16 = 0,
             queue: String = "",
@@ -492,7 +492,7 @@ extension Method.Queue {
         /// `message-count` (message-count).
         public var messageCount: UInt32
 
-        /// Creates a `queue.delete-ok` method; arguments with a spec default may be left out.
+        /// Creates the `queue.delete-ok` method; arguments with a spec default may be left out.
         public init(
             messageCount: UInt32
         ) {
@@ -546,7 +546,7 @@ extension Method.Queue {
         /// `arguments` (table, spec default {}).
         public var arguments: FieldTable
 
-        /// Creates a `queue.unbind` method; arguments with a spec default may be left out.
+        /// Creates the `queue.unbind` method; arguments with a spec default may be left out.
         public init(
             ticket: UInt16 = 0,
             queue: String = "",
@@ -609,7 +609,7 @@ extension Method.Queue {
         /// Whether `queue.unbind-ok` is followed by a content header and body frames.
         public static let hasContent = false
 
-        /// Creates a `queue.unbind-ok` method; arguments with a spec default may be left out.
+        /// Creates the `queue.unbind-ok` method; arguments with a spec default may be left out.
         public init() {}
 
         /// Decodes the arguments of `queue.unbind-ok` (the bytes after class and method id).

@@ -25,7 +25,7 @@ extension Method.Tx {
         /// Whether `tx.select` is followed by a content header and body frames.
         public static let hasContent = false
 
-        /// Creates a `tx.select` method; arguments with a spec default may be left out.
+        /// Creates the `tx.select` method; arguments with a spec default may be left out.
         public init() {}
 
         /// Decodes the arguments of `tx.select` (the bytes after class and method id).
@@ -61,7 +61,7 @@ extension Method.Tx {
         /// Whether `tx.select-ok` is followed by a content header and body frames.
         public static let hasContent = false
 
-        /// Creates a `tx.select-ok` method; arguments with a spec default may be left out.
+        /// Creates the `tx.select-ok` method; arguments with a spec default may be left out.
         public init() {}
 
         /// Decodes the arguments of `tx.select-ok` (the bytes after class and method id).
@@ -97,7 +97,7 @@ extension Method.Tx {
         /// Whether `tx.commit` is followed by a content header and body frames.
         public static let hasContent = false
 
-        /// Creates a `tx.commit` method; arguments with a spec default may be left out.
+        /// Creates the `tx.commit` method; arguments with a spec default may be left out.
         public init() {}
 
         /// Decodes the arguments of `tx.commit` (the bytes after class and method id).
@@ -133,7 +133,7 @@ extension Method.Tx {
         /// Whether `tx.commit-ok` is followed by a content header and body frames.
         public static let hasContent = false
 
-        /// Creates a `tx.commit-ok` method; arguments with a spec default may be left out.
+        /// Creates the `tx.commit-ok` method; arguments with a spec default may be left out.
         public init() {}
 
         /// Decodes the arguments of `tx.commit-ok` (the bytes after class and method id).
@@ -169,7 +169,7 @@ extension Method.Tx {
         /// Whether `tx.rollback` is followed by a content header and body frames.
         public static let hasContent = false
 
-        /// Creates a `tx.rollback` method; arguments with a spec default may be left out.
+        /// Creates the `tx.rollback` method; arguments with a spec default may be left out.
         public init() {}
 
         /// Decodes the arguments of `tx.rollback` (the bytes after class and method id).
@@ -205,7 +205,7 @@ extension Method.Tx {
         /// Whether `tx.rollback-ok` is followed by a content header and body frames.
         public static let hasContent = false
 
-        /// Creates a `tx.rollback-ok` method; arguments with a spec default may be left out.
+        /// Creates the `tx.rollback-ok` method; arguments with a spec default may be left out.
         public init() {}
 
         /// Decodes the arguments of `tx.rollback-ok` (the bytes after class and method id).
