@@ -25,7 +25,15 @@ let package = Package(
             path: "Benchmarks/pow/pow-bench"
         ),
         .target(name: "WarrenCore"),
-        .testTarget(name: "AMQPProtocolTests", dependencies: ["AMQPProtocol"]),
+        .testTarget(
+            name: "AMQPProtocolTests",
+            dependencies: [
+                "AMQPProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "ProofOfWorkTests",
             dependencies: ["ProofOfWork", .product(name: "Crypto", package: "swift-crypto")]

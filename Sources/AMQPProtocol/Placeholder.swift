@@ -1,2 +1,0 @@
-/// Placeholder: replaced as the AMQPProtocol target gets real content.
-enum AMQPProtocolPlaceholder {}
