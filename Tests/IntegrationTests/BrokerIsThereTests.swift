@@ -1,3 +1,4 @@
+import AMQPProtocol
 import NIOCore
 import Testing
 
@@ -8,23 +9,24 @@ struct BrokerIsThereTests {
     @Test func amqpAnswersTheProtocolHeaderWithConnectionStart() async throws {
         let url = BrokerEnvironment.amqpURL
         let frame = try await withTCPSession(host: url.host ?? "127.0.0.1", port: url.port ?? 5672) { session in
-            try await session.write(Array("AMQP".utf8) + [0, 0, 9, 1])
-            return try await session.read { buffer -> (type: UInt8, channel: UInt16, payload: [UInt8], end: UInt8)? in
-                var view = buffer
-                guard let type = view.readInteger(as: UInt8.self),
-                      let channel = view.readInteger(as: UInt16.self),
-                      let size = view.readInteger(as: UInt32.self),
-                      let payload = view.readBytes(length: Int(size)),
-                      let end = view.readInteger(as: UInt8.self) else { return nil }
-                buffer = view
-                return (type, channel, payload, end)
-            }
+            var header = ByteBuffer()
+            AMQPProtocolHeader.amqp091.encode(into: &header)
+            try await session.write(header.readableBytesView)
+            var decoder = AMQPFrameDecoder()
+            return try await session.read { try decoder.decode(buffer: &$0) }
         }
-        #expect(frame.type == 1, "a method frame")
         #expect(frame.channel == 0)
-        #expect(frame.end == 0xCE)
-        #expect(Array(frame.payload.prefix(6)) == [0, 10, 0, 10, 0, 9], "connection.start, version 0-9")
-        #expect(frame.payload.firstRange(of: Array("PLAIN".utf8)) != nil, "PLAIN among the mechanisms")
+        guard case .method(let method) = frame.payload, let start = Method.Connection.Start(method) else {
+            Issue.record("expected connection.start, got \(frame)")
+            return
+        }
+        #expect(start.versionMajor == 0 && start.versionMinor == 9, "version 0-9")
+        #expect(String(buffer: start.mechanisms).split(separator: " ").contains("PLAIN"))
+        guard case .longString(let product)? = start.serverProperties["product"] else {
+            Issue.record("no product in the server properties: \(start.serverProperties)")
+            return
+        }
+        #expect(String(buffer: product) == "RabbitMQ")
     }
 
     @Test func webStompAnswersConnectWithConnected() async throws {
