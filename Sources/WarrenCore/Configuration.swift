@@ -69,7 +69,7 @@ public struct WarrenConfiguration: Sendable, Hashable {
         let stompVhost = reader.nonEmpty(.stompVhost)
         let httpPort = reader.integer(.httpPort, 0...65_535)
         let httpHost = reader.check(.httpHost) { $0.contains(where: \.isWhitespace) ? nil : $0 }
-        let topology = reader.check(.prefix) { try? Topology(prefix: $0) }
+        let topology = reader.check(.prefix) { (value: String) throws(Refusal) -> Topology? in try Topology(prefix: value) }
         let powBits = reader.integer(.powBits, Limits.powMinBits...Limits.powMaxBits)
         let cronSchedule = reader.check(.cronSchedule) { (value: String) throws(CronParseError) -> CronSchedule? in try CronSchedule(parsing: value) }
         let cronText = reader.check(.cronText) { (value: String) throws(Refusal) -> String? in try Validation.text(value) }

@@ -59,6 +59,31 @@ public struct Proof: Codable, Sendable, Hashable {
     }
 }
 
+extension Proof {
+    /// Whether `hash` is 64 lowercase hex digits whose first `bits` bits are zero.
+    ///
+    /// This checks the claim's form only; recomputing the hash from `challenge` and `nonce` is
+    /// the ProofOfWork target's job (and the browser's, with WebCrypto).
+    public var hashMeetsDifficulty: Bool {
+        let digits = Array(hash.utf8)
+        guard digits.count == 64, (Limits.powMinBits...Limits.powMaxBits).contains(bits) else { return false }
+        var zeroBits = 0
+        for digit in digits {
+            let value: UInt8
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = digit - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = digit - UInt8(ascii: "a") + 10
+            default: return false
+            }
+            if zeroBits < bits {
+                zeroBits += value == 0 ? 4 : value.leadingZeroBitCount - 4
+                if value != 0 && zeroBits < bits { return false }
+            }
+        }
+        return zeroBits >= bits
+    }
+}
+
 /// The text a proof of work is bound to: `warren1:<id>:<from>:<text>`.
 ///
 /// The id and login cannot contain `:`, and the text comes last, so the parts cannot be
@@ -90,7 +115,8 @@ public struct RoomEvent: WireMessage, Hashable {
     public var from: String
     /// The text to show.
     public var text: String
-    /// When it happened; encoded to the millisecond.
+    /// When it happened, to the millisecond (``init(id:kind:from:text:at:inReplyTo:proof:clientId:code:)``
+    /// rounds it down, so an event equals itself after a JSON round trip).
     public var at: Date
     /// The id of the event this answers.
     public var inReplyTo: String?
@@ -110,7 +136,7 @@ public struct RoomEvent: WireMessage, Hashable {
         self.kind = kind
         self.from = from
         self.text = text
-        self.at = at
+        self.at = Timestamp.truncated(at)
         self.inReplyTo = inReplyTo
         self.proof = proof
         self.clientId = clientId
@@ -170,6 +196,6 @@ extension KeyedDecodingContainer {
                 debugDescription: "\"\(text)\" is not an RFC 3339 time such as 2026-11-23T11:20:00.123Z."
             )
         }
-        return date
+        return Timestamp.truncated(date)
     }
 }

@@ -14,7 +14,7 @@ public struct PowJob: WireMessage, Hashable {
     public var from: String
     /// The post's text, without `!pow` / `!rpc`.
     public var text: String
-    /// When the post was accepted.
+    /// When the post was accepted, to the millisecond.
     public var at: Date
     /// The browser's id for the post.
     public var clientId: String?
@@ -30,7 +30,7 @@ public struct PowJob: WireMessage, Hashable {
         self.id = id
         self.from = from
         self.text = text
-        self.at = at
+        self.at = Timestamp.truncated(at)
         self.clientId = clientId
         self.via = via
         self.bits = bits

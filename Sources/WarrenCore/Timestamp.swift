@@ -20,6 +20,14 @@ public enum Timestamp {
             + "." + pad(fraction, 3) + "Z"
     }
 
+    /// The instant rounded down to the millisecond: exactly what ``format(_:)`` then
+    /// ``parse(_:)`` give back, so a value survives a JSON round trip unchanged.
+    public static func truncated(_ date: Date) -> Date {
+        let micros = Int((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let millis = micros >= 0 ? micros / 1_000 : (micros - 999) / 1_000
+        return Date(timeIntervalSince1970: Double(millis) / 1_000)
+    }
+
     /// Reads an RFC 3339 date-time, or returns nil if the text is not one.
     public static func parse(_ text: String) -> Date? {
         var reader = Reader(Array(text.utf8))

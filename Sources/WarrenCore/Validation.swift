@@ -77,10 +77,23 @@ public enum Validation {
     /// Decodes bytes as UTF-8, strictly: any ill-formed sequence is refused, never repaired.
     public static func utf8<Bytes: Collection>(_ bytes: Bytes) throws(Refusal) -> String
     where Bytes.Element == UInt8 {
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw Refusal(.invalidUTF8, "The text is not valid UTF-8.")
+        // Unicode.UTF8's decoder refuses overlong forms, surrogates and values past U+10FFFF,
+        // and (unlike String(validating:)) needs no macOS 15.
+        var decoder = Unicode.UTF8()
+        var iterator = bytes.makeIterator()
+        var scalars = String.UnicodeScalarView()
+        var offset = 0
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar):
+                scalars.append(scalar)
+                offset += UTF8.width(scalar)
+            case .emptyInput:
+                return String(scalars)
+            case .error:
+                throw Refusal(.invalidUTF8, "The text is not valid UTF-8 (bad byte sequence at byte \(offset)).")
+            }
         }
-        return text
     }
 
     /// Checks the text of a post and returns it normalised.

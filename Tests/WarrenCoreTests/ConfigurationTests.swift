@@ -130,6 +130,15 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("a bad prefix's issue says what is wrong with it")
+    func prefixDetail() {
+        do {
+            _ = try WarrenConfiguration.load(environment: ["WARREN_PREFIX": "a..b"], envFile: nil)
+        } catch {
+            #expect(error.issues.first?.description.contains("empty segment") == true)
+        }
+    }
+
     @Test("unknown WARREN_ variables are listed as likely typos")
     func unknownVariables() throws {
         let configuration = try WarrenConfiguration.load(environment: ["WARREN_POW_BIT": "20", "HOME": "/root"], envFile: "WARREN_HTTP_PROT=1")

@@ -100,6 +100,32 @@ struct EventTests {
         #expect(try RoomEvent.decode(event.encode()) == event)
     }
 
+    @Test("an event made now equals itself after a JSON round trip")
+    func roundTripNow() throws {
+        let event = RoomEvent(id: "A", kind: .message, from: "x", text: "t", at: Date())
+        #expect(try RoomEvent.decode(event.encode()) == event)
+        let job = PowJob(id: "A", from: "x", text: "t", at: Date(), clientId: nil, via: .queue, bits: 1)
+        #expect(try PowJob.decode(job.encode()) == job)
+    }
+
+    @Test("a proof's hash is checked against its bits", arguments: [
+        (String(repeating: "0", count: 6) + String(repeating: "f", count: 58), 24, true),
+        (String(repeating: "0", count: 6) + String(repeating: "f", count: 58), 25, false),
+        ("00000" + "1" + String(repeating: "f", count: 58), 23, true),
+        ("00000" + "1" + String(repeating: "f", count: 58), 24, false),
+        ("0" + "7" + String(repeating: "a", count: 62), 5, true),
+        ("0" + "7" + String(repeating: "a", count: 62), 6, false),
+        (String(repeating: "0", count: 64), 64, true),
+        (String(repeating: "0", count: 6) + String(repeating: "F", count: 58), 24, false),
+        (String(repeating: "0", count: 6) + String(repeating: "g", count: 58), 24, false),
+        ("000000", 24, false),
+        (String(repeating: "0", count: 64), 0, false),
+    ] as [(String, Int, Bool)])
+    func hashDifficulty(hash: String, bits: Int, expected: Bool) {
+        let proof = Proof(bits: bits, challenge: "c", nonce: "1", hash: hash, elapsedMs: 0, hashesPerSecond: 0, via: .queue)
+        #expect(proof.hashMeetsDifficulty == expected)
+    }
+
     @Test("bad kinds and times are refused as malformed")
     func badValues() {
         let badKind = #"{"id":"A","kind":"shout","from":"x","text":"t","at":"2026-11-23T11:20:00.123Z"}"#

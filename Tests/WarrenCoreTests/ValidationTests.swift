@@ -146,6 +146,16 @@ struct ValidationTests {
         #expect(code { try Validation.text(utf8: bytes) } == .invalidUTF8)
     }
 
+    @Test("the UTF-8 refusal says where the bad sequence starts")
+    func invalidUTF8Offset() {
+        do {
+            _ = try Validation.utf8(Array("hé".utf8) + [0xFF])
+            Issue.record("expected a refusal")
+        } catch {
+            #expect(error.message.contains("byte 3"))
+        }
+    }
+
     @Test("valid UTF-8 bytes decode")
     func validUTF8() throws {
         #expect(try Validation.text(utf8: Array("héllo 👋🏽".utf8)) == "héllo 👋🏽")
