@@ -139,3 +139,69 @@ struct CronNextTests {
         #expect(try next("* * * * *", after: "2027-03-28T00:59:00.000Z", in: amsterdam) == "2027-03-28T01:00:00.000Z")
     }
 }
+
+@Suite("Cron next fire time against brute force")
+struct CronBruteForceTests {
+    /// The first whole minute after `date` that `schedule` matches, found one minute at a time.
+    func bruteForce(_ schedule: CronSchedule, after date: Date, limitMinutes: Int) -> Date? {
+        var minute = (date.timeIntervalSince1970 / 60).rounded(.down) * 60 + 60
+        for _ in 0..<limitMinutes {
+            let candidate = Date(timeIntervalSince1970: minute)
+            if schedule.matches(candidate) { return candidate }
+            minute += 60
+        }
+        return nil
+    }
+
+    @Test("skipping search agrees with a minute-by-minute scan", arguments: [
+        "*/7 * * * *", "3,58 */5 * * *", "0 0 * * 1-5", "15 10 1,15 * *", "0 0 13 * fri", "0 0 */3 * sun",
+        "30 23 31 * *", "0 12 * */2 0", "5/20 7-9 29 2 *", "0 0 28-31 * *",
+    ])
+    func agrees(expression: String) throws {
+        let schedule = try CronSchedule(parsing: expression)
+        var generator = SplitMix(seed: expression.utf8.reduce(0) { $0 &* 31 &+ UInt64($1) })
+        var compared = 0
+        for _ in 0..<4 {
+            // A random instant in 2026-2030, not on a minute boundary.
+            let start = Date(timeIntervalSince1970: 1_767_225_600 + Double(generator.next() % (4 * 365 * 86_400)) + 0.25)
+            let expected = bruteForce(schedule, after: start, limitMinutes: 45 * 24 * 60)
+            guard let expected else { continue }
+            compared += 1
+            #expect(schedule.next(after: start) == expected, "\(expression) after \(Timestamp.format(start))")
+        }
+        // Only the February 29 schedule may find nothing within 45 days every time.
+        #expect(compared > 0 || expression.contains("29 2"))
+    }
+
+    @Test("civil dates agree with Foundation's Gregorian calendar")
+    func civilDates() throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = CronSchedule.utc
+        var generator = SplitMix(seed: 42)
+        for _ in 0..<2_000 {
+            let seconds = Int(generator.next() % 8_000_000_000) - 2_000_000_000
+            let civil = CivilTime(secondsSinceEpoch: seconds)
+            let components = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .weekday], from: Date(timeIntervalSince1970: Double(seconds)))
+            #expect([civil.year, civil.month, civil.day, civil.hour, civil.minute, civil.second]
+                == [components.year, components.month, components.day, components.hour, components.minute, components.second])
+            let days = CivilTime.daysSinceEpoch(year: civil.year, month: civil.month, day: civil.day)
+            #expect(CivilTime.weekday(daysSinceEpoch: days) == components.weekday! - 1)
+            #expect(civil.secondsSinceEpoch == seconds)
+        }
+    }
+}
+
+/// A small seeded generator so the cross-checks are repeatable.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
