@@ -1,0 +1,170 @@
+import Foundation
+
+/// Every setting of a Warren process, checked.
+///
+/// Built by ``load(environment:envFile:)`` from the process environment, then a `.env` file,
+/// then defaults (see ``ConfigurationKey``). Reading the file is the caller's job, so this type
+/// does no I/O.
+public struct WarrenConfiguration: Sendable, Hashable {
+    /// `WARREN_AMQP_URL`: the broker for the services.
+    public var amqpURL: String
+    /// `WARREN_STOMP_URL`: the Web-STOMP endpoint browsers are told to use.
+    public var stompURL: String
+    /// `WARREN_STOMP_LOGIN`: the shared browser account.
+    public var stompLogin: String
+    /// `WARREN_STOMP_PASSCODE`: the shared browser account's password.
+    public var stompPasscode: String
+    /// `WARREN_STOMP_VHOST`: the virtual host browsers connect to.
+    public var stompVhost: String
+    /// `WARREN_HTTP_PORT`: the web server's port (0 picks a free one).
+    public var httpPort: Int
+    /// `WARREN_HTTP_HOST`: the address the web server listens on.
+    public var httpHost: String
+    /// `WARREN_PREFIX`: the broker names.
+    public var topology: Topology
+    /// `WARREN_POW_BITS`: the proof-of-work difficulty.
+    public var powBits: Int
+    /// `WARREN_CRON_SCHEDULE`: when the cron service posts.
+    public var cronSchedule: CronSchedule
+    /// `WARREN_CRON_TEXT`: what the cron service posts.
+    public var cronText: String
+    /// `WARREN_USER_QUEUE_TTL_MS`: how long an unused tab queue lives.
+    public var userQueueTTLMs: Int
+    /// `WARREN_USER_QUEUE_MAX_LENGTH`: how many messages a tab queue holds.
+    public var userQueueMaxLength: Int
+    /// `WARREN_RPC_TIMEOUT_MS`: how long the reverser waits for an RPC proof.
+    public var rpcTimeoutMs: Int
+    /// `WARREN_DATABASE_URL`: where the history service stores the room.
+    public var databaseURL: String
+    /// `WARREN_LOG_LEVEL`: the least severe level logged.
+    public var logLevel: LogLevel
+    /// Where each value came from, by variable name, for a start-up log line.
+    public var sources: [String: ConfigurationSource]
+    /// `WARREN_*` variables that are not settings: probably typos. Worth a warning, not an error.
+    public var unknownVariables: [String]
+
+    /// The prefix of every broker name.
+    public var prefix: String { topology.prefix }
+
+    /// The configuration when nothing is set.
+    public static let defaults = try! load(environment: [:], envFile: nil)
+
+    /// Builds the configuration: the environment wins over the `.env` file, which wins over
+    /// the defaults. An empty value counts as unset.
+    /// - Parameters:
+    ///   - environment: The process environment (`ProcessInfo.processInfo.environment`).
+    ///   - envFile: The text of the `.env` file, or nil if there is none.
+    /// - Throws: ``ConfigurationError`` listing every bad value and unreadable `.env` line.
+    public static func load(environment: [String: String], envFile: String?) throws(ConfigurationError) -> WarrenConfiguration {
+        let file = envFile.map(EnvFile.parse) ?? EnvFile(values: [:], lines: [:], issues: [])
+        var reader = Reader(environment: environment, file: file)
+        reader.issues = file.issues.map {
+            ConfigurationIssue(variable: nil, value: nil, source: .envFile(line: $0.line), expected: $0.message)
+        }
+
+        let amqpURL = reader.url(.amqpURL, schemes: ["amqp", "amqps"])
+        let stompURL = reader.url(.stompURL, schemes: ["ws", "wss"])
+        let stompLogin = reader.nonEmpty(.stompLogin)
+        let stompPasscode = reader.nonEmpty(.stompPasscode)
+        let stompVhost = reader.nonEmpty(.stompVhost)
+        let httpPort = reader.integer(.httpPort, 0...65_535)
+        let httpHost = reader.check(.httpHost) { $0.contains(where: \.isWhitespace) ? nil : $0 }
+        let topology = reader.check(.prefix) { (value: String) throws(Refusal) -> Topology? in try Topology(prefix: value) }
+        let powBits = reader.integer(.powBits, Limits.powMinBits...Limits.powMaxBits)
+        let cronSchedule = reader.check(.cronSchedule) { (value: String) throws(CronParseError) -> CronSchedule? in try CronSchedule(parsing: value) }
+        let cronText = reader.check(.cronText) { (value: String) throws(Refusal) -> String? in try Validation.text(value) }
+        let ttl = reader.integer(.userQueueTTLMs, 1...2_147_483_647)
+        let maxLength = reader.integer(.userQueueMaxLength, 1...2_147_483_647)
+        let rpcTimeout = reader.integer(.rpcTimeoutMs, 1...2_147_483_647)
+        let databaseURL = reader.check(.databaseURL) { (value: String) -> String? in
+            guard let colon = value.firstIndex(of: ":"), colon != value.startIndex,
+                value[..<colon].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }),
+                value.index(after: colon) != value.endIndex
+            else { return nil }
+            return value
+        }
+        let logLevel = reader.check(.logLevel) { LogLevel(rawValue: $0.lowercased()) }
+
+        guard reader.issues.isEmpty,
+            let amqpURL, let stompURL, let stompLogin, let stompPasscode, let stompVhost, let httpPort,
+            let httpHost, let topology, let powBits, let cronSchedule, let cronText, let ttl, let maxLength,
+            let rpcTimeout, let databaseURL, let logLevel
+        else {
+            throw ConfigurationError(issues: reader.issues)
+        }
+
+        let known = Set(ConfigurationKey.allCases.map(\.rawValue))
+        let unknown = Set(environment.keys).union(file.values.keys).filter { $0.hasPrefix("WARREN_") && !known.contains($0) }
+        return WarrenConfiguration(
+            amqpURL: amqpURL, stompURL: stompURL, stompLogin: stompLogin, stompPasscode: stompPasscode,
+            stompVhost: stompVhost, httpPort: httpPort, httpHost: httpHost, topology: topology, powBits: powBits,
+            cronSchedule: cronSchedule, cronText: cronText, userQueueTTLMs: ttl, userQueueMaxLength: maxLength,
+            rpcTimeoutMs: rpcTimeout, databaseURL: databaseURL, logLevel: logLevel, sources: reader.sources,
+            unknownVariables: unknown.sorted()
+        )
+    }
+
+    /// Picks each value from the right source and records what is wrong with it.
+    private struct Reader {
+        let environment: [String: String]
+        let file: EnvFile
+        var issues: [ConfigurationIssue] = []
+        var sources: [String: ConfigurationSource] = [:]
+
+        init(environment: [String: String], file: EnvFile) {
+            self.environment = environment
+            self.file = file
+        }
+
+        mutating func raw(_ key: ConfigurationKey) -> (String, ConfigurationSource) {
+            let source: (String, ConfigurationSource)
+            if let value = environment[key.rawValue], !value.isEmpty {
+                source = (value, .environment)
+            } else if let value = file.values[key.rawValue], !value.isEmpty {
+                source = (value, .envFile(line: file.lines[key.rawValue] ?? 0))
+            } else {
+                source = (key.defaultValue, .defaultValue)
+            }
+            sources[key.rawValue] = source.1
+            return source
+        }
+
+        /// Reads a value and converts it, recording an issue when `convert` returns nil or throws.
+        mutating func check<Value, Failure: Error>(
+            _ key: ConfigurationKey, _ convert: (String) throws(Failure) -> Value?
+        ) -> Value? {
+            let (value, source) = raw(key)
+            do {
+                if let converted = try convert(value) { return converted }
+                issues.append(ConfigurationIssue(variable: key.rawValue, value: value, source: source, expected: key.expected))
+            } catch {
+                let detail = (error as? CronParseError).map { "; \($0.description)" }
+                    ?? (error as? Refusal).map { "; \($0.message)" } ?? ""
+                issues.append(ConfigurationIssue(variable: key.rawValue, value: value, source: source, expected: key.expected + detail))
+            }
+            return nil
+        }
+
+        mutating func nonEmpty(_ key: ConfigurationKey) -> String? {
+            check(key) { $0 }
+        }
+
+        mutating func integer(_ key: ConfigurationKey, _ range: ClosedRange<Int>) -> Int? {
+            check(key) { (value: String) -> Int? in
+                guard value.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+                    let number = Int(value), range.contains(number)
+                else { return nil }
+                return number
+            }
+        }
+
+        mutating func url(_ key: ConfigurationKey, schemes: Set<String>) -> String? {
+            check(key) { (value: String) -> String? in
+                guard let url = URL(string: value), let scheme = url.scheme?.lowercased(), schemes.contains(scheme),
+                    let host = url.host, !host.isEmpty
+                else { return nil }
+                return value
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+/// Every environment variable Warren reads, with its default and what it expects.
+public enum ConfigurationKey: String, CaseIterable, Sendable {
+    /// The broker for the services.
+    case amqpURL = "WARREN_AMQP_URL"
+    /// The Web-STOMP endpoint browsers are told to use.
+    case stompURL = "WARREN_STOMP_URL"
+    /// The shared browser account's user name.
+    case stompLogin = "WARREN_STOMP_LOGIN"
+    /// The shared browser account's password.
+    case stompPasscode = "WARREN_STOMP_PASSCODE"
+    /// The virtual host browsers connect to.
+    case stompVhost = "WARREN_STOMP_VHOST"
+    /// The web server's port.
+    case httpPort = "WARREN_HTTP_PORT"
+    /// The address the web server listens on.
+    case httpHost = "WARREN_HTTP_HOST"
+    /// The prefix of every broker name.
+    case prefix = "WARREN_PREFIX"
+    /// The proof-of-work difficulty.
+    case powBits = "WARREN_POW_BITS"
+    /// When the cron service posts.
+    case cronSchedule = "WARREN_CRON_SCHEDULE"
+    /// What the cron service posts.
+    case cronText = "WARREN_CRON_TEXT"
+    /// How long an unused tab queue lives (x-expires).
+    case userQueueTTLMs = "WARREN_USER_QUEUE_TTL_MS"
+    /// How many messages a tab queue holds (x-max-length).
+    case userQueueMaxLength = "WARREN_USER_QUEUE_MAX_LENGTH"
+    /// How long the reverser waits for an RPC proof.
+    case rpcTimeoutMs = "WARREN_RPC_TIMEOUT_MS"
+    /// Where the history service stores the room.
+    case databaseURL = "WARREN_DATABASE_URL"
+    /// The least severe log level written.
+    case logLevel = "WARREN_LOG_LEVEL"
+
+    /// The value used when neither the environment nor `.env` sets one; works with
+    /// `scripts/run` on one machine.
+    public var defaultValue: String {
+        switch self {
+        case .amqpURL: "amqp://warren:warren@127.0.0.1:5672/warren"
+        case .stompURL: "ws://127.0.0.1:15674/ws"
+        case .stompLogin: "browser"
+        case .stompPasscode: "browser"
+        case .stompVhost: "warren"
+        case .httpPort: "8080"
+        case .httpHost: "127.0.0.1"
+        case .prefix: Topology.defaultPrefix
+        case .powBits: "24"
+        case .cronSchedule: "* * * * *"
+        case .cronText: "Hello world!"
+        case .userQueueTTLMs: "1800000"
+        case .userQueueMaxLength: "1000"
+        case .rpcTimeoutMs: "30000"
+        case .databaseURL: "sqlite:.warren/warren.sqlite"
+        case .logLevel: LogLevel.info.rawValue
+        }
+    }
+
+    /// What a valid value looks like, for error messages.
+    public var expected: String {
+        switch self {
+        case .amqpURL: "an amqp:// or amqps:// URL with a host, such as \(defaultValue)"
+        case .stompURL: "a ws:// or wss:// URL with a host, such as \(defaultValue)"
+        case .stompLogin, .stompPasscode, .stompVhost: "a non-empty string"
+        case .httpPort: "a port number from 0 to 65535 (0 picks a free port)"
+        case .httpHost: "a host name or IP address without spaces, such as 127.0.0.1 or 0.0.0.0"
+        case .prefix: "dot-separated segments of 1 to 64 letters, digits, '_' or '-', such as chat"
+        case .powBits: "a whole number from \(Limits.powMinBits) to \(Limits.powMaxBits)"
+        case .cronSchedule: "a 5-field cron expression (minute hour day-of-month month day-of-week), a shortcut such as @hourly, or @every <n>s|m|h"
+        case .cronText: "1 to \(Limits.textMaxCharacters) characters with no control characters but newline"
+        case .userQueueTTLMs, .rpcTimeoutMs: "a whole number of milliseconds from 1 to 2147483647"
+        case .userQueueMaxLength: "a whole number from 1 to 2147483647"
+        case .databaseURL: "a URL with a scheme, such as sqlite:.warren/warren.sqlite or postgres://user@host/db"
+        case .logLevel: "one of " + LogLevel.allCases.map(\.rawValue).joined(separator: ", ")
+        }
+    }
+}
+
+/// How much Warren logs; the names are swift-log's levels.
+public enum LogLevel: String, CaseIterable, Sendable, Hashable {
+    /// Everything.
+    case trace
+    /// Detail useful when chasing a problem.
+    case debug
+    /// Normal operation.
+    case info
+    /// Normal but significant.
+    case notice
+    /// Something unexpected that Warren survives.
+    case warning
+    /// A failure of one operation.
+    case error
+    /// A failure of the whole process.
+    case critical
+}
+
+/// Where a configuration value came from.
+public enum ConfigurationSource: Sendable, Hashable, CustomStringConvertible {
+    /// The process environment.
+    case environment
+    /// The `.env` file, at this line.
+    case envFile(line: Int)
+    /// The built-in default.
+    case defaultValue
+
+    /// Words for messages: "the environment", ".env line 3", "the default".
+    public var description: String {
+        switch self {
+        case .environment: "the environment"
+        case .envFile(let line): ".env line \(line)"
+        case .defaultValue: "the default"
+        }
+    }
+}
+
+/// One problem with the configuration.
+public struct ConfigurationIssue: Sendable, Hashable, CustomStringConvertible {
+    /// The variable at fault, or nil for a `.env` line that could not be read.
+    public var variable: String?
+    /// The value given.
+    public var value: String?
+    /// Where the value came from.
+    public var source: ConfigurationSource
+    /// What was expected, or what is wrong with the line.
+    public var expected: String
+
+    /// Creates an issue.
+    public init(variable: String?, value: String?, source: ConfigurationSource, expected: String) {
+        self.variable = variable
+        self.value = value
+        self.source = source
+        self.expected = expected
+    }
+
+    /// `WARREN_POW_BITS="65" (from .env line 4): expected a whole number from 1 to 64`.
+    public var description: String {
+        guard let variable else { return "\(source): \(expected)" }
+        let shown = value.map { "=\"\($0)\"" } ?? ""
+        return "\(variable)\(shown) (from \(source)): expected \(expected)"
+    }
+}
+
+/// Everything wrong with the configuration, collected rather than stopping at the first.
+public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The problems, in variable order, `.env` syntax problems first.
+    public var issues: [ConfigurationIssue]
+
+    /// Creates an error.
+    public init(issues: [ConfigurationIssue]) {
+        self.issues = issues
+    }
+
+    /// One line per problem.
+    public var description: String {
+        "Warren's configuration has \(issues.count) problem\(issues.count == 1 ? "" : "s"):\n"
+            + issues.map { "  " + $0.description }.joined(separator: "\n")
+    }
+}

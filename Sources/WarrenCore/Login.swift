@@ -1,0 +1,94 @@
+/// What a browser asks of the login service.
+public enum LoginAction: String, Codable, Sendable, CaseIterable {
+    /// Declare (or find again) this tab's queue and announce the user.
+    case login
+    /// Delete this tab's queue.
+    case logout
+}
+
+/// A login or logout request, sent to the login queue with a reply-to.
+///
+/// JSON: `{"action": "login", "login": "alice", "session": "Zq3…"}`. The answer is a
+/// ``LoginReply`` sent to the reply-to queue with the request's correlation id.
+public struct LoginRequest: WireMessage, Hashable {
+    /// Login or logout.
+    public var action: LoginAction
+    /// The login name.
+    public var login: String
+    /// The tab's random session id.
+    public var session: String
+
+    /// Creates a request.
+    public init(action: LoginAction, login: String, session: String) {
+        self.action = action
+        self.login = login
+        self.session = session
+    }
+
+    /// Checks the login name and session id, returning the request unchanged.
+    @discardableResult
+    public func validate() throws(Refusal) -> LoginRequest {
+        _ = try Validation.login(login)
+        _ = try Validation.session(session)
+        return self
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case action, login, session
+    }
+
+    /// Decodes a request, naming the allowed actions when `action` is something else.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let action = try container.decode(String.self, forKey: .action)
+        guard let known = LoginAction(rawValue: action) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .action, in: container,
+                debugDescription: "\"\(action)\" is not \"login\" or \"logout\"."
+            )
+        }
+        self.action = known
+        login = try container.decode(String.self, forKey: .login)
+        session = try container.decode(String.self, forKey: .session)
+    }
+}
+
+/// The login service's answer.
+///
+/// Success: `{"login": "alice", "ok": true, "queue": "chat.user.alice.Zq3…", "session": "Zq3…"}`
+/// (for a logout, `queue` names the queue that was deleted).
+/// Failure: `{"code": "login.tooLong", "error": "The login name is 40 characters long; …", "ok": false}`.
+public struct LoginReply: WireMessage, Hashable {
+    /// Whether the request succeeded.
+    public var ok: Bool
+    /// The tab's queue, on success.
+    public var queue: String?
+    /// The login name, on success.
+    public var login: String?
+    /// The session id, on success.
+    public var session: String?
+    /// The reason, on failure.
+    public var error: String?
+    /// The refusal code, on failure.
+    public var code: String?
+
+    /// Creates a reply; prefer ``success(queue:login:session:)`` and ``failure(_:)``.
+    public init(ok: Bool, queue: String? = nil, login: String? = nil, session: String? = nil, error: String? = nil, code: String? = nil) {
+        self.ok = ok
+        self.queue = queue
+        self.login = login
+        self.session = session
+        self.error = error
+        self.code = code
+    }
+
+    /// A success naming the tab's queue.
+    public static func success(queue: String, login: String, session: String) -> LoginReply {
+        LoginReply(ok: true, queue: queue, login: login, session: session)
+    }
+
+    /// A failure carrying the refusal's message and code.
+    public static func failure(_ refusal: Refusal) -> LoginReply {
+        LoginReply(ok: false, error: refusal.message, code: refusal.code.rawValue)
+    }
+}

@@ -1,2 +1,0 @@
-/// Placeholder: replaced as the WarrenCore target gets real content.
-enum WarrenCorePlaceholder {}

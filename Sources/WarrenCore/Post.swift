@@ -1,0 +1,116 @@
+import Foundation
+
+/// Where an accepted post goes next, chosen by its ending.
+public enum PostRoute: String, Codable, Sendable, CaseIterable {
+    /// An ordinary post: straight to the room.
+    case plain
+    /// Ends in `!pow`: held back for a proof of work through the job queue.
+    case pow
+    /// Ends in `!rpc`: held back for a proof of work through the RPC queue.
+    case rpc
+
+    /// The routing key on the posts exchange: `post.plain`, `post.pow` or `post.rpc`.
+    public var routingKey: String { "post.\(rawValue)" }
+
+    /// The route of a routing key, or nil for an unknown key.
+    public init?(routingKey: String) {
+        guard routingKey.hasPrefix("post."), let route = PostRoute(rawValue: String(routingKey.dropFirst(5))) else {
+            return nil
+        }
+        self = route
+    }
+
+    /// How the proof is requested, or nil for a plain post.
+    public var proofVia: ProofVia? {
+        switch self {
+        case .plain: nil
+        case .pow: .queue
+        case .rpc: .rpc
+        }
+    }
+
+    /// Splits trimmed text into its route and the text without the suffix, re-trimmed.
+    ///
+    /// `"hello !pow"` is `(.pow, "hello")`; the suffix needs no space before it and is matched
+    /// case-insensitively (`"hi!RPC"` is `(.rpc, "hi")`). Only one suffix is removed. The
+    /// result may be empty; ``AcceptedPost`` refuses that.
+    public static func classify(_ text: String) -> (route: PostRoute, text: String) {
+        for route in [PostRoute.pow, .rpc] {
+            let suffix = "!" + route.rawValue
+            let scalars = text.unicodeScalars
+            guard scalars.count >= suffix.unicodeScalars.count else { continue }
+            let tail = scalars.suffix(suffix.unicodeScalars.count)
+            if String(String.UnicodeScalarView(tail)).lowercased() == suffix {
+                let head = String(String.UnicodeScalarView(scalars.dropLast(suffix.unicodeScalars.count)))
+                return (route, Validation.trimWhitespace(head))
+            }
+        }
+        return (.plain, text)
+    }
+}
+
+/// A post as a browser sends it to the inbox queue.
+///
+/// JSON: `{"clientId": "5f0c…", "login": "alice", "session": "Zq3…", "text": "hello !pow"}`.
+/// `clientId` is the browser's own id for the post (a UUID), echoed on the event so the tab can
+/// match its optimistic copy and ignore a duplicate.
+public struct InboxPost: WireMessage, Hashable {
+    /// The text as typed.
+    public var text: String
+    /// The browser's id for this post.
+    public var clientId: String
+    /// The author's login name.
+    public var login: String
+    /// The author's tab session id; the queue `<prefix>.user.<login>.<session>` must exist.
+    public var session: String
+
+    /// Creates a post.
+    public init(text: String, clientId: String, login: String, session: String) {
+        self.text = text
+        self.clientId = clientId
+        self.login = login
+        self.session = session
+    }
+
+    /// Checks every field and works out the route; see ``AcceptedPost``.
+    public func validate() throws(Refusal) -> AcceptedPost {
+        try AcceptedPost(self)
+    }
+}
+
+/// A post whose fields passed validation, with its route and final text.
+public struct AcceptedPost: Sendable, Hashable {
+    /// The author's login name.
+    public var login: String
+    /// The author's session id.
+    public var session: String
+    /// The browser's id for this post.
+    public var clientId: String
+    /// The text to publish: trimmed, line endings normalised, any `!pow` / `!rpc` removed.
+    public var text: String
+    /// Where the post goes next.
+    public var route: PostRoute
+
+    /// Validates a post: login, session and client id, then the text, then the route.
+    ///
+    /// The length limit applies to the text without its suffix, and a post that is only
+    /// `!pow` is refused as empty.
+    public init(_ post: InboxPost) throws(Refusal) {
+        login = try Validation.login(post.login)
+        session = try Validation.session(post.session)
+        clientId = try Validation.clientId(post.clientId)
+        let trimmed = Validation.trimWhitespace(Validation.normaliseLineEndings(post.text))
+        try Validation.checkControls(trimmed)
+        let (route, body) = PostRoute.classify(trimmed)
+        if body.isEmpty, route != .plain {
+            throw Refusal(.textEmpty, "The post has nothing before \"!\(route.rawValue)\"; write the text to prove.")
+        }
+        text = try Validation.checkLength(body)
+        self.route = route
+    }
+
+    /// The event published on the posts exchange for this post.
+    public func event(id: String, at: Date) -> RoomEvent {
+        RoomEvent(id: id, kind: .message, from: login, text: text, at: at, clientId: clientId)
+    }
+}

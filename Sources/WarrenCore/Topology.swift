@@ -1,0 +1,94 @@
+/// The broker names of one Warren deployment, all under one prefix (`chat` by default).
+///
+/// Several deployments share a broker by choosing different prefixes. Every service builds its
+/// names here, so they cannot drift apart.
+public struct Topology: Sendable, Hashable {
+    /// The prefix used when `WARREN_PREFIX` is not set.
+    public static let defaultPrefix = "chat"
+
+    /// The prefix, e.g. `chat` or `staging.chat`.
+    public let prefix: String
+
+    /// A topology under a checked prefix: dot-separated segments of 1 to 64 characters of
+    /// `[A-Za-z0-9_-]`, at most 128 characters in all.
+    public init(prefix: String = Topology.defaultPrefix) throws(Refusal) {
+        try Topology.validate(prefix: prefix)
+        self.prefix = prefix
+    }
+
+    /// Checks a prefix without building a topology.
+    public static func validate(prefix: String) throws(Refusal) {
+        let expected = "segments of 1 to \(Limits.prefixSegmentMaxLength) letters, digits, '_' or '-', separated by single dots (e.g. \"chat\" or \"staging.chat\")"
+        if prefix.unicodeScalars.count > Limits.prefixMaxLength {
+            throw Refusal(.prefixInvalid, "The prefix is \(prefix.unicodeScalars.count) characters long; at most \(Limits.prefixMaxLength) are allowed.")
+        }
+        let segments = prefix.split(separator: ".", omittingEmptySubsequences: false)
+        for segment in segments {
+            if segment.isEmpty {
+                throw Refusal(.prefixInvalid, "The prefix \"\(prefix)\" has an empty segment; expected \(expected).")
+            }
+            if segment.unicodeScalars.count > Limits.prefixSegmentMaxLength {
+                throw Refusal(.prefixInvalid, "The prefix segment \"\(segment)\" is longer than \(Limits.prefixSegmentMaxLength) characters.")
+            }
+            if let bad = segment.unicodeScalars.first(where: { !Validation.isSessionScalar($0) }) {
+                throw Refusal(.prefixInvalid, "The prefix \"\(prefix)\" contains \(Validation.describe(bad)); expected \(expected).")
+            }
+        }
+    }
+
+    private func name(_ suffix: String) -> String { "\(prefix).\(suffix)" }
+
+    /// The durable queue of login and logout requests.
+    public var login: String { name("login") }
+    /// The durable queue of posts from browsers.
+    public var inbox: String { name("inbox") }
+    /// The topic exchange of accepted posts (keys `post.plain`, `post.pow`, `post.rpc`).
+    public var posts: String { name("posts") }
+    /// The fanout exchange of everything the room shows.
+    public var room: String { name("room") }
+    /// The durable queue the reverser consumes, bound to ``posts`` with ``reverserBindingKey``.
+    public var botReverser: String { name("bot.reverser") }
+    /// The durable queue of `!pow` jobs.
+    public var powJobs: String { name("pow.jobs") }
+    /// The durable queue of `!rpc` requests.
+    public var powRPC: String { name("pow.rpc") }
+    /// The durable queue the history writer consumes, bound to ``room``.
+    public var history: String { name("history") }
+    /// The durable queue of history requests (backfill by RPC).
+    public var historyRPC: String { name("history.rpc") }
+    /// The dead-letter exchange and queue for messages no consumer could handle.
+    public var dead: String { name("dead") }
+    /// The queue whose single active consumer is the cron leader (an election by the broker).
+    public var cron: String { name("cron") }
+
+    /// The binding key from ``posts`` to ``room``: plain posts go straight to the room.
+    public static let roomBindingKey = PostRoute.plain.routingKey
+    /// The binding key from ``posts`` to ``botReverser``: every post.
+    public static let reverserBindingKey = "post.*"
+
+    /// The start every queue of one user shares: `<prefix>.user.<login>.`.
+    public func userQueuePrefix(login: String) -> String {
+        name("user.\(login).")
+    }
+
+    /// One browser tab's queue: `<prefix>.user.<login>.<session>`.
+    ///
+    /// The parts are not checked here; validate them with ``Validation`` first.
+    public func userQueue(login: String, session: String) -> String {
+        userQueuePrefix(login: login) + session
+    }
+
+    /// The login and session of a user queue name, or nil if the name is not one.
+    ///
+    /// Session ids have no dots, so the last dot separates them even when the login has some.
+    public func parseUserQueue(_ queue: String) -> (login: String, session: String)? {
+        let start = name("user.")
+        guard queue.hasPrefix(start) else { return nil }
+        let rest = queue.dropFirst(start.count)
+        guard let dot = rest.lastIndex(of: ".") else { return nil }
+        let login = String(rest[..<dot])
+        let session = String(rest[rest.index(after: dot)...])
+        guard (try? Validation.login(login)) != nil, (try? Validation.session(session)) != nil else { return nil }
+        return (login, session)
+    }
+}

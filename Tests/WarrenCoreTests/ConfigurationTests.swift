@@ -1,0 +1,147 @@
+import Testing
+@testable import WarrenCore
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    @Test("defaults when nothing is set")
+    func defaults() throws {
+        let configuration = try WarrenConfiguration.load(environment: [:], envFile: nil)
+        #expect(configuration.amqpURL == "amqp://warren:warren@127.0.0.1:5672/warren")
+        #expect(configuration.stompURL == "ws://127.0.0.1:15674/ws")
+        #expect(configuration.stompLogin == "browser")
+        #expect(configuration.stompPasscode == "browser")
+        #expect(configuration.stompVhost == "warren")
+        #expect(configuration.httpPort == 8080)
+        #expect(configuration.httpHost == "127.0.0.1")
+        #expect(configuration.prefix == "chat")
+        #expect(configuration.topology.room == "chat.room")
+        #expect(configuration.powBits == 24)
+        #expect(configuration.cronSchedule == CronSchedule.everyMinute)
+        #expect(configuration.cronText == "Hello world!")
+        #expect(configuration.userQueueTTLMs == 1_800_000)
+        #expect(configuration.userQueueMaxLength == 1_000)
+        #expect(configuration.rpcTimeoutMs == 30_000)
+        #expect(configuration.databaseURL == "sqlite:.warren/warren.sqlite")
+        #expect(configuration.logLevel == .info)
+        #expect(configuration.sources["WARREN_HTTP_PORT"] == .defaultValue)
+        #expect(configuration.unknownVariables.isEmpty)
+        #expect(WarrenConfiguration.defaults == configuration)
+    }
+
+    @Test("every default is itself valid")
+    func defaultsValid() throws {
+        let environment = Dictionary(uniqueKeysWithValues: ConfigurationKey.allCases.map { ($0.rawValue, $0.defaultValue) })
+        var configuration = try WarrenConfiguration.load(environment: environment, envFile: nil)
+        #expect(configuration.sources.values.allSatisfy { $0 == .environment })
+        configuration.sources = WarrenConfiguration.defaults.sources
+        #expect(configuration == WarrenConfiguration.defaults)
+    }
+
+    @Test("the environment wins over .env, which wins over defaults")
+    func precedence() throws {
+        let file = """
+            WARREN_HTTP_PORT=9090
+            WARREN_PREFIX=fromfile
+            WARREN_CRON_TEXT="Hi\\nthere"
+            """
+        let configuration = try WarrenConfiguration.load(
+            environment: ["WARREN_HTTP_PORT": "7070", "WARREN_POW_BITS": "12", "PATH": "/usr/bin"],
+            envFile: file
+        )
+        #expect(configuration.httpPort == 7070)
+        #expect(configuration.powBits == 12)
+        #expect(configuration.prefix == "fromfile")
+        #expect(configuration.cronText == "Hi\nthere")
+        #expect(configuration.logLevel == .info)
+        #expect(configuration.sources["WARREN_HTTP_PORT"] == .environment)
+        #expect(configuration.sources["WARREN_PREFIX"] == .envFile(line: 2))
+        #expect(configuration.sources["WARREN_LOG_LEVEL"] == .defaultValue)
+    }
+
+    @Test("an empty value counts as unset")
+    func emptyIsUnset() throws {
+        let configuration = try WarrenConfiguration.load(environment: ["WARREN_HTTP_PORT": ""], envFile: "WARREN_HTTP_PORT=9090")
+        #expect(configuration.httpPort == 9090)
+    }
+
+    @Test("parsed values: schedules, log levels, @every")
+    func parsedValues() throws {
+        let configuration = try WarrenConfiguration.load(
+            environment: ["WARREN_CRON_SCHEDULE": "@every 1s", "WARREN_LOG_LEVEL": "DEBUG", "WARREN_HTTP_PORT": "0"],
+            envFile: nil
+        )
+        #expect(configuration.cronSchedule.intervalSeconds == 1)
+        #expect(configuration.logLevel == .debug)
+        #expect(configuration.httpPort == 0)
+    }
+
+    @Test("bad values are reported with the variable, the value and what is expected", arguments: [
+        ("WARREN_HTTP_PORT", "eighty"), ("WARREN_HTTP_PORT", "65536"), ("WARREN_HTTP_PORT", "-1"),
+        ("WARREN_POW_BITS", "0"), ("WARREN_POW_BITS", "65"), ("WARREN_POW_BITS", "1.5"),
+        ("WARREN_CRON_SCHEDULE", "61 * * * *"), ("WARREN_PREFIX", "bad prefix"),
+        ("WARREN_AMQP_URL", "http://localhost"), ("WARREN_AMQP_URL", "not a url"), ("WARREN_STOMP_URL", "amqp://x"),
+        ("WARREN_USER_QUEUE_TTL_MS", "0"), ("WARREN_USER_QUEUE_MAX_LENGTH", "lots"), ("WARREN_RPC_TIMEOUT_MS", "1e3"),
+        ("WARREN_DATABASE_URL", "nowhere"), ("WARREN_LOG_LEVEL", "loud"), ("WARREN_CRON_TEXT", "bell\u{7}"),
+        ("WARREN_HTTP_HOST", "local host"),
+    ] as [(String, String)])
+    func badValue(variable: String, value: String) {
+        do {
+            _ = try WarrenConfiguration.load(environment: [variable: value], envFile: nil)
+            Issue.record("\(variable)=\(value) was accepted")
+        } catch {
+            #expect(error.issues.count == 1)
+            let issue = error.issues[0]
+            #expect(issue.variable == variable)
+            #expect(issue.value == value)
+            #expect(issue.source == .environment)
+            #expect(issue.description.contains(variable))
+            #expect(issue.description.contains(value))
+            #expect(issue.description.contains("expected"))
+        }
+    }
+
+    @Test("every problem is collected, .env syntax included")
+    func collectsAll() {
+        do {
+            _ = try WarrenConfiguration.load(
+                environment: ["WARREN_HTTP_PORT": "http", "WARREN_POW_BITS": "0"],
+                envFile: "WARREN_CRON_SCHEDULE=* * *\nnonsense line\nWARREN_PREFIX=a..b"
+            )
+            Issue.record("accepted")
+        } catch {
+            #expect(error.issues.count == 5)
+            #expect(error.issues[0].variable == nil)
+            #expect(error.issues[0].source == .envFile(line: 2))
+            let variables = Set(error.issues.compactMap(\.variable))
+            #expect(variables == ["WARREN_HTTP_PORT", "WARREN_POW_BITS", "WARREN_CRON_SCHEDULE", "WARREN_PREFIX"])
+            #expect(error.description.contains("5 problems"))
+            let cron = error.issues.first { $0.variable == "WARREN_CRON_SCHEDULE" }
+            #expect(cron?.source == .envFile(line: 1))
+            #expect(cron?.description.contains("3 fields") == true)
+        }
+    }
+
+    @Test("the bits message names the range")
+    func bitsMessage() {
+        do {
+            _ = try WarrenConfiguration.load(environment: ["WARREN_POW_BITS": "65"], envFile: nil)
+        } catch {
+            #expect(error.issues.first?.description == #"WARREN_POW_BITS="65" (from the environment): expected a whole number from 1 to 64"#)
+        }
+    }
+
+    @Test("a bad prefix's issue says what is wrong with it")
+    func prefixDetail() {
+        do {
+            _ = try WarrenConfiguration.load(environment: ["WARREN_PREFIX": "a..b"], envFile: nil)
+        } catch {
+            #expect(error.issues.first?.description.contains("empty segment") == true)
+        }
+    }
+
+    @Test("unknown WARREN_ variables are listed as likely typos")
+    func unknownVariables() throws {
+        let configuration = try WarrenConfiguration.load(environment: ["WARREN_POW_BIT": "20", "HOME": "/root"], envFile: "WARREN_HTTP_PROT=1")
+        #expect(configuration.unknownVariables == ["WARREN_HTTP_PROT", "WARREN_POW_BIT"])
+    }
+}

@@ -1,0 +1,54 @@
+import Testing
+@testable import WarrenCore
+
+@Suite("Topology names")
+struct TopologyTests {
+    @Test("every name under the default prefix")
+    func names() throws {
+        let topology = try Topology(prefix: "chat")
+        #expect(topology.login == "chat.login")
+        #expect(topology.inbox == "chat.inbox")
+        #expect(topology.posts == "chat.posts")
+        #expect(topology.room == "chat.room")
+        #expect(topology.botReverser == "chat.bot.reverser")
+        #expect(topology.powJobs == "chat.pow.jobs")
+        #expect(topology.powRPC == "chat.pow.rpc")
+        #expect(topology.history == "chat.history")
+        #expect(topology.historyRPC == "chat.history.rpc")
+        #expect(topology.dead == "chat.dead")
+        #expect(topology.cron == "chat.cron")
+        #expect(topology.userQueue(login: "alice", session: "S") == "chat.user.alice.S")
+        #expect(topology.userQueuePrefix(login: "alice") == "chat.user.alice.")
+        #expect(Topology.roomBindingKey == "post.plain")
+        #expect(Topology.reverserBindingKey == "post.*")
+    }
+
+    @Test("a dotted prefix")
+    func dottedPrefix() throws {
+        let topology = try Topology(prefix: "staging.chat-2")
+        #expect(topology.room == "staging.chat-2.room")
+    }
+
+    @Test("user queue names parse back, even with dots in the login")
+    func parseUserQueue() throws {
+        let topology = try Topology()
+        let name = topology.userQueue(login: "a.b", session: "q83vEjRWeJCrze8SNFZ4kA")
+        let parsed = try #require(topology.parseUserQueue(name))
+        #expect(parsed.login == "a.b")
+        #expect(parsed.session == "q83vEjRWeJCrze8SNFZ4kA")
+        #expect(topology.parseUserQueue("chat.room") == nil)
+        #expect(topology.parseUserQueue("chat.user.alice.short") == nil)
+        #expect(topology.parseUserQueue("other.user.alice.q83vEjRWeJCrze8SNFZ4kA") == nil)
+    }
+
+    @Test("bad prefixes are refused", arguments: ["", ".chat", "chat.", "a..b", "chat room", "chat/x", "chät", String(repeating: "a", count: 65), Array(repeating: "abcdefgh", count: 15).joined(separator: ".")])
+    func badPrefixes(prefix: String) {
+        #expect(throws: Refusal.self) { try Topology(prefix: prefix) }
+    }
+
+    @Test("a 64-character segment is fine")
+    func longSegment() throws {
+        let segment = String(repeating: "a", count: 64)
+        #expect(try Topology(prefix: segment + ".b").prefix == segment + ".b")
+    }
+}
