@@ -31,7 +31,7 @@ public enum ProofVia: String, Codable, Sendable, CaseIterable {
 public struct Proof: Codable, Sendable, Hashable {
     /// The number of leading zero bits the hash has at least.
     public var bits: Int
-    /// The text the proof is bound to; see ``ProofChallenge``.
+    /// The text the proof is bound to: `ProofChallenge.make(id:author:text:)` of the ProofOfWork module.
     public var challenge: String
     /// The decimal nonce that was found, as a string so no JSON reader rounds it.
     public var nonce: String
@@ -81,17 +81,6 @@ extension Proof {
             }
         }
         return zeroBits >= bits
-    }
-}
-
-/// The text a proof of work is bound to: `warren1:<id>:<from>:<text>`.
-///
-/// The id and login cannot contain `:`, and the text comes last, so the parts cannot be
-/// confused. A browser checks a shown proof by rebuilding this string from the event.
-public enum ProofChallenge {
-    /// The challenge for a post with this id, author and text.
-    public static func make(id: String, from: String, text: String) -> String {
-        "warren1:\(id):\(from):\(text)"
     }
 }
 

@@ -2,7 +2,7 @@ import Foundation
 
 /// A post held back for a proof of work: the job on the jobs queue and the RPC request alike.
 ///
-/// JSON: `{"at": "2026-11-23T11:20:00.123Z", "bits": 24, "challenge": "warren1:01JF…:alice:hello",
+/// JSON: `{"at": "2026-11-23T11:20:00.123Z", "bits": 24, "challenge": "warren-pow:v1:9f2c…",
 /// "clientId": "5f0c…", "from": "alice", "id": "01JF…", "text": "hello", "via": "queue"}`.
 /// The worker searches for a nonce over `challenge` with `bits` leading zero bits; a job
 /// queue worker then publishes ``RoomEvent/proven(_:proof:)`` to the room, an RPC worker answers
@@ -22,11 +22,12 @@ public struct PowJob: WireMessage, Hashable {
     public var via: ProofVia
     /// The difficulty, in leading zero bits.
     public var bits: Int
-    /// The string the proof is bound to; ``ProofChallenge/make(id:from:text:)`` of the post.
+    /// The string the proof is bound to: `ProofChallenge.make(id:author:text:)` of the post, from
+    /// the ProofOfWork module (WarrenCore does no hashing).
     public var challenge: String
 
-    /// Creates a job; the challenge is derived from the id, author and text.
-    public init(id: String, from: String, text: String, at: Date, clientId: String?, via: ProofVia, bits: Int) {
+    /// Creates a job for a post and the challenge that binds a proof to it.
+    public init(id: String, from: String, text: String, at: Date, clientId: String?, via: ProofVia, bits: Int, challenge: String) {
         self.id = id
         self.from = from
         self.text = text
@@ -34,12 +35,12 @@ public struct PowJob: WireMessage, Hashable {
         self.clientId = clientId
         self.via = via
         self.bits = bits
-        self.challenge = ProofChallenge.make(id: id, from: from, text: text)
+        self.challenge = challenge
     }
 
     /// The job for an accepted post's event.
-    public init(event: RoomEvent, via: ProofVia, bits: Int) {
-        self.init(id: event.id, from: event.from, text: event.text, at: event.at, clientId: event.clientId, via: via, bits: bits)
+    public init(event: RoomEvent, via: ProofVia, bits: Int, challenge: String) {
+        self.init(id: event.id, from: event.from, text: event.text, at: event.at, clientId: event.clientId, via: via, bits: bits, challenge: challenge)
     }
 
     private enum CodingKeys: String, CodingKey {

@@ -32,7 +32,7 @@ struct EventTests {
     func decodeProof() throws {
         let json = #"""
             {"id":"01JF8Q9X3M4N5P6Q7R8S9T0V1W","kind":"proof","from":"bob","text":"work","at":"2026-11-23T11:20:00.000Z",
-             "proof":{"bits":24,"challenge":"warren1:01JF8Q9X3M4N5P6Q7R8S9T0V1W:bob:work","nonce":"12345678901234567890",
+             "proof":{"bits":24,"challenge":"warren-pow:v1:ab12","nonce":"12345678901234567890",
              "hash":"000000ab","elapsedMs":812,"hashesPerSecond":20654000,"via":"rpc"}}
             """#
         let event = try RoomEvent.decode(json)
@@ -63,7 +63,7 @@ struct EventTests {
 
     @Test("a proven job becomes a proof event with every proof key")
     func encodeProof() throws {
-        let job = PowJob(id: "A", from: "bob", text: "work", at: at, clientId: "c-1", via: .queue, bits: 20)
+        let job = PowJob(id: "A", from: "bob", text: "work", at: at, clientId: "c-1", via: .queue, bits: 20, challenge: "warren-pow:v1:ab12")
         let proof = Proof(bits: 20, challenge: job.challenge, nonce: "42", hash: "00000f", elapsedMs: 5, hashesPerSecond: 1_000, via: .queue)
         let event = RoomEvent.proven(job, proof: proof)
         let object = try object(event.encode())
@@ -73,7 +73,7 @@ struct EventTests {
         #expect(Set(proofObject.keys) == ["bits", "challenge", "nonce", "hash", "elapsedMs", "hashesPerSecond", "via"])
         #expect(proofObject["nonce"] as? String == "42")
         #expect(proofObject["via"] as? String == "queue")
-        #expect(proofObject["challenge"] as? String == "warren1:A:bob:work")
+        #expect(proofObject["challenge"] as? String == "warren-pow:v1:ab12")
     }
 
     @Test("an error event carries the refusal's code")
@@ -104,7 +104,7 @@ struct EventTests {
     func roundTripNow() throws {
         let event = RoomEvent(id: "A", kind: .message, from: "x", text: "t", at: Date())
         #expect(try RoomEvent.decode(event.encode()) == event)
-        let job = PowJob(id: "A", from: "x", text: "t", at: Date(), clientId: nil, via: .queue, bits: 1)
+        let job = PowJob(id: "A", from: "x", text: "t", at: Date(), clientId: nil, via: .queue, bits: 1, challenge: "c")
         #expect(try PowJob.decode(job.encode()) == job)
     }
 

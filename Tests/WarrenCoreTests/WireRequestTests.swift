@@ -51,8 +51,8 @@ struct WireRequestTests {
     func powJob() throws {
         let at = Date(timeIntervalSince1970: 1_795_432_800.5)
         let event = RoomEvent(id: "01JF8Q9X3M4N5P6Q7R8S9T0V1W", kind: .message, from: "bob", text: "prove me", at: at, clientId: "c-2")
-        let job = PowJob(event: event, via: .rpc, bits: 24)
-        #expect(job.challenge == "warren1:01JF8Q9X3M4N5P6Q7R8S9T0V1W:bob:prove me")
+        let job = PowJob(event: event, via: .rpc, bits: 24, challenge: "warren-pow:v1:cafe")
+        #expect(job.challenge == "warren-pow:v1:cafe")
         let object = try object(job.encode())
         #expect(Set(object.keys) == ["id", "from", "text", "at", "clientId", "via", "bits", "challenge"])
         #expect(object["at"] as? String == "2026-11-23T11:20:00.500Z")
