@@ -76,7 +76,8 @@ export function leadingZeroBits(hex) {
 export async function verifyProof(event, { minBits = 1, subtle = globalThis.crypto?.subtle } = {}) {
   const proof = event?.proof;
   if (!proof || typeof proof !== 'object') return invalid('the event carries no proof');
-  const { bits, challenge, nonce, hash } = proof;
+  const { bits, challenge, hash } = proof;
+  const nonce = Number.isSafeInteger(proof.nonce) && proof.nonce >= 0 ? String(proof.nonce) : proof.nonce; // the server also reads numbers
   if (!Number.isInteger(bits) || bits < 1 || bits > 256) return invalid('the proof states no valid number of bits');
   if (bits < minBits) return invalid(`the proof has ${bits} bits; this room asks for ${minBits}`);
   if (typeof nonce !== 'string' || !/^[0-9]{1,20}$/.test(nonce)) return invalid('the nonce is not a decimal number');
