@@ -175,6 +175,9 @@ async function join(identity) {
   try {
     reply = parseLoginReply((await loginRequest('login', identity)).body);
   } catch (error) {
+    if (error.code === 'auth-failed') {
+      return { ok: false, message: `The broker refused this page's connection (${error.message}). The login and passcode in /config.json do not match the broker's.` };
+    }
     return { ok: false, message: `Could not reach the login service: ${error.message}.` };
   }
   if (!reply.ok) return reply;
@@ -223,7 +226,7 @@ async function enter(identity) {
     const result = await join(identity);
     if (!result.ok) {
       clearSession(storage);
-      await state.client.deactivate();
+      if (state.client.state !== 'auth-failed') await state.client.deactivate(); // keep the auth-failed banner
       showView('login');
       ui.loginError.textContent = result.message;
       return;
