@@ -147,7 +147,7 @@ function onRoomMessage(message) {
   if (result.accepted) {
     const event = result.entry.event;
     if (event?.kind === 'proof' || (event?.proof && result.entry.proofCheck === undefined)) checkProof(event);
-    if (event?.kind === 'error' && event.code === 'session.unknown') relogin();
+    if (value.kind === 'error' && value.code === 'session.unknown') relogin(); // the tab's queue is gone
   }
   state.toAck.push(message);
   scheduleRender();
@@ -180,7 +180,7 @@ async function join(identity) {
     }
     return { ok: false, message: `Could not reach the login service: ${error.message}.` };
   }
-  if (!reply.ok) return reply;
+  if (!reply.ok) return { ...reply, refused: true };
   state.identity = { login: reply.login || identity.login, session: identity.session };
   saveSession(storage, state.identity);
   room.me = state.identity.login;
@@ -215,7 +215,9 @@ async function onLoginSubmit(event) {
     return;
   }
   ui.loginName.removeAttribute('aria-invalid');
-  await enter({ login: check.login, session: newSessionId() });
+  // A session that could not be resumed (broker or service unreachable) is tried again as it is.
+  const saved = loadSession(storage);
+  await enter({ login: check.login, session: saved?.login === check.login ? saved.session : newSessionId() });
 }
 
 async function enter(identity) {
@@ -225,7 +227,7 @@ async function enter(identity) {
   try {
     const result = await join(identity);
     if (!result.ok) {
-      clearSession(storage);
+      if (result.refused) clearSession(storage); // keep a session that failed only for want of a connection
       if (state.client.state !== 'auth-failed') await state.client.deactivate(); // keep the auth-failed banner
       showView('login');
       ui.loginError.textContent = result.message;
