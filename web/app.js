@@ -178,6 +178,9 @@ async function join(identity) {
     if (error.code === 'auth-failed') {
       return { ok: false, message: `The broker refused this page's connection (${error.message}). The login and passcode in /config.json do not match the broker's.` };
     }
+    if (!state.client.connected) {
+      return { ok: false, message: `Could not connect to the chat broker at ${state.config.stompURL}; it may be down. Try again in a moment.` };
+    }
     return { ok: false, message: `Could not reach the login service: ${error.message}.` };
   }
   if (!reply.ok) return { ...reply, refused: true };
