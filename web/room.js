@@ -74,7 +74,7 @@ export class Room {
     this._list = []; // top-level entries with events, arrival order
     this._pending = new Map(); // clientId -> pending entry, creation order
     this._byId = new Map(); // event id -> entry (top level and replies)
-    this._byClientId = new Map(); // clientId -> entry of a shown post
+    this._byClientId = new Map(); // author NUL clientId -> entry of a shown post
     this._orphans = new Map(); // post id -> replies waiting for it
     this._seen = new Set(); // event ids, bounded, insertion order
     this.changed = true;
@@ -161,7 +161,9 @@ export class Room {
     if (!event) return { accepted: false, reason: 'malformed' };
     if (this._seen.has(event.id)) return { accepted: false, reason: 'duplicate' };
     const isPost = event.kind === 'message' || event.kind === 'proof';
-    if (isPost && event.clientId && this._byClientId.has(event.clientId)) {
+    // A clientId names a post of one author: another author's event with it is not the same post.
+    const postKey = isPost && event.clientId ? `${event.from}\u0000${event.clientId}` : undefined;
+    if (postKey && this._byClientId.has(postKey)) {
       this._remember(event.id);
       return { accepted: false, reason: 'duplicate' };
     }
@@ -190,10 +192,10 @@ export class Room {
     }
 
     let replaced;
-    if (isPost && event.clientId) {
-      this._byClientId.set(event.clientId, entry);
+    if (postKey) {
+      this._byClientId.set(postKey, entry);
       const pending = this._pending.get(event.clientId);
-      if (pending) {
+      if (pending && (this.me === '' || event.from === this.me)) {
         replaced = event.clientId;
         this._pending.delete(event.clientId);
         entry.own = true;
@@ -234,7 +236,7 @@ export class Room {
         pending.errors.push(note);
         return this._touch(pending);
       }
-      const shown = this._byClientId.get(target) ?? this._byId.get(target);
+      const shown = this._byClientId.get(`${this.me}\u0000${target}`) ?? this._byId.get(target);
       if (shown) {
         shown.errors.push(note);
         return this._touch(shown);
@@ -288,7 +290,8 @@ export class Room {
   _forget(entry) {
     const event = entry.event;
     if (this._byId.get(event.id) === entry) this._byId.delete(event.id);
-    if (event.clientId && this._byClientId.get(event.clientId) === entry) this._byClientId.delete(event.clientId);
+    const postKey = `${event.from}\u0000${event.clientId}`;
+    if (event.clientId && this._byClientId.get(postKey) === entry) this._byClientId.delete(postKey);
     if (entry.orphan && event.inReplyTo) {
       const waiting = this._orphans.get(event.inReplyTo)?.filter((r) => r !== entry);
       if (waiting?.length) this._orphans.set(event.inReplyTo, waiting);

@@ -35,6 +35,18 @@ describe('Room: events', () => {
     assert.equal(room.size, 1);
   });
 
+  it('does not let another author\'s event with the same clientId hide or replace a post', () => {
+    const room = new Room();
+    room.me = 'alice';
+    room.receive(ev({ from: 'bob', clientId: 'c1', text: 'bob' }));
+    assert.equal(room.receive(ev({ from: 'mallory', clientId: 'c1', text: 'copy' })).accepted, true);
+    room.addPending({ clientId: 'c2', text: 'mine' });
+    const forged = room.receive(ev({ from: 'mallory', clientId: 'c2', text: 'forged' }));
+    assert.equal(forged.replaced, undefined);
+    assert.equal(room.pending('c2').pending.text, 'mine');
+    assert.equal(room.receive(ev({ from: 'alice', clientId: 'c2', text: 'mine' })).replaced, 'c2');
+  });
+
   it('drops events it cannot show, and keeps unknown kinds', () => {
     const room = new Room();
     for (const bad of [null, 'x', [], {}, { id: 'a' }, { id: 'a', kind: 'message', from: 'b' }, { id: '', kind: 'message', from: 'b', text: '' }]) {
@@ -188,9 +200,10 @@ describe('Room: pending posts', () => {
     assert.equal(room.size, 2);
   });
 
-  it('attaches an error to a post already shown', () => {
+  it('attaches an error to the user\'s post already shown', () => {
     const room = new Room();
-    const post = ev({ clientId: 'c4' });
+    room.me = 'alice';
+    const post = ev({ from: 'alice', clientId: 'c4' });
     room.receive(post);
     room.receive(ev({ kind: 'error', text: 'proof timed out', inReplyTo: 'c4' }));
     assert.equal(room.entries()[0].errors[0].text, 'proof timed out');
