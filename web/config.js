@@ -1,0 +1,62 @@
+// Reads /config.json, which the warren web server writes from its environment.
+
+/**
+ * Checks the configuration's shape.
+ * @param {unknown} value parsed JSON
+ * @returns {{stompURL: string, vhost: string, login: string, passcode: string, prefix: string, powBits: number}}
+ * @throws {Error} naming the field that is missing or wrong
+ */
+export function parseConfig(value) {
+  if (!value || typeof value !== 'object') throw new Error('it is not a JSON object');
+  const config = {};
+  for (const key of ['stompURL', 'vhost', 'login', 'passcode', 'prefix']) {
+    if (typeof value[key] !== 'string') throw new Error(`"${key}" is missing or not a string`);
+    config[key] = value[key];
+  }
+  if (!/^wss?:\/\//.test(config.stompURL)) throw new Error(`"stompURL" must be a ws:// or wss:// URL, not ${JSON.stringify(config.stompURL)}`);
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(config.prefix)) throw new Error(`"prefix" ${JSON.stringify(config.prefix)} is not a queue name prefix`);
+  const bits = value.powBits ?? 24;
+  if (!Number.isInteger(bits) || bits < 1 || bits > 64) throw new Error('"powBits" must be a whole number from 1 to 64');
+  config.powBits = bits;
+  return config;
+}
+
+/**
+ * Fetches and checks the configuration.
+ * @param {typeof fetch} [fetchImpl]
+ * @param {string} [url]
+ * @returns {Promise<ReturnType<typeof parseConfig>>}
+ * @throws {Error} with a message fit for the page
+ */
+export async function loadConfig(fetchImpl = globalThis.fetch, url = '/config.json') {
+  let response;
+  try {
+    response = await fetchImpl(url, { cache: 'no-store', headers: { accept: 'application/json' } });
+  } catch (cause) {
+    throw new Error(`Could not load ${url}: ${cause?.message ?? cause}.`);
+  }
+  if (!response.ok) throw new Error(`Could not load ${url}: the server answered ${response.status} ${response.statusText ?? ''}`.trim() + '.');
+  let value;
+  try {
+    value = await response.json();
+  } catch {
+    throw new Error(`${url} is not valid JSON.`);
+  }
+  try {
+    return parseConfig(value);
+  } catch (error) {
+    throw new Error(`${url} is not usable: ${error.message}.`);
+  }
+}
+
+/**
+ * The destinations the page uses, from the prefix.
+ * @param {string} prefix
+ */
+export function destinations(prefix) {
+  return {
+    login: `/amq/queue/${prefix}.login`,
+    inbox: `/amq/queue/${prefix}.inbox`,
+    queue: (name) => `/amq/queue/${name}`,
+  };
+}

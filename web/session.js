@@ -1,0 +1,103 @@
+// The tab's identity: a random session id (kept in sessionStorage with the login name, so a
+// reload finds the same queue), random client ids for posts, and the login reply's shape.
+
+const STORAGE_KEY = 'warren.session';
+
+/** What a session id looks like: base64url, 22 to 64 characters (the server's rule). */
+export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{22,64}$/;
+
+/**
+ * Encodes bytes as base64url without padding.
+ * @param {Uint8Array} bytes
+ * @returns {string}
+ */
+export function base64url(bytes) {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/**
+ * A new session id: 16 random bytes (128 bits) in base64url, 22 characters.
+ * @param {{getRandomValues: (a: Uint8Array) => Uint8Array}} [random] defaults to globalThis.crypto
+ * @returns {string}
+ */
+export function newSessionId(random = globalThis.crypto) {
+  return base64url(random.getRandomValues(new Uint8Array(16)));
+}
+
+/**
+ * A new client id for a post: a random (version 4) UUID. Uses crypto.randomUUID where the page
+ * is a secure context, else builds one from getRandomValues (which works everywhere).
+ * @param {Crypto} [random] defaults to globalThis.crypto
+ * @returns {string}
+ */
+export function newClientId(random = globalThis.crypto) {
+  if (typeof random.randomUUID === 'function') return random.randomUUID();
+  const b = random.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/**
+ * The saved login and session of this tab, if any and well-formed.
+ * @param {Storage} storage sessionStorage
+ * @returns {{login: string, session: string} | null}
+ */
+export function loadSession(storage) {
+  try {
+    const saved = JSON.parse(storage.getItem(STORAGE_KEY) ?? 'null');
+    if (typeof saved?.login === 'string' && typeof saved?.session === 'string' && SESSION_ID_PATTERN.test(saved.session)) {
+      return { login: saved.login, session: saved.session };
+    }
+  } catch {
+    // a damaged entry is as good as none
+  }
+  return null;
+}
+
+/**
+ * Saves the login and session for reloads of this tab.
+ * @param {Storage} storage
+ * @param {{login: string, session: string}} session
+ */
+export function saveSession(storage, { login, session }) {
+  try {
+    storage.setItem(STORAGE_KEY, JSON.stringify({ login, session }));
+  } catch {
+    // storage may be full or disabled; the tab still works until it is reloaded
+  }
+}
+
+/** Forgets the saved session (after logout). @param {Storage} storage */
+export function clearSession(storage) {
+  try {
+    storage.removeItem(STORAGE_KEY);
+  } catch {
+    // nothing to forget
+  }
+}
+
+/**
+ * Reads the login service's reply.
+ * @param {string} body
+ * @returns {{ok: true, queue: string, login: string, session: string} | {ok: false, code: string, message: string}}
+ */
+export function parseLoginReply(body) {
+  let reply;
+  try {
+    reply = JSON.parse(body);
+  } catch {
+    return { ok: false, code: 'reply.malformed', message: 'The login service sent a reply that is not JSON.' };
+  }
+  if (reply?.ok === true && typeof reply.queue === 'string' && reply.queue.length > 0) {
+    return { ok: true, queue: reply.queue, login: String(reply.login ?? ''), session: String(reply.session ?? '') };
+  }
+  if (reply?.ok === false) {
+    const message = typeof reply.error === 'string' && reply.error ? reply.error : 'The login service refused the login.';
+    return { ok: false, code: String(reply.code ?? 'login.refused'), message };
+  }
+  return { ok: false, code: 'reply.malformed', message: 'The login service sent a reply of an unexpected shape.' };
+}

@@ -1,0 +1,34 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { destinations, loadConfig, parseConfig } from '../config.js';
+
+const good = { stompURL: 'ws://127.0.0.1:15674/ws', vhost: 'warren', login: 'browser', passcode: 'browser', prefix: 'chat', powBits: 24 };
+const respond = (status, body) => async () => ({ ok: status >= 200 && status < 300, status, statusText: status === 404 ? 'Not Found' : 'OK', json: async () => JSON.parse(body) });
+
+describe('config', () => {
+  it('reads the web server\'s /config.json', async () => {
+    assert.deepEqual(await loadConfig(respond(200, JSON.stringify(good))), good);
+  });
+
+  it('explains a missing config (a static file server)', async () => {
+    await assert.rejects(loadConfig(respond(404, 'x')), { message: 'Could not load /config.json: the server answered 404 Not Found.' });
+    await assert.rejects(loadConfig(async () => { throw new TypeError('Failed to fetch'); }), { message: 'Could not load /config.json: Failed to fetch.' });
+    await assert.rejects(loadConfig(respond(200, '<html>')), { message: '/config.json is not valid JSON.' });
+  });
+
+  it('names a missing or wrong field', async () => {
+    await assert.rejects(loadConfig(respond(200, JSON.stringify({ ...good, stompURL: undefined }))), /"stompURL" is missing/);
+    assert.throws(() => parseConfig({ ...good, stompURL: 'http://x' }), /ws:\/\/ or wss:\/\//);
+    assert.throws(() => parseConfig({ ...good, prefix: 'a b' }), /prefix/);
+    assert.throws(() => parseConfig({ ...good, powBits: 0 }), /powBits/);
+    assert.equal(parseConfig({ ...good, powBits: undefined }).powBits, 24);
+  });
+
+  it('builds the destinations from the prefix', () => {
+    const dest = destinations('chat');
+    assert.equal(dest.login, '/amq/queue/chat.login');
+    assert.equal(dest.inbox, '/amq/queue/chat.inbox');
+    assert.equal(dest.queue('chat.user.alice.S'), '/amq/queue/chat.user.alice.S');
+  });
+});

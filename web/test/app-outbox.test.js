@@ -1,0 +1,132 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { Outbox, describeSendError } from '../outbox.js';
+import { Room } from '../room.js';
+import { FakeClock } from './support/fakes.js';
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+function setup({ connected = true } = {}) {
+  const room = new Room();
+  room.me = 'alice';
+  const clock = new FakeClock();
+  const sends = [];
+  let ids = 0;
+  const world = { connected };
+  const outbox = new Outbox({
+    room,
+    clock,
+    send: (payload) =>
+      new Promise((resolve, reject) => sends.push({ payload, resolve, reject })),
+    identity: () => ({ login: 'alice', session: 'S'.repeat(22) }),
+    isConnected: () => world.connected,
+    newClientId: () => `c${++ids}`,
+  });
+  return { room, clock, sends, outbox, world };
+}
+
+const lost = () => Object.assign(new Error('socket closed'), { code: 'connection-lost' });
+
+describe('Outbox', () => {
+  it('sends the post with its clientId, login and session, and marks it sent on RECEIPT', async () => {
+    const { room, sends, outbox } = setup();
+    const clientId = outbox.post('hello');
+    await flush();
+    assert.deepEqual(sends[0].payload, { text: 'hello', clientId, login: 'alice', session: 'S'.repeat(22) });
+    assert.equal(room.pending(clientId).pending.status, 'sending');
+    sends[0].resolve();
+    await flush();
+    assert.equal(room.pending(clientId).pending.status, 'sent');
+    room.receive({ id: 'e1', kind: 'message', from: 'alice', text: 'hello', at: '', clientId });
+    assert.equal(room.pendingCount, 0);
+  });
+
+  it('shows a post written while disconnected as waiting, then sending once connected', async () => {
+    const { room, sends, outbox, world } = setup({ connected: false });
+    const clientId = outbox.post('later');
+    await flush();
+    assert.equal(room.pending(clientId).pending.status, 'queued');
+    assert.equal(sends.length, 1); // the StompClient holds it in its own outbox
+    world.connected = true;
+    outbox.connected();
+    assert.equal(room.pending(clientId).pending.status, 'sending');
+    sends[0].resolve();
+    await flush();
+    assert.equal(room.pending(clientId).pending.status, 'sent');
+    assert.equal(sends.length, 1);
+  });
+
+  it('sends a post whose RECEIPT was lost once more, after reconnecting, unless the room has it', async () => {
+    const { room, clock, sends, outbox, world } = setup();
+    const a = outbox.post('a');
+    const b = outbox.post('b');
+    await flush();
+    world.connected = false;
+    sends[0].reject(lost());
+    sends[1].reject(lost());
+    await flush();
+    assert.equal(room.pending(a).pending.status, 'queued');
+    world.connected = true;
+    outbox.connected();
+    room.receive({ id: 'e1', kind: 'message', from: 'alice', text: 'a', at: '', clientId: a }); // a did get through
+    clock.advance(1500);
+    await flush();
+    assert.deepEqual(sends.slice(2).map((s) => s.payload.clientId), [b]);
+    sends[2].reject(lost()); // second loss: give up, let the person decide
+    await flush();
+    assert.equal(room.pending(b).pending.status, 'failed');
+    assert.match(room.pending(b).pending.error, /connection was lost/);
+  });
+
+  it('retries a failed post by hand, and dismisses one', async () => {
+    const { room, sends, outbox } = setup();
+    const a = outbox.post('a');
+    await flush();
+    sends[0].reject(Object.assign(new Error('full'), { code: 'outbox-full' }));
+    await flush();
+    assert.equal(room.pending(a).pending.status, 'failed');
+    outbox.retry(a);
+    await flush();
+    assert.equal(sends.length, 2);
+    assert.equal(sends[1].payload.clientId, a);
+    sends[1].resolve();
+    await flush();
+    assert.equal(room.pending(a).pending.status, 'sent');
+    outbox.dismiss(a);
+    assert.equal(room.pending(a), undefined);
+  });
+
+  it('leaves a refused post refused even if its RECEIPT comes later', async () => {
+    const { room, sends, outbox } = setup();
+    const a = outbox.post('a');
+    await flush();
+    room.receive({ id: 'x', kind: 'error', from: 'warren', text: 'nope', at: '', inReplyTo: a });
+    sends[0].resolve();
+    await flush();
+    assert.equal(room.pending(a).pending.status, 'refused');
+  });
+
+  it('ignores failures after logout', async () => {
+    const { room, sends, outbox } = setup();
+    const a = outbox.post('a');
+    await flush();
+    sends[0].reject(Object.assign(new Error('bye'), { code: 'deactivated' }));
+    await flush();
+    assert.equal(room.pending(a).pending.status, 'sending');
+  });
+
+  it('refuses posts beyond the pending limit', () => {
+    const { room, outbox } = setup();
+    room.pendingLimit = 1;
+    outbox.post('a');
+    assert.throws(() => outbox.post('b'), RangeError);
+  });
+
+  it('explains send errors', () => {
+    assert.match(describeSendError({ code: 'receipt-timeout' }), /may or may not/);
+    assert.match(describeSendError({ code: 'broker-error', message: 'broker error: access refused' }), /refused it: broker error/);
+    assert.equal(describeSendError({ code: 'other', message: 'x' }), 'x');
+    assert.equal(describeSendError(undefined), 'It could not be sent.');
+  });
+});
