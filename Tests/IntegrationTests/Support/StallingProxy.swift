@@ -34,6 +34,9 @@ final class StallingProxy: Sendable {
         var stalled = false
         var isShutDown = false
         var links: [ObjectIdentifier: Link] = [:]
+        /// Counts closeAll() calls: a connection accepted before one and connected to the target
+        /// after it is closed too.
+        var closeAllCount = 0
     }
 
     /// Listens on 127.0.0.1 on an ephemeral port and forwards every connection to `host:port`.
@@ -74,6 +77,7 @@ final class StallingProxy: Sendable {
     enum ProxyError: Error {
         case noLocalPort
         case shutDown
+        case closedWhileConnecting
     }
 
     private struct Target: Sendable {
@@ -112,6 +116,7 @@ final class StallingProxy: Sendable {
         let closed: EventLoopFuture<Void> = await onLoop { state in
             let links = Array(state.value.links.values)
             state.value.links.removeAll()
+            state.value.closeAllCount += 1
             return EventLoopFuture.andAllComplete(links.map { $0.close() }, on: loop)
         } ?? loop.makeSucceededVoidFuture()
         try? await closed.get()
@@ -145,6 +150,7 @@ final class StallingProxy: Sendable {
         loop: any EventLoop
     ) -> EventLoopFuture<Void> {
         if state.value.isShutDown { return loop.makeFailedFuture(ProxyError.shutDown) }
+        let closeAllCount = state.value.closeAllCount
         return ClientBootstrap(group: loop)
             .connectTimeout(.seconds(5))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -152,9 +158,9 @@ final class StallingProxy: Sendable {
             .connect(host: target.host, port: target.port)
             .assumeIsolated()
             .flatMapThrowing { outbound in
-                if state.value.isShutDown {
+                if state.value.isShutDown || state.value.closeAllCount != closeAllCount {
                     outbound.close(promise: nil)
-                    throw ProxyError.shutDown
+                    throw ProxyError.closedWhileConnecting
                 }
                 let link = Link(client: inbound, target: outbound)
                 let id = ObjectIdentifier(link)
