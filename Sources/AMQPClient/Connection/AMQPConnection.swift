@@ -24,7 +24,7 @@ public final class AMQPConnection: Sendable {
     public let heartbeat: UInt16
     private let closed: EventLoopFuture<AMQPError?>
 
-    private init(
+    init(
         nioChannel: any Channel,
         handler: NIOLoopBound<AMQPChannelHandler>,
         configuration: AMQPConfiguration,
