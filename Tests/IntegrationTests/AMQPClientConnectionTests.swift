@@ -140,6 +140,7 @@ struct AMQPClientConnectionTests {
             // The channel is gone; later calls fail with its error.
             let later = await #expect(throws: AMQPError.self) { try await channel.queuePurge(name) }
             #expect(later?.code == .preconditionFailed)
+            #expect(channel.closeReason?.replyCode == 406)
             // The other channel on the same connection goes on.
             let result = try await bystander.queueDeclare(name, passive: true)
             #expect(result.queue == name)

@@ -1,5 +1,6 @@
 import AMQPClient
 import AMQPProtocol
+import Foundation
 import NIOCore
 import Testing
 
@@ -76,17 +77,30 @@ struct AMQPClientMessagingTests {
         try await AMQPTestSupport.withConnection { connection in
             let channel = try await connection.openChannel()
             let queue = try await channel.queueDeclare("", exclusive: true).queue
+            // 5 MiB of 4 KiB chunks, each stamped with its index, so a lost, repeated or
+            // reordered frame shows.
+            let chunk = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31) }
             var body = ByteBuffer()
-            for index in 0..<(5 * 1024 * 1024) {
-                body.writeInteger(UInt8(truncatingIfNeeded: index &* 31 &+ index >> 11))
+            body.reserveCapacity(5 * 1024 * 1024)
+            for index in 0..<1280 {
+                body.writeBytes(chunk)
+                body.setInteger(UInt32(index), at: body.writerIndex - 4096)
             }
             try await channel.confirmSelect()
+            let started = ContinuousClock.now
             try await channel.publish(body: body, routingKey: queue)
             let consumer = try await channel.consume(queue: queue, noAck: true)
             var iterator = consumer.makeAsyncIterator()
             let delivery = try #require(try await iterator.next())
+            let elapsed = ContinuousClock.now - started
             #expect(delivery.body.readableBytes == body.readableBytes)
-            #expect(delivery.body == body)
+            let identical = delivery.body.withUnsafeReadableBytes { received in
+                body.withUnsafeReadableBytes { sent in
+                    received.count == sent.count && memcmp(received.baseAddress!, sent.baseAddress!, sent.count) == 0
+                }
+            }
+            #expect(identical)
+            #expect(elapsed < .seconds(5), "5 MiB round trip took \(elapsed)")
         }
     }
 
@@ -126,6 +140,7 @@ struct AMQPClientMessagingTests {
                 for try await _ in consumer {}
             }
             #expect(error?.code == .consumerCancelled)
+            #expect(channel.closeReason == nil)
             // The channel itself stays open.
             _ = try await channel.queueDeclare("", exclusive: true)
         }

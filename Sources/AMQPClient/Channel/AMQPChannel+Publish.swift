@@ -29,7 +29,7 @@ extension AMQPChannel {
         let promise = self.eventLoop.makePromise(of: Void.self)
         let id = self.id
         let publish = Method.Basic.Publish(exchange: exchange, routingKey: routingKey, mandatory: mandatory)
-        self.connection.withHandler {
+        self.withHandler(failing: promise) {
             $0.publish(channelID: id, publish: publish, properties: properties, body: body, promise: promise)
         }
         try await AMQPConnection.mapErrors { try await promise.futureResult.get() }

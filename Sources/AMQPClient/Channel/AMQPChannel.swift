@@ -1,5 +1,6 @@
 import AMQPProtocol
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// An AMQP channel: a lightweight session on a connection where you declare topology,
@@ -17,6 +18,9 @@ public final class AMQPChannel: Sendable {
     /// when nobody reads it; ends when the channel closes.
     public let returns: AsyncStream<AMQPReturnedMessage>
 
+    /// Why the channel closed, once it has; set by the handler.
+    private let closeReasonBox = NIOLockedValueBox<AMQPError?>(nil)
+
     init(id: UInt16, connection: AMQPConnection, returns: AsyncStream<AMQPReturnedMessage>) {
         self.id = id
         self.connection = connection
@@ -25,11 +29,36 @@ public final class AMQPChannel: Sendable {
 
     var eventLoop: any EventLoop { self.connection.handler.eventLoop }
 
+    /// Why the channel closed: the broker's error (e.g. 406 PRECONDITION_FAILED), the
+    /// connection's, or `channelClosed` after a clean close; nil while it is open.
+    public var closeReason: AMQPError? {
+        self.closeReasonBox.withLockedValue { $0 }
+    }
+
+    func recordClose(_ error: AMQPError?) {
+        self.closeReasonBox.withLockedValue { reason in
+            if reason == nil { reason = error ?? AMQPError.channelClosed(self.id) }
+        }
+    }
+
+    /// Runs `body` on the handler if this object is still the channel behind its id (ids are
+    /// reused after close, so a stale object must never reach a new channel); otherwise fails
+    /// `promise` with the reason the channel closed.
+    func withHandler<T>(failing promise: EventLoopPromise<T>, _ body: @escaping @Sendable (AMQPChannelHandler) -> Void) {
+        self.connection.withHandler { handler in
+            guard handler.channels[self.id]?.channel === self else {
+                promise.fail(self.closeReason ?? handler.closeError ?? AMQPError.channelClosed(self.id))
+                return
+            }
+            body(handler)
+        }
+    }
+
     /// Sends a synchronous method and waits for its reply.
     func request(_ method: Method) async throws(AMQPError) -> ChannelStateMachine.Reply {
         let promise = self.eventLoop.makePromise(of: ChannelStateMachine.Reply.self)
         let id = self.id
-        self.connection.withHandler { $0.sendRequest(channelID: id, method: method, pending: .reply(promise)) }
+        self.withHandler(failing: promise) { $0.sendRequest(channelID: id, method: method, pending: .reply(promise)) }
         return try await AMQPConnection.mapErrors { try await promise.futureResult.get() }
     }
 
@@ -45,7 +74,7 @@ public final class AMQPChannel: Sendable {
     func sendAsync(_ method: Method) async throws(AMQPError) {
         let promise = self.eventLoop.makePromise(of: Void.self)
         let id = self.id
-        self.connection.withHandler { $0.sendAsync(channelID: id, method: method, promise: promise) }
+        self.withHandler(failing: promise) { $0.sendAsync(channelID: id, method: method, promise: promise) }
         try await AMQPConnection.mapErrors { try await promise.futureResult.get() }
     }
 
@@ -53,7 +82,13 @@ public final class AMQPChannel: Sendable {
     public func close() async throws {
         let promise = self.eventLoop.makePromise(of: Void.self)
         let id = self.id
-        self.connection.withHandler { $0.closeChannel(channelID: id, promise: promise) }
+        self.connection.withHandler { handler in
+            guard handler.channels[id]?.channel === self else {
+                promise.succeed()  // already closed, by us, the broker or the connection
+                return
+            }
+            handler.closeChannel(channelID: id, promise: promise)
+        }
         try await AMQPConnection.mapErrors { try await promise.futureResult.get() }
     }
 
@@ -66,7 +101,7 @@ public final class AMQPChannel: Sendable {
         let promise = self.eventLoop.makePromise(of: ChannelStateMachine.Reply.self)
         let id = self.id
         let method = Method.Basic.Qos(prefetchCount: prefetchCount, global: global).method
-        self.connection.withHandler {
+        self.withHandler(failing: promise) {
             $0.sendRequest(channelID: id, method: method, pending: .qos(promise, prefetchCount: prefetchCount, global: global))
         }
         _ = try await AMQPConnection.mapErrors { try await promise.futureResult.get() }

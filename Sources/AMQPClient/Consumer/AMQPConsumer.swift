@@ -30,7 +30,7 @@ public struct AMQPConsumer: AsyncSequence, Sendable {
         let promise = self.channel.eventLoop.makePromise(of: Void.self)
         let id = self.channel.id
         let tag = self.tag
-        self.channel.connection.withHandler {
+        self.channel.withHandler(failing: promise) {
             $0.sendRequest(channelID: id, method: Method.Basic.Cancel(consumerTag: tag).method, pending: .cancel(promise, tag: tag))
         }
         try await AMQPConnection.mapErrors { try await promise.futureResult.get() }
@@ -122,7 +122,7 @@ extension AMQPChannel {
         let promise = self.eventLoop.makePromise(of: String.self)
         let channelID = self.id
         let method = Method.Basic.Consume(queue: queue, consumerTag: tag, noAck: noAck, exclusive: exclusive, arguments: arguments)
-        self.connection.withHandler {
+        self.withHandler(failing: promise) {
             $0.sendRequest(channelID: channelID, method: method.method, pending: .consume(promise, key: key, sink: sink, noAck: noAck))
         }
         return try await AMQPConnection.mapErrors { try await promise.futureResult.get() }

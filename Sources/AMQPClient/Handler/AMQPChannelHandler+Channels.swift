@@ -197,6 +197,7 @@ extension AMQPChannelHandler {
         self.failPending(teardown, channelID: channelID)
         self.finishConsumers(channelID: channelID, error: teardown.error)
         if let context = self.channels.removeValue(forKey: channelID) {
+            context.channel?.recordClose(teardown.error)
             context.returns.finish()
             for queued in context.waitingPublishes {
                 queued.promise.fail(teardown.error ?? AMQPError.channelClosed(channelID))
