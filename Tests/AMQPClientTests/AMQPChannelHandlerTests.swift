@@ -13,9 +13,11 @@ struct AMQPChannelHandlerTests {
         let channel: EmbeddedChannel
         let handler: AMQPChannelHandler
 
-        init(frameMax: UInt32 = 4096) throws {
+        init(frameMax: UInt32 = 4096, maxOutstandingConfirms: Int = 1024) throws {
             var configuration = AMQPConfiguration(user: "u", password: "p", virtualHost: "v", frameMax: frameMax)
             configuration.consumerBufferSize = 2
+            configuration.maxOutstandingConfirms = maxOutstandingConfirms
+            configuration.blockedPublishTimeout = .seconds(5)
             let channel = EmbeddedChannel()
             let handler = AMQPChannelHandler(configuration: configuration, logger: Logger(label: "test"), eventLoop: channel.eventLoop)
             try channel.pipeline.syncOperations.addHandler(handler)
@@ -288,6 +290,83 @@ struct AMQPChannelHandlerTests {
             return
         }
         #expect(close.replyCode == 501)
+        _ = try? harness.channel.finish()
+    }
+
+    @Test func heartbeatsAreSentAndASilentPeerIsDeclaredDead() throws {
+        let harness = try Harness()
+        try harness.open(tune: .init(channelMax: 0, frameMax: 0, heartbeat: 2))
+        // The timer runs every second; a heartbeat goes out after 2 s without a write.
+        harness.channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(try harness.sent().isEmpty)
+        harness.channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(try harness.sent() == [Frame.heartbeat])
+        // Inbound bytes (a heartbeat) keep the peer alive.
+        try harness.send(Frame.heartbeat)
+        harness.channel.embeddedEventLoop.advanceTime(by: .seconds(2))
+        #expect(try harness.sent() == [Frame.heartbeat])
+        // Two intervals (4 s) without a byte: the peer is dead.
+        harness.channel.embeddedEventLoop.advanceTime(by: .seconds(2))
+        let methods = try harness.sentMethods()
+        guard case .connectionClose(let close) = methods.last else {
+            Issue.record("expected connection.close, got \(methods)")
+            return
+        }
+        #expect(close.replyCode == 320)
+        harness.channel.embeddedEventLoop.advanceTime(by: .seconds(5))  // close-ok never comes: the socket is closed
+        #expect(!harness.channel.isActive)
+        _ = try? harness.channel.finish()
+    }
+
+    @Test func blockedConnectionHoldsPublishesUntilUnblockedOrTimeout() throws {
+        let harness = try Harness()
+        try harness.open()
+        _ = try harness.openChannel()
+        try harness.send(Frame(channel: 0, payload: .method(Method.Connection.Blocked(reason: "low on memory").method)))
+        let held = harness.channel.eventLoop.makePromise(of: Void.self)
+        harness.handler.publish(channelID: 1, publish: .init(routingKey: "q"), properties: .init(), body: ByteBuffer(string: "a"), promise: held)
+        #expect(try harness.sent().isEmpty)
+        try harness.send(Frame(channel: 0, payload: .method(Method.Connection.Unblocked().method)))
+        #expect(try harness.sent().count == 3)
+        try held.futureResult.wait()
+
+        try harness.send(Frame(channel: 0, payload: .method(Method.Connection.Blocked(reason: "disk").method)))
+        let timedOut = harness.channel.eventLoop.makePromise(of: Void.self)
+        harness.handler.publish(channelID: 1, publish: .init(routingKey: "q"), properties: .init(), body: ByteBuffer(string: "b"), promise: timedOut)
+        harness.channel.embeddedEventLoop.advanceTime(by: .seconds(6))
+        do {
+            try timedOut.futureResult.wait()
+            Issue.record("expected a timeout")
+        } catch let error as AMQPError {
+            #expect(error.code == .connectionBlockedTimeout)
+        }
+        #expect(try harness.sent().isEmpty)
+        _ = try? harness.channel.finish()
+    }
+
+    @Test func confirmWindowBoundsOutstandingPublishes() throws {
+        let harness = try Harness(maxOutstandingConfirms: 2)
+        try harness.open()
+        _ = try harness.openChannel()
+        let select = harness.channel.eventLoop.makePromise(of: ChannelStateMachine.Reply.self)
+        harness.handler.sendRequest(channelID: 1, method: Method.Confirm.Select().method, pending: .reply(select))
+        try harness.send(Frame(channel: 1, payload: .method(Method.Confirm.SelectOK().method)))
+        _ = try select.futureResult.wait()
+        _ = try harness.sent()
+        let promises = (0..<5).map { _ in harness.channel.eventLoop.makePromise(of: Void.self) }
+        for promise in promises {
+            harness.handler.publish(channelID: 1, publish: .init(routingKey: "q"), properties: .init(), body: ByteBuffer(), promise: promise)
+        }
+        func publishedCount() throws -> Int {
+            try harness.sentMethods().filter { if case .basicPublish = $0 { true } else { false } }.count
+        }
+        #expect(try publishedCount() == 2)
+        try harness.send(Frame(channel: 1, payload: .method(Method.Basic.Ack(deliveryTag: 2, multiple: true).method)))
+        #expect(try publishedCount() == 2)
+        try harness.send(Frame(channel: 1, payload: .method(Method.Basic.Ack(deliveryTag: 3).method)))
+        #expect(try publishedCount() == 1)
+        try harness.send(Frame(channel: 1, payload: .method(Method.Basic.Ack(deliveryTag: 5, multiple: true).method)))
+        for promise in promises { try promise.futureResult.wait() }
         _ = try? harness.channel.finish()
     }
 }

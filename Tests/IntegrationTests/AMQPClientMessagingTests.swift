@@ -233,3 +233,54 @@ struct AMQPClientMessagingTests {
         }
     }
 }
+
+@Suite(.enabled(if: BrokerEnvironment.enabled, "no broker configured (WARREN_AMQP_URL) and not under CI"))
+struct AMQPClientFlowTests {
+    @Test func noAckConsumerWithASmallBufferLosesNothing() async throws {
+        try await AMQPTestSupport.withTimeout(30) {
+            var configuration = try AMQPTestSupport.configuration()
+            configuration.consumerBufferSize = 8
+            let connection = try await AMQPConnection.connect(configuration: configuration)
+            defer { Task { try? await connection.close() } }
+            let channel = try await connection.openChannel()
+            let queue = try await channel.queueDeclare("", exclusive: true).queue
+            try await channel.confirmSelect()
+            let count = 2_000
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for lane in 0..<16 {
+                    group.addTask {
+                        for index in stride(from: lane, to: count, by: 16) {
+                            try await channel.publish(body: ByteBuffer(integer: UInt32(index)), routingKey: queue)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            // The broker pushes everything at once; the client stops reading while the
+            // 8-message buffer is full and resumes as the loop drains it.
+            let consumer = try await channel.consume(queue: queue, noAck: true)
+            var seen = Set<UInt32>()
+            for try await delivery in consumer {
+                seen.insert(try #require(delivery.body.getInteger(at: delivery.body.readerIndex, as: UInt32.self)))
+                if seen.count % 500 == 0 { try await Task.sleep(for: .milliseconds(50)) }
+                if seen.count == count { break }
+            }
+            #expect(seen.count == count)
+            try await connection.close()
+        }
+    }
+
+    @Test func heartbeatsKeepAnIdleConnectionOpen() async throws {
+        try await AMQPTestSupport.withTimeout(15) {
+            var configuration = try AMQPTestSupport.configuration()
+            configuration.heartbeat = 1
+            let connection = try await AMQPConnection.connect(configuration: configuration)
+            #expect(connection.heartbeat == 1)
+            try await Task.sleep(for: .milliseconds(3_500))
+            #expect(connection.isActive)
+            let channel = try await connection.openChannel()
+            _ = try await channel.queueDeclare("", exclusive: true)
+            try await connection.close()
+        }
+    }
+}

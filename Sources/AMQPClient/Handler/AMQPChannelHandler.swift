@@ -57,8 +57,9 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
         return self.nextRequestID
     }
 
-    static func now() -> UInt64 {
-        NIODeadline.now().uptimeNanoseconds
+    /// The event loop's clock: real time in production, the test's clock under EmbeddedEventLoop.
+    func now() -> UInt64 {
+        self.eventLoop.now.uptimeNanoseconds
     }
 
     // MARK: Pipeline events
@@ -70,7 +71,7 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
             loopBound.value.connectTimedOut()
         }
         if context.channel.isActive {
-            self.run(self.connection.connected(now: Self.now()))
+            self.run(self.connection.connected(now: self.now()))
         }
     }
 
@@ -79,7 +80,7 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        self.run(self.connection.connected(now: Self.now()))
+        self.run(self.connection.connected(now: self.now()))
         context.fireChannelActive()
     }
 
@@ -116,7 +117,7 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = Self.unwrapInboundIn(data)
-        self.connection.bytesReceived(now: Self.now())
+        self.connection.bytesReceived(now: self.now())
         if self.inbound == nil {
             self.inbound = bytes
         } else {
@@ -228,7 +229,7 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
             promise?.fail(AMQPError(protocolError: error))
             return
         }
-        self.connection.bytesWritten(now: Self.now())
+        self.connection.bytesWritten(now: self.now())
         context.write(Self.wrapOutboundOut(buffer), promise: promise)
         if flush { context.flush() }
     }
@@ -247,7 +248,7 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
             guard let context = self.context else { return }
             var buffer = context.channel.allocator.buffer(capacity: 8)
             AMQPProtocolHeader.amqp091.encode(into: &buffer)
-            self.connection.bytesWritten(now: Self.now())
+            self.connection.bytesWritten(now: self.now())
             context.writeAndFlush(Self.wrapOutboundOut(buffer), promise: nil)
         case .sendStartOK(let startOK):
             self.write(method: startOK.method, channel: 0)
@@ -317,7 +318,7 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
         let delay = TimeAmount.nanoseconds(Int64(period))
         self.heartbeatTask = context.eventLoop.scheduleRepeatedTask(initialDelay: delay, delay: delay) { _ in
             let handler = loopBound.value
-            handler.run(handler.connection.heartbeatTimerFired(now: Self.now()))
+            handler.run(handler.connection.heartbeatTimerFired(now: handler.now()))
         }
     }
 
