@@ -311,7 +311,7 @@ struct ConnectionStateMachine {
             )
         case .open:
             self.state = .closed
-            return .fireClosed(AMQPError.connectionClosed("the broker closed the socket without connection.close"))
+            return .fireClosed(AMQPError.connectionClosed("the socket closed without connection.close (network failure or broker crash)"))
         }
     }
 
