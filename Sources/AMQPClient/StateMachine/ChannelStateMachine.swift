@@ -64,7 +64,7 @@ struct ChannelStateMachine {
         case closeConnection(AMQPError)
     }
 
-    private enum State: Equatable {
+    enum State: Equatable {
         case opening
         case open
         /// We sent `channel.close`.
@@ -73,14 +73,14 @@ struct ChannelStateMachine {
     }
 
     /// Where content assembly stands.
-    private enum ContentState {
+    enum ContentState {
         case idle
         case expectingHeader(Incoming)
         case expectingBody(Incoming, ContentHeader, ByteBuffer?)
     }
 
     /// The method a content belongs to.
-    private enum Incoming {
+    enum Incoming {
         case deliver(Method.Basic.Deliver)
         case returned(Method.Basic.Return)
         case getOK(RequestID, Method.Basic.GetOK)
@@ -96,13 +96,13 @@ struct ChannelStateMachine {
 
     /// The channel number.
     let id: UInt16
-    private var state: State = .opening
-    private var pending: Deque<(id: RequestID, method: Method)> = []
-    private var content: ContentState = .idle
+    var state: State = .opening
+    var pending: Deque<(id: RequestID, method: Method)> = []
+    var content: ContentState = .idle
     /// The delivery tag of the next publish in confirm mode; nil outside confirm mode.
-    private(set) var nextPublishTag: UInt64?
+    var nextPublishTag: UInt64?
     /// Delivery tags published but not yet acked or nacked, in order.
-    private(set) var outstandingConfirms: Deque<UInt64> = []
+    var outstandingConfirms: Deque<UInt64> = []
 
     /// Creates the machine of a channel about to be opened with `channel.open`.
     init(id: UInt16) {
@@ -209,7 +209,7 @@ struct ChannelStateMachine {
         }
     }
 
-    private mutating func replyReceived(_ method: Method) -> Action {
+    mutating func replyReceived(_ method: Method) -> Action {
         guard let (request, requestMethod) = self.pending.first else {
             return self.violation("\(method.name) arrived but no request is waiting", method: method)
         }
@@ -238,89 +238,6 @@ struct ChannelStateMachine {
         case .basicGet: return reply.methodID == 71 || reply.methodID == 72
         default: return reply.methodID == request.methodID + 1
         }
-    }
-
-    /// A content-header frame arrived.
-    mutating func headerReceived(_ header: ContentHeader) -> Action {
-        guard case .expectingHeader(let incoming) = self.content else {
-            if case .closed = self.state { return .none }
-            if case .closing = self.state { return .none }
-            return self.violation("a content header arrived without a content method", method: nil)
-        }
-        if header.bodySize == 0 {
-            self.content = .idle
-            return self.contentCompleted(incoming, Content(header: header, body: ByteBuffer()))
-        }
-        self.content = .expectingBody(incoming, header, nil)
-        return .none
-    }
-
-    /// A content-body frame arrived.
-    mutating func bodyReceived(_ bytes: ByteBuffer) -> Action {
-        guard case .expectingBody(let incoming, let header, var body) = self.content else {
-            if case .closed = self.state { return .none }
-            if case .closing = self.state { return .none }
-            return self.violation("a content body arrived without a content header", method: nil)
-        }
-        self.content = .idle  // avoid a copy-on-write of `body` while we append
-        if body == nil {
-            body = bytes
-            if UInt64(bytes.readableBytes) < header.bodySize {
-                // More frames follow: make room once instead of growing frame by frame.
-                body!.reserveCapacity(minimumWritableBytes: Int(clamping: header.bodySize) - bytes.readableBytes)
-            }
-        } else {
-            body!.writeImmutableBuffer(bytes)
-        }
-        let received = UInt64(body!.readableBytes)
-        if received > header.bodySize {
-            return self.violation("content body of \(received) bytes exceeds the \(header.bodySize) the header announced", method: incoming.method)
-        }
-        if received == header.bodySize {
-            return self.contentCompleted(incoming, Content(header: header, body: body!))
-        }
-        self.content = .expectingBody(incoming, header, body)
-        return .none
-    }
-
-    private mutating func contentCompleted(_ incoming: Incoming, _ content: Content) -> Action {
-        switch incoming {
-        case .deliver(let deliver): .deliver(deliver, content)
-        case .returned(let returned): .forwardReturn(returned, content)
-        case .getOK(let request, let getOK): .succeedRequest(request, .getOK(getOK, content))
-        }
-    }
-
-    // MARK: Confirms
-
-    private mutating func confirmReceived(tag: UInt64, multiple: Bool, nacked: Bool) -> Action {
-        guard self.nextPublishTag != nil else {
-            return self.violation("basic.\(nacked ? "nack" : "ack") from the broker outside confirm mode", method: nil)
-        }
-        var tags: [UInt64] = []
-        if multiple {
-            // Tag 0 with multiple set means "everything so far".
-            while let first = self.outstandingConfirms.first, tag == 0 || first <= tag {
-                tags.append(self.outstandingConfirms.removeFirst())
-            }
-        } else if let index = self.binarySearch(tag) {
-            self.outstandingConfirms.remove(at: index)
-            tags.append(tag)
-        }
-        // An unknown tag (already confirmed) is ignored rather than fatal.
-        return tags.isEmpty ? .none : .completeConfirms(tags, nacked: nacked)
-    }
-
-    private func binarySearch(_ tag: UInt64) -> Int? {
-        var low = self.outstandingConfirms.startIndex
-        var high = self.outstandingConfirms.endIndex
-        while low < high {
-            let middle = (low + high) / 2
-            let value = self.outstandingConfirms[middle]
-            if value == tag { return middle }
-            if value < tag { low = middle + 1 } else { high = middle }
-        }
-        return nil
     }
 
     // MARK: Closing
@@ -413,7 +330,7 @@ struct ChannelStateMachine {
         return teardown
     }
 
-    private func violation(_ message: String, method: Method?) -> Action {
+    func violation(_ message: String, method: Method?) -> Action {
         .closeConnection(
             AMQPError(
                 code: .protocolError,
