@@ -318,6 +318,10 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
         let delay = TimeAmount.nanoseconds(Int64(period))
         self.heartbeatTask = context.eventLoop.scheduleRepeatedTask(initialDelay: delay, delay: delay) { _ in
             let handler = loopBound.value
+            if handler.pausedConsumers > 0 {
+                // We stopped reading because a consumer is full: the broker's silence is ours.
+                handler.connection.bytesReceived(now: handler.now())
+            }
             handler.run(handler.connection.heartbeatTimerFired(now: handler.now()))
         }
     }
