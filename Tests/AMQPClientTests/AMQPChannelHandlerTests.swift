@@ -369,4 +369,19 @@ struct AMQPChannelHandlerTests {
         for promise in promises { try promise.futureResult.wait() }
         _ = try? harness.channel.finish()
     }
+
+    @Test func aHandshakeThatNeverFinishesTimesOut() throws {
+        let harness = try Harness()
+        try harness.channel.connect(to: .init(ipAddress: "127.0.0.1", port: 5672)).wait()
+        _ = try harness.sent()  // the protocol header; the "broker" never answers
+        harness.channel.embeddedEventLoop.advanceTime(by: .seconds(31))
+        do {
+            _ = try harness.handler.connectPromise.futureResult.wait()
+            Issue.record("expected a timeout")
+        } catch let error as AMQPError {
+            #expect(error.code == .timeout)
+        }
+        #expect(!harness.channel.isActive)
+        _ = try? harness.channel.finish()
+    }
 }

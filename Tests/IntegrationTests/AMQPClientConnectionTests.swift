@@ -109,6 +109,22 @@ struct AMQPClientConnectionTests {
         #expect(error?.code == .connectionFailed)
     }
 
+    @Test func tlsToAPlainPortFailsQuicklyWithAClearError() async throws {
+        var tls = AMQPConfiguration.TLS()
+        tls.configuration.certificateVerification = .none
+        var configuration = try AMQPTestSupport.configuration()
+        configuration.tls = tls
+        let tlsConfiguration = configuration
+        let started = ContinuousClock.now
+        let error = await #expect(throws: AMQPError.self) {
+            try await AMQPTestSupport.withTimeout(10) {
+                _ = try await AMQPConnection.connect(configuration: tlsConfiguration)
+            }
+        }
+        #expect(error?.code == .connectionFailed || error?.code == .connectionClosed, "\(String(describing: error))")
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
     @Test func channelIDsAreReusedAfterClose() async throws {
         try await AMQPTestSupport.withConnection { connection in
             let first = try await connection.openChannel()
