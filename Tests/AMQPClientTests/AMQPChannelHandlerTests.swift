@@ -32,6 +32,7 @@ struct AMQPChannelHandlerTests {
         }
 
         func sent() throws -> [Frame] {
+            self.channel.embeddedEventLoop.run()  // deferred flushes
             var frames: [Frame] = []
             while var buffer = try self.channel.readOutbound(as: ByteBuffer.self) {
                 if buffer.getBytes(at: 0, length: 4) == Array("AMQP".utf8) {

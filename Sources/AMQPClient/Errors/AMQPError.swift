@@ -36,7 +36,8 @@ public struct AMQPError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let timeout = Code(.timeout)
         /// The broker answered a publish with `basic.nack`.
         public static let publishNacked = Code(.publishNacked)
-        /// A mandatory message could not be routed (312 NO_ROUTE).
+        /// A mandatory message could not be routed (312 NO_ROUTE). Reserved: returned messages
+        /// currently arrive on ``AMQPChannel/returns`` and the publish itself succeeds.
         public static let unroutable = Code(.unroutable)
         /// The broker blocked the connection (`connection.blocked`) for longer than the publish timeout.
         public static let connectionBlockedTimeout = Code(.connectionBlockedTimeout)

@@ -47,7 +47,7 @@ extension AMQPChannelHandler {
             promise.fail(self.closeError ?? AMQPError.channelClosed(channelID))
             return
         }
-        self.write(method: method, channel: channelID, promise: promise)
+        self.write([Frame(channel: channelID, payload: .method(method))], promise: promise, flush: false)
     }
 
     /// Closes a channel with `channel.close`.

@@ -63,10 +63,10 @@ extension AMQPChannelHandler {
         case .failure(let error):
             queued.promise.fail(error)
         case .success(nil):
-            self.write(frames, promise: queued.promise)
+            self.write(frames, promise: queued.promise, flush: false)
         case .success(let tag?):
             self.channels[channelID]!.confirms[tag] = queued.promise
-            self.write(frames)
+            self.write(frames, flush: false)
         }
     }
 

@@ -42,6 +42,7 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
     /// Consumers whose buffers are full; socket reads wait until this is empty.
     var pausedConsumers = 0
     private var readPending = false
+    private var flushScheduled = false
 
     init(configuration: AMQPConfiguration, logger: Logger, eventLoop: EventLoop) {
         self.configuration = configuration
@@ -231,7 +232,24 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
         }
         self.connection.bytesWritten(now: self.now())
         context.write(Self.wrapOutboundOut(buffer), promise: promise)
-        if flush { context.flush() }
+        if flush {
+            context.flush()
+        } else {
+            self.scheduleFlush()
+        }
+    }
+
+    /// Flushes once the event loop has run the tasks already queued, so a burst of publishes
+    /// or acks from other threads goes out in one syscall instead of one each.
+    func scheduleFlush() {
+        guard !self.flushScheduled else { return }
+        self.flushScheduled = true
+        let loopBound = NIOLoopBound(self, eventLoop: self.eventLoop)
+        self.eventLoop.execute {
+            let handler = loopBound.value
+            handler.flushScheduled = false
+            handler.context?.flush()
+        }
     }
 
     func write(method: Method, channel: UInt16, promise: EventLoopPromise<Void>? = nil) {
