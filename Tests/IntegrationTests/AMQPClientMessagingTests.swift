@@ -284,3 +284,20 @@ struct AMQPClientFlowTests {
         }
     }
 }
+
+@Suite(.enabled(if: BrokerEnvironment.enabled, "no broker configured (WARREN_AMQP_URL) and not under CI"))
+struct AMQPClientValidationTests {
+    @Test func tooLongNamesFailOnTheClientAndTheChannelGoesOn() async throws {
+        try await AMQPTestSupport.withConnection { connection in
+            let channel = try await connection.openChannel()
+            let long = String(repeating: "q", count: 256)
+            await #expect(throws: AMQPError.self) { try await channel.queueDeclare(long) }
+            try await channel.confirmSelect()
+            await #expect(throws: AMQPError.self) { try await channel.publish("x", routingKey: long) }
+            // Neither took a reply slot nor a delivery tag: the channel still works and confirms line up.
+            let queue = try await channel.queueDeclare("", exclusive: true).queue
+            try await channel.publish("ok", routingKey: queue)
+            #expect(try await channel.get(queue: queue, noAck: true)?.delivery.bodyString == "ok")
+        }
+    }
+}

@@ -35,6 +35,12 @@ extension AMQPChannelHandler {
             pending.fail(self.closeError ?? AMQPError.channelClosed(channelID))
             return
         }
+        // A method that cannot be encoded (e.g. a queue name over 255 bytes) fails here,
+        // before the machine waits for a reply that would never come.
+        if case .failure(let error) = self.encode([Frame(channel: channelID, payload: .method(method))]) {
+            pending.fail(error)
+            return
+        }
         let request = self.makeRequestID()
         self.requests[request] = pending
         let action = self.channels[channelID]!.machine.requestSent(request, method)

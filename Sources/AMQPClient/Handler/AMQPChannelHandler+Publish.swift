@@ -46,27 +46,32 @@ extension AMQPChannelHandler {
     }
 
     private func send(channelID: UInt16, _ queued: QueuedPublish) {
-        let frames: [Frame]
+        // Encode first: a publish that cannot be encoded must not take a delivery tag.
+        let encoded: ByteBuffer
         do {
-            frames = try Frame.contentFrames(
+            let frames = try Frame.contentFrames(
                 method: queued.publish.method,
                 properties: queued.properties,
                 body: queued.body,
                 channel: channelID,
                 maxFrameSize: self.negotiated?.frameMax ?? 0
             )
-        } catch {
+            encoded = try self.encode(frames).get()
+        } catch let error as AMQPProtocolError {
             queued.promise.fail(AMQPError(protocolError: error))
+            return
+        } catch {
+            queued.promise.fail(error)
             return
         }
         switch self.channels[channelID]!.machine.publishSent() {
         case .failure(let error):
             queued.promise.fail(error)
         case .success(nil):
-            self.write(frames, promise: queued.promise, flush: false)
+            self.writeEncoded(encoded, promise: queued.promise, flush: false)
         case .success(let tag?):
             self.channels[channelID]!.confirms[tag] = queued.promise
-            self.write(frames, flush: false)
+            self.writeEncoded(encoded, promise: nil, flush: false)
         }
     }
 

@@ -217,17 +217,31 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
 
     /// Encodes and writes frames; a frame too large for frame-max fails the promise instead.
     func write(_ frames: [Frame], promise: EventLoopPromise<Void>? = nil, flush: Bool = true) {
-        guard let context = self.context else {
-            promise?.fail(AMQPError.connectionClosed())
-            return
+        switch self.encode(frames) {
+        case .success(let buffer):
+            self.writeEncoded(buffer, promise: promise, flush: flush)
+        case .failure(let error):
+            promise?.fail(error)
         }
-        var buffer = context.channel.allocator.buffer(capacity: 256)
+    }
+
+    /// Encodes frames against the negotiated frame-max; fails for a frame too large or a
+    /// value too long (e.g. a routing key over 255 bytes), before any state has changed.
+    func encode(_ frames: [Frame]) -> Result<ByteBuffer, AMQPError> {
+        var buffer = self.context?.channel.allocator.buffer(capacity: 256) ?? ByteBuffer()
         do {
             for frame in frames {
                 try frame.encode(into: &buffer, maxFrameSize: self.negotiated?.frameMax ?? 0)
             }
         } catch {
-            promise?.fail(AMQPError(protocolError: error))
+            return .failure(AMQPError(protocolError: error))
+        }
+        return .success(buffer)
+    }
+
+    func writeEncoded(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>?, flush: Bool) {
+        guard let context = self.context else {
+            promise?.fail(AMQPError.connectionClosed())
             return
         }
         self.connection.bytesWritten(now: self.now())
