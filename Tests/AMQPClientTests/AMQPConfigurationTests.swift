@@ -70,6 +70,10 @@ struct AMQPConfigurationTests {
         #expect(!configuration.description.contains("topsecret"))
         #expect(!"\(configuration)".contains("topsecret"))
         #expect(configuration.description.contains("***"))
+        #expect(!String(reflecting: configuration).contains("topsecret"))
+        var dumped = ""
+        dump(configuration, to: &dumped)
+        #expect(!dumped.contains("topsecret"))
     }
 
     @Test func validateRejectsSmallFrameMax() {

@@ -111,3 +111,23 @@ public struct AMQPConfiguration: Sendable, CustomStringConvertible {
         return text
     }
 }
+
+extension AMQPConfiguration: CustomDebugStringConvertible, CustomReflectable {
+    /// The same as ``description``: the password is never shown.
+    public var debugDescription: String {
+        self.description
+    }
+
+    /// A mirror without the password, so `dump` and debuggers do not show it either.
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: [
+                "host": self.host, "port": self.port, "user": self.user, "password": "***",
+                "virtualHost": self.virtualHost, "heartbeat": self.heartbeat, "frameMax": self.frameMax,
+                "channelMax": self.channelMax, "connectionName": self.connectionName as Any,
+            ],
+            displayStyle: .struct
+        )
+    }
+}
