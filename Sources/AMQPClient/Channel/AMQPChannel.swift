@@ -70,12 +70,16 @@ public final class AMQPChannel: Sendable {
         return typed
     }
 
-    /// Sends an asynchronous method; returns once it is written.
-    func sendAsync(_ method: Method) async throws(AMQPError) {
-        let promise = self.eventLoop.makePromise(of: Void.self)
+    /// Hands an asynchronous method (ack, nack, reject) to the connection without waiting for
+    /// the write: the spec has no reply for these, and waiting would cost a thread hop per
+    /// message. Fails at once when the channel is already known to be closed.
+    func sendAsync(_ method: Method) throws(AMQPError) {
+        if let reason = self.closeReason { throw reason }
         let id = self.id
-        self.withHandler(failing: promise) { $0.sendAsync(channelID: id, method: method, promise: promise) }
-        try await AMQPConnection.mapErrors { try await promise.futureResult.get() }
+        self.connection.withHandler { handler in
+            guard handler.channels[id]?.channel === self else { return }  // closed meanwhile: the broker requeues
+            handler.sendAsync(channelID: id, method: method, promise: nil)
+        }
     }
 
     /// Closes the channel (`channel.close`); waits for the broker's close-ok. Consumers on it end.
@@ -108,18 +112,21 @@ public final class AMQPChannel: Sendable {
     }
 
     /// Acknowledges a delivery (and, with `multiple`, every earlier one on this channel).
+    ///
+    /// Returns once the ack is handed to the connection (acks have no reply); throws when the
+    /// channel is already closed, in which case the broker requeues the message anyway.
     public func ack(deliveryTag: UInt64, multiple: Bool = false) async throws {
-        try await self.sendAsync(Method.Basic.Ack(deliveryTag: deliveryTag, multiple: multiple).method)
+        try self.sendAsync(Method.Basic.Ack(deliveryTag: deliveryTag, multiple: multiple).method)
     }
 
     /// Negatively acknowledges a delivery (and, with `multiple`, every earlier one).
     public func nack(deliveryTag: UInt64, multiple: Bool = false, requeue: Bool = true) async throws {
-        try await self.sendAsync(Method.Basic.Nack(deliveryTag: deliveryTag, multiple: multiple, requeue: requeue).method)
+        try self.sendAsync(Method.Basic.Nack(deliveryTag: deliveryTag, multiple: multiple, requeue: requeue).method)
     }
 
     /// Rejects a delivery; `requeue` puts it back in the queue.
     public func reject(deliveryTag: UInt64, requeue: Bool = true) async throws {
-        try await self.sendAsync(Method.Basic.Reject(deliveryTag: deliveryTag, requeue: requeue).method)
+        try self.sendAsync(Method.Basic.Reject(deliveryTag: deliveryTag, requeue: requeue).method)
     }
 
     /// Puts the channel in confirm mode: from now on ``publish(body:exchange:routingKey:mandatory:properties:)``

@@ -48,9 +48,9 @@ extension AMQPChannelHandler {
     }
 
     /// Sends an asynchronous method (ack, nack, reject); the promise completes once it is written.
-    func sendAsync(channelID: UInt16, method: Method, promise: EventLoopPromise<Void>) {
+    func sendAsync(channelID: UInt16, method: Method, promise: EventLoopPromise<Void>?) {
         guard self.connection.isOpen, let channel = self.channels[channelID], channel.machine.isOpen else {
-            promise.fail(self.closeError ?? AMQPError.channelClosed(channelID))
+            promise?.fail(self.closeError ?? AMQPError.channelClosed(channelID))
             return
         }
         self.write([Frame(channel: channelID, payload: .method(method))], promise: promise, flush: false)
@@ -117,6 +117,7 @@ extension AMQPChannelHandler {
             }
             self.drainWaitingPublishes(channelID: channelID)
         case .cancelConsumer(let tag):
+            self.flushDeliveries()
             self.logger.debug("the broker cancelled a consumer", metadata: ["amqp.channel": "\(channelID)", "amqp.consumer": "\(tag)"])
             if let entry = self.channels[channelID]?.consumers.removeValue(forKey: tag) {
                 if entry.paused { self.consumerResumed() }
@@ -149,6 +150,7 @@ extension AMQPChannelHandler {
             self.channels[channelID]?.consumers[consumeOK.consumerTag] = ConsumerEntry(key: key, sink: sink, noAck: noAck)
             promise.succeed(consumeOK.consumerTag)
         case .cancel(let promise, let tag):
+            self.flushDeliveries()
             if let entry = self.channels[channelID]?.consumers.removeValue(forKey: tag) {
                 if entry.paused { self.consumerResumed() }
                 entry.sink.finish(nil)
@@ -180,13 +182,32 @@ extension AMQPChannelHandler {
         switch entry.sink {
         case .callback(let callback, _):
             callback(delivery)
-        case .sequence(let source):
-            switch source.yield(delivery) {
+        case .sequence:
+            // Batched: yielded together at the end of this read, one wake-up per batch.
+            if self.pendingDeliveries.isEmpty || self.pendingDeliveries.last!.key != entry.key {
+                self.pendingDeliveries.append((channelID, deliver.consumerTag, entry.key, [delivery]))
+            } else {
+                self.pendingDeliveries[self.pendingDeliveries.count - 1].deliveries.append(delivery)
+            }
+        }
+    }
+
+    /// Yields the deliveries batched during a read to their consumers, in order. Runs at the end
+    /// of every read and before any consumer is finished, so nothing overtakes an end.
+    func flushDeliveries() {
+        guard !self.pendingDeliveries.isEmpty else { return }
+        let batches = self.pendingDeliveries
+        self.pendingDeliveries.removeAll(keepingCapacity: true)
+        for batch in batches {
+            guard let entry = self.channels[batch.channelID]?.consumers[batch.tag], entry.key == batch.key,
+                case .sequence(let source) = entry.sink
+            else { continue }
+            switch source.yield(contentsOf: batch.deliveries) {
             case .produceMore, .dropped:
                 break
             case .stopProducing:
                 if !entry.paused {
-                    self.channels[channelID]?.consumers[deliver.consumerTag]?.paused = true
+                    self.channels[batch.channelID]?.consumers[batch.tag]?.paused = true
                     self.consumerPaused()
                 }
             }
@@ -233,6 +254,7 @@ extension AMQPChannelHandler {
     }
 
     func finishConsumers(channelID: UInt16, error: AMQPError?) {
+        self.flushDeliveries()
         guard let consumers = self.channels[channelID]?.consumers else { return }
         self.channels[channelID]?.consumers.removeAll()
         for entry in consumers.values {

@@ -43,6 +43,8 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
     var pausedConsumers = 0
     private var readPending = false
     private var flushScheduled = false
+    /// Deliveries decoded during the current read, per consumer, in arrival order.
+    var pendingDeliveries: [(channelID: UInt16, tag: String, key: UInt64, deliveries: [AMQPDelivery])] = []
 
     init(configuration: AMQPConfiguration, logger: Logger, eventLoop: EventLoop) {
         self.configuration = configuration
@@ -147,6 +149,7 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
             }
             self.frameReceived(frame)
         }
+        self.flushDeliveries()
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -360,6 +363,7 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
 
     /// Fails every request, publish and consumer on every channel; idempotent.
     func failEverything(_ error: AMQPError) {
+        self.flushDeliveries()
         if self.closeError == nil { self.closeError = error }
         for id in Array(self.channels.keys) {
             guard let action = self.channels[id]?.machine.connectionClosed(error) else { continue }
