@@ -253,6 +253,18 @@ struct AMQPChannelHandlerTests {
             Frame(channel: 1, payload: .header(ContentHeader(bodySize: 0)))
         )
         #expect(harness.handler.pausedConsumers == 1)
+        let reads = ReadCounter()
+        try harness.channel.pipeline.syncOperations.addHandler(reads, position: .first)
+        harness.channel.read()
+        #expect(reads.count == 0, "a full consumer holds socket reads back")
+        // ...but not while a request waits for its reply, or the application could deadlock.
+        let declare = harness.channel.eventLoop.makePromise(of: ChannelStateMachine.Reply.self)
+        harness.handler.sendRequest(channelID: 1, method: Method.Queue.Declare(queue: "q").method, pending: .reply(declare))
+        #expect(reads.count == 1)
+        try harness.send(Frame(channel: 1, payload: .method(Method.Queue.DeclareOK(queue: "q", messageCount: 0, consumerCount: 1).method)))
+        _ = try declare.futureResult.wait()
+        harness.channel.read()
+        #expect(reads.count == 1)
         _ = consumer
         _ = try? harness.channel.finish()
     }
@@ -384,5 +396,15 @@ struct AMQPChannelHandlerTests {
         }
         #expect(!harness.channel.isActive)
         _ = try? harness.channel.finish()
+    }
+
+    final class ReadCounter: ChannelOutboundHandler, @unchecked Sendable {
+        typealias OutboundIn = Any
+        var count = 0
+
+        func read(context: ChannelHandlerContext) {
+            self.count += 1
+            context.read()
+        }
     }
 }

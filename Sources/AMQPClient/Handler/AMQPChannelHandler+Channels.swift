@@ -45,6 +45,7 @@ extension AMQPChannelHandler {
         self.requests[request] = pending
         let action = self.channels[channelID]!.machine.requestSent(request, method)
         self.run(action, channelID: channelID)
+        self.resumeReadingIfPossible(force: false)  // the reply must be readable
     }
 
     /// Sends an asynchronous method (ack, nack, reject); the promise completes once it is written.

@@ -111,7 +111,9 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if self.pausedConsumers > 0 {
+        // A full consumer stops socket reads, except while a request waits for its reply:
+        // otherwise a consumer loop that awaits, say, a queue.declare would wait forever.
+        if self.pausedConsumers > 0, self.requests.isEmpty {
             self.readPending = true
         } else {
             context.read()
@@ -392,9 +394,9 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
         self.resumeReadingIfPossible(force: false)
     }
 
-    private func resumeReadingIfPossible(force: Bool) {
+    func resumeReadingIfPossible(force: Bool) {
         if force { self.pausedConsumers = 0 }
-        guard self.pausedConsumers == 0, self.readPending, let context = self.context else { return }
+        guard self.pausedConsumers == 0 || !self.requests.isEmpty, self.readPending, let context = self.context else { return }
         self.readPending = false
         context.read()
     }
