@@ -1,0 +1,226 @@
+import AMQPProtocol
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// A connection that comes back: when the broker or the network drops it, ``run()``
+/// reconnects with exponential backoff and jitter, re-declares the topology declared through
+/// it, reopens its channels (re-applying qos and confirm mode) and restarts their consumers,
+/// which go on under the same async sequence.
+///
+/// Call ``run()`` in a task of its own (or a service group); it returns after ``close()``.
+/// Operations during an outage wait for the connection to come back, up to the policy's
+/// `operationTimeout`. Delivery is at-least-once: a publish that was in flight when the
+/// connection dropped is sent again, and unacknowledged deliveries come again, marked
+/// redelivered. Declare client-named queues: a server-named queue gets a new name on recovery.
+public final class AMQPRecoveringConnection: Sendable {
+    /// The configuration each connection attempt uses.
+    public let configuration: AMQPConfiguration
+    /// The reconnection policy.
+    public let policy: AMQPRecoveryPolicy
+    let eventLoopGroup: any EventLoopGroup
+    let logger: Logger
+    let clock: RecoveryClock
+    let random: @Sendable () -> Double
+    let state: NIOLockedValueBox<State>
+
+    enum TopologyStep: Sendable {
+        case exchange(name: String, type: String, durable: Bool, autoDelete: Bool, internal: Bool, arguments: FieldTable)
+        case queue(name: String, durable: Bool, exclusive: Bool, autoDelete: Bool, arguments: FieldTable)
+        case queueBinding(queue: String, exchange: String, routingKey: String, arguments: FieldTable)
+        case exchangeBinding(destination: String, source: String, routingKey: String, arguments: FieldTable)
+    }
+
+    struct State {
+        var connection: AMQPConnection?
+        var generation = 0
+        var closed = false
+        var topology: [TopologyStep] = []
+        var channels: [ObjectIdentifier: AMQPRecoveringChannel] = [:]
+    }
+
+    private init(
+        configuration: AMQPConfiguration,
+        policy: AMQPRecoveryPolicy,
+        eventLoopGroup: any EventLoopGroup,
+        logger: Logger,
+        clock: RecoveryClock,
+        random: @escaping @Sendable () -> Double,
+        connection: AMQPConnection
+    ) {
+        self.configuration = configuration
+        self.policy = policy
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+        self.clock = clock
+        self.random = random
+        var state = State()
+        state.connection = connection
+        state.generation = 1
+        self.state = NIOLockedValueBox(state)
+    }
+
+    /// Connects for the first time; a failure here is thrown, not retried.
+    ///
+    /// - Parameters:
+    ///   - configuration: Where to connect.
+    ///   - policy: How to reconnect later.
+    ///   - eventLoopGroup: The group connections run on.
+    ///   - logger: The logger.
+    ///   - clock: The clock backoff sleeps on (inject one in tests).
+    ///   - random: A source of values in 0...1 for jitter.
+    public static func connect(
+        configuration: AMQPConfiguration,
+        policy: AMQPRecoveryPolicy = AMQPRecoveryPolicy(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "warren.amqp"),
+        clock: some Clock<Duration> = ContinuousClock(),
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }
+    ) async throws -> AMQPRecoveringConnection {
+        let connection = try await AMQPConnection.connect(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+        return AMQPRecoveringConnection(
+            configuration: configuration,
+            policy: policy,
+            eventLoopGroup: eventLoopGroup,
+            logger: logger,
+            clock: RecoveryClock(clock),
+            random: random,
+            connection: connection
+        )
+    }
+
+    /// How many connections have been made so far (1 before any recovery).
+    public var generation: Int {
+        self.state.withLockedValue { $0.generation }
+    }
+
+    /// The current connection, nil during an outage.
+    public var currentConnection: AMQPConnection? {
+        self.state.withLockedValue { $0.connection }
+    }
+
+    /// Watches the connection and recovers it whenever it drops; returns after ``close()``.
+    public func run() async throws {
+        while true {
+            guard let connection = self.state.withLockedValue({ $0.closed ? nil : $0.connection }) else { return }
+            let reason = await connection.closeReason()
+            let closed = self.state.withLockedValue { state in
+                if state.connection === connection { state.connection = nil }
+                return state.closed
+            }
+            if closed { return }
+            self.logger.warning("connection lost; recovering", metadata: ["error": "\(reason.map { "\($0)" } ?? "clean close")"])
+            try await self.recover()
+        }
+    }
+
+    private func recover() async throws {
+        var attempt = 0
+        while !self.state.withLockedValue({ $0.closed }) {
+            try await self.clock.sleep(self.policy.delay(attempt: attempt, random: self.random()))
+            attempt += 1
+            do {
+                let connection = try await AMQPConnection.connect(
+                    configuration: self.configuration,
+                    eventLoopGroup: self.eventLoopGroup,
+                    logger: self.logger
+                )
+                try await self.restore(on: connection)
+                let stillWanted = self.state.withLockedValue { state -> Bool in
+                    guard !state.closed else { return false }
+                    state.connection = connection
+                    state.generation += 1
+                    return true
+                }
+                if !stillWanted { try? await connection.close() }
+                self.logger.info("connection recovered", metadata: ["amqp.attempts": "\(attempt)"])
+                return
+            } catch {
+                self.logger.warning("recovery attempt failed", metadata: ["amqp.attempt": "\(attempt)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Re-declares the topology and reopens every channel on a fresh connection.
+    private func restore(on connection: AMQPConnection) async throws {
+        let (topology, channels) = self.state.withLockedValue { ($0.topology, Array($0.channels.values)) }
+        if !topology.isEmpty {
+            let channel = try await connection.openChannel()
+            for step in topology {
+                try await Self.apply(step, on: channel)
+            }
+            try await channel.close()
+        }
+        for channel in channels {
+            try await channel.reopen(on: connection)
+        }
+    }
+
+    static func apply(_ step: TopologyStep, on channel: AMQPChannel) async throws {
+        switch step {
+        case .exchange(let name, let type, let durable, let autoDelete, let `internal`, let arguments):
+            try await channel.exchangeDeclare(name, type: type, durable: durable, autoDelete: autoDelete, internal: `internal`, arguments: arguments)
+        case .queue(let name, let durable, let exclusive, let autoDelete, let arguments):
+            try await channel.queueDeclare(name, durable: durable, exclusive: exclusive, autoDelete: autoDelete, arguments: arguments)
+        case .queueBinding(let queue, let exchange, let routingKey, let arguments):
+            try await channel.queueBind(queue: queue, exchange: exchange, routingKey: routingKey, arguments: arguments)
+        case .exchangeBinding(let destination, let source, let routingKey, let arguments):
+            try await channel.exchangeBind(destination: destination, source: source, routingKey: routingKey, arguments: arguments)
+        }
+    }
+
+    func record(_ step: TopologyStep) {
+        self.state.withLockedValue { $0.topology.append(step) }
+    }
+
+    func forget(where matches: @Sendable (TopologyStep) -> Bool) {
+        self.state.withLockedValue { $0.topology.removeAll(where: matches) }
+    }
+
+    func forget(channel: AMQPRecoveringChannel) {
+        _ = self.state.withLockedValue { $0.channels.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    /// Waits for a live connection, up to the policy's operation timeout.
+    func awaitConnection() async throws -> AMQPConnection {
+        let deadline = self.clock.now() + (self.policy.operationTimeout)
+        while true {
+            let (connection, closed) = self.state.withLockedValue { ($0.connection, $0.closed) }
+            if closed { throw AMQPError.connectionClosed("the recovering connection was closed") }
+            if let connection, connection.isActive { return connection }
+            guard self.clock.now() < deadline else {
+                throw AMQPError(code: .timeout, message: "the connection did not come back within \(self.policy.operationTimeout)")
+            }
+            try await self.clock.sleep(.milliseconds(20))
+        }
+    }
+
+    /// Opens a channel that is reopened after each recovery.
+    public func openChannel() async throws -> AMQPRecoveringChannel {
+        let connection = try await self.awaitConnection()
+        let channel = AMQPRecoveringChannel(owner: self, channel: try await connection.openChannel())
+        self.state.withLockedValue { $0.channels[ObjectIdentifier(channel)] = channel }
+        return channel
+    }
+
+    /// Stops recovering and closes the connection; consumers end.
+    public func close() async throws {
+        let connection = self.state.withLockedValue { state -> AMQPConnection? in
+            state.closed = true
+            defer { state.connection = nil }
+            return state.connection
+        }
+        try await connection?.close()
+    }
+}
+
+extension AMQPError {
+    /// Whether the error means the connection (not just a channel) went away, so recovery applies.
+    var isConnectionLoss: Bool {
+        switch self.code {
+        case .connectionClosed, .heartbeatTimeout, .connectionFailed: true
+        default: self.replyCode == ReplyCode.connectionForced.rawValue
+        }
+    }
+}
