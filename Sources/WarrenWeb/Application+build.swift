@@ -1,0 +1,103 @@
+import Hummingbird
+import Logging
+
+/// Builds the `web` role's application: the router below, served on the configured host and port.
+///
+/// The executable runs the result in a `ServiceGroup` (Hummingbird's `Application` is a
+/// swift-service-lifecycle `Service`); tests drive the same value in-process with `app.test(.router)`.
+/// - Parameters:
+///   - configuration: where to listen, what to serve, what to tell browsers.
+///   - brokerReachable: the check behind `/healthz`; by default a TCP connection to the broker's
+///     AMQP port (see ``tcpReachabilityCheck(to:timeout:logger:)``). Its answers are cached for a second.
+///   - logger: the application's logger; each request logs through it.
+/// - Returns: an application ready to `run()` or to join a `ServiceGroup`.
+public func buildApplication(
+    configuration: WebConfiguration,
+    brokerReachable: (@Sendable () async -> Bool)? = nil,
+    logger: Logger = Logger(label: "warren.web")
+) -> some ApplicationProtocol {
+    let check = brokerReachable ?? tcpReachabilityCheck(to: configuration.broker, logger: logger)
+    let router = buildRouter(
+        configuration: configuration,
+        health: CachedHealthCheck(maximumAge: .seconds(1), check: check),
+        logger: logger
+    )
+    return Application(
+        router: router,
+        configuration: ApplicationConfiguration(
+            address: .hostname(configuration.host, port: configuration.port),
+            serverName: "warren"
+        ),
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? configuration.port
+            let urlHost = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+            logger.notice(
+                "Warren web is serving http://\(urlHost):\(port)/",
+                metadata: ["webRoot": "\(configuration.webRoot)", "stompURL": "\(configuration.stompURL)"]
+            )
+        },
+        logger: logger
+    )
+}
+
+/// Builds the router: `/config.json`, `/healthz`, and the files of the web root for everything else.
+/// - Parameters:
+///   - configuration: what to serve and what to tell browsers.
+///   - health: the (cached) broker check behind `/healthz`.
+///   - logger: the logger of file serving.
+/// - Returns: a router whose middleware adds security headers and an access log to every response.
+public func buildRouter<C: Clock>(
+    configuration: WebConfiguration,
+    health: CachedHealthCheck<C>,
+    logger: Logger = Logger(label: "warren.web")
+) -> Router<BasicRequestContext> {
+    let router = Router()
+    // Outermost first: the security headers and the access log also cover errors and files.
+    router.addMiddleware {
+        SecurityHeadersMiddleware(stompOrigin: configuration.stompOrigin)
+        AccessLogMiddleware()
+        FileMiddleware(
+            configuration.webRoot,
+            cacheControl: staticCacheControl,
+            searchForIndexHtml: true,
+            logger: logger
+        )
+        .withAdditionalMediaTypes(forFileExtensions: utf8TextTypes)
+    }
+
+    let browserConfiguration = BrowserConfiguration(configuration)
+    router.get("config.json") { _, _ in
+        EditedResponse(headers: [.cacheControl: "no-store"], response: browserConfiguration)
+    }
+
+    router.get("healthz") { _, _ in
+        let reachable = await health.isReachable()
+        return EditedResponse(
+            status: reachable ? .ok : .serviceUnavailable,
+            headers: [.cacheControl: "no-store"],
+            response: HealthReport(brokerReachable: reachable)
+        )
+    }
+    return router
+}
+
+/// How long browsers may keep each kind of file.
+///
+/// The page has no build step, so file names carry no content hash: a max-age on scripts could
+/// mix an old module with a new page after a deploy. Text is revalidated on every use instead,
+/// which the ETag makes a cheap `304`; images change rarely and may be kept for an hour.
+private let staticCacheControl = CacheControl([
+    (.textHtml, [.noCache]),
+    (.textJavascript, [.noCache]),
+    (.textCss, [.noCache]),
+    (.applicationJson, [.noCache]),
+    (MediaType(type: .image), [.maxAge(3600)]),
+])
+
+/// Text types sent with their character set, so no browser has to guess it.
+private let utf8TextTypes: [String: MediaType] = [
+    "html": MediaType(type: .text, subType: "html", parameter: ("charset", "utf-8")),
+    "js": MediaType(type: .text, subType: "javascript", parameter: ("charset", "utf-8")),
+    "mjs": MediaType(type: .text, subType: "javascript", parameter: ("charset", "utf-8")),
+    "css": MediaType(type: .text, subType: "css", parameter: ("charset", "utf-8")),
+]

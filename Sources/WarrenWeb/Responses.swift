@@ -1,0 +1,74 @@
+import Hummingbird
+import NIOCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The body of `GET /config.json`: what the page needs to reach the broker.
+///
+/// The passcode is the shared browser account's, already public to every visitor of the page;
+/// it is served here rather than written into a script so that deployments can change it.
+public struct BrowserConfiguration: ResponseCodable, Equatable, Sendable {
+    /// The Web-STOMP endpoint, e.g. `ws://127.0.0.1:15674/ws`.
+    public var stompURL: String
+    /// The broker virtual host for the STOMP `CONNECT` `host` header.
+    public var vhost: String
+    /// The STOMP login.
+    public var login: String
+    /// The STOMP passcode.
+    public var passcode: String
+    /// The prefix of broker names, e.g. `chat` for `/queue/chat.inbox`.
+    public var prefix: String
+    /// Leading zero bits a proof of work needs.
+    public var powBits: Int
+
+    /// Takes the browser-facing part of a web configuration.
+    public init(_ configuration: WebConfiguration) {
+        self.stompURL = configuration.stompURL
+        self.vhost = configuration.stompVHost
+        self.login = configuration.stompLogin
+        self.passcode = configuration.stompPasscode
+        self.prefix = configuration.prefix
+        self.powBits = configuration.powBits
+    }
+
+    /// Encodes the configuration as JSON.
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        try jsonResponse(self)
+    }
+}
+
+/// The body of `GET /healthz`.
+public struct HealthReport: ResponseCodable, Equatable, Sendable {
+    /// `ok` when the broker is reachable, `unavailable` otherwise.
+    public var status: String
+    /// `reachable` or `unreachable`.
+    public var broker: String
+
+    /// Describes a broker that is, or is not, reachable.
+    public init(brokerReachable: Bool) {
+        self.status = brokerReachable ? "ok" : "unavailable"
+        self.broker = brokerReachable ? "reachable" : "unreachable"
+    }
+
+    /// Encodes the report as JSON.
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        try jsonResponse(self)
+    }
+}
+
+/// JSON with sorted keys and unescaped slashes, so `stompURL` reads as the URL it is and the
+/// bodies are byte-for-byte stable.
+private func jsonResponse(_ value: some Encodable) throws -> Response {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    let data = try encoder.encode(value)
+    return Response(
+        status: .ok,
+        headers: [.contentType: "application/json; charset=utf-8"],
+        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data))
+    )
+}

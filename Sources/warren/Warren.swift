@@ -1,0 +1,25 @@
+import ArgumentParser
+
+/// The `warren` command: one executable, one subcommand per role.
+@main
+struct Warren: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "warren",
+        abstract: "Warren: a browser chat with RabbitMQ at its centre.",
+        discussion: """
+            Browsers speak STOMP over WebSocket straight to RabbitMQ's Web-STOMP plugin; the \
+            Swift roles speak AMQP 0-9-1 to the same broker. Each role is a subcommand, and any \
+            role scales out by running more copies of it.
+
+            Configuration comes from WARREN_* environment variables; every one has a default \
+            that works on one machine. See each subcommand's --help for the ones it reads.
+            """,
+        version: "0.1.0",
+        // Roles still to come, each a subcommand of its own as it lands: login, reverser,
+        // pow-worker, cron, history; then `up` (every role in one ServiceGroup) and the
+        // tools `send` and `tail`. A role is a Service, so `up` only has to collect them.
+        subcommands: [WebCommand.self]
+    )
+
+    @OptionGroup var options: GlobalOptions
+}

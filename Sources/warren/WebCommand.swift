@@ -1,0 +1,91 @@
+import ArgumentParser
+import Logging
+import WarrenWeb
+
+// FileManager's folder check needs full Foundation on Linux.
+import Foundation
+
+/// `warren web`: serves the page, its configuration and a health check.
+struct WebCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "web",
+        abstract: "Serve the chat page, its configuration (/config.json) and a health check (/healthz).",
+        discussion: """
+            Serves the files of the web root (index.html at /), tells browsers where the \
+            broker's Web-STOMP endpoint is through /config.json, and answers /healthz with 200 \
+            while the broker's AMQP port is reachable and 503 when it is not. Browsers then talk \
+            to RabbitMQ directly; no chat traffic passes through this server.
+
+            Environment (an unset or empty variable takes the default, in brackets):
+              WARREN_HTTP_HOST         address to listen on [127.0.0.1]
+              WARREN_HTTP_PORT         port to listen on, 0 for any free one [8080]
+              WARREN_WEB_ROOT          folder of the page [web]
+              WARREN_STOMP_URL         Web-STOMP URL told to browsers
+                                       [ws://127.0.0.1:15674/ws]
+              WARREN_STOMP_VHOST       broker virtual host told to browsers [warren]
+              WARREN_STOMP_LOGIN       browsers' broker login [browser]
+              WARREN_BROWSER_PASSWORD  browsers' broker passcode [browser]
+              WARREN_PREFIX            prefix of broker names [chat]
+              WARREN_POW_BITS          proof-of-work difficulty in bits [24]
+              WARREN_AMQP_URL          broker whose AMQP port /healthz checks
+                                       [amqp://warren:warren@127.0.0.1:5672/warren]
+              WARREN_LOG_LEVEL         default of --log-level [info]
+
+            Stops gracefully on SIGTERM or SIGINT (Ctrl-C): it finishes the requests in flight.
+            """
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(help: ArgumentHelp("Address to listen on; overrides WARREN_HTTP_HOST.", valueName: "address"))
+    var host: String?
+
+    @Option(help: ArgumentHelp("Port to listen on; overrides WARREN_HTTP_PORT.", valueName: "port"))
+    var port: Int?
+
+    @Option(help: ArgumentHelp("Folder of the page to serve; overrides WARREN_WEB_ROOT.", valueName: "folder"))
+    var webRoot: String?
+
+    func validate() throws {
+        if let port, !(0...65535).contains(port) {
+            throw ValidationError("--port \(port): expected a port number from 0 to 65535")
+        }
+        if let host, host.isEmpty {
+            throw ValidationError("--host: expected an address, such as 127.0.0.1 or 0.0.0.0")
+        }
+    }
+
+    func run() async throws {
+        try self.options.bootstrapLogging()
+        let logger = Logger(label: "warren.web")
+
+        var configuration = try WebConfiguration(environment: ProcessInfo.processInfo.environment)
+        if let host { configuration.host = host }
+        if let port { configuration.port = port }
+        if let webRoot { configuration.webRoot = webRoot }
+
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: configuration.webRoot, isDirectory: &isFolder), isFolder.boolValue else {
+            throw CommandFailure(
+                "web root \"\(configuration.webRoot)\" is not a folder: run from the repository root, or set WARREN_WEB_ROOT or --web-root"
+            )
+        }
+        let index = (configuration.webRoot as NSString).appendingPathComponent("index.html")
+        if !FileManager.default.fileExists(atPath: index) {
+            logger.warning("The web root has no index.html: / will answer 404", metadata: ["webRoot": "\(configuration.webRoot)"])
+        }
+
+        let app = buildApplication(configuration: configuration, logger: logger)
+        try await runServices([app], logger: logger)
+        logger.notice("Warren web stopped")
+    }
+}
+
+/// A failure worth one line to the user, without the usage text a `ValidationError` prints.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
