@@ -30,14 +30,24 @@ public func buildApplication(
         ),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? configuration.port
-            let urlHost = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
             logger.notice(
-                "Warren web is serving http://\(urlHost):\(port)/",
+                "Warren web is serving \(browserURL(host: configuration.host, port: port))",
                 metadata: ["webRoot": "\(configuration.webRoot)", "stompURL": "\(configuration.stompURL)"]
             )
         },
         logger: logger
     )
+}
+
+/// The URL to open for a server listening on `host`: a wildcard address becomes `localhost`.
+func browserURL(host: String, port: Int) -> String {
+    let name: String
+    switch host {
+    case "0.0.0.0", "::", "[::]": name = "localhost"
+    case let address where address.contains(":") && !address.hasPrefix("["): name = "[\(address)]"
+    default: name = host
+    }
+    return "http://\(name):\(port)/"
 }
 
 /// Builds the router: `/config.json`, `/healthz`, and the files of the web root for everything else.

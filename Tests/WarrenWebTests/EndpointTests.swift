@@ -9,7 +9,7 @@ struct EndpointTests {
     @Test("/config.json tells browsers the configured broker, uncached")
     func browserConfiguration() async throws {
         let fixture = try WebFixture()
-        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true })
+        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true }, logger: .quiet)
         try await app.test(.router) { client in
             try await client.execute(uri: "/config.json", method: .get) { response in
                 #expect(response.status == .ok)
@@ -35,7 +35,7 @@ struct EndpointTests {
     func routeWinsOverFile() async throws {
         let fixture = try WebFixture()
         try Data("{\"stale\":true}".utf8).write(to: fixture.root.appendingPathComponent("config.json"))
-        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true })
+        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true }, logger: .quiet)
         try await app.test(.router) { client in
             try await client.execute(uri: "/config.json", method: .get) { response in
                 let body = try JSONDecoder().decode(BrowserConfiguration.self, from: Data(buffer: response.body))
@@ -47,7 +47,7 @@ struct EndpointTests {
     @Test("/healthz is 200 while the broker is reachable")
     func healthy() async throws {
         let fixture = try WebFixture()
-        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true })
+        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true }, logger: .quiet)
         try await app.test(.router) { client in
             try await client.execute(uri: "/healthz", method: .get) { response in
                 #expect(response.status == .ok)
@@ -63,7 +63,7 @@ struct EndpointTests {
     @Test("/healthz is 503 while the broker is not")
     func unhealthy() async throws {
         let fixture = try WebFixture()
-        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { false })
+        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { false }, logger: .quiet)
         try await app.test(.router) { client in
             try await client.execute(uri: "/healthz", method: .get) { response in
                 #expect(response.status == .serviceUnavailable)
@@ -83,7 +83,8 @@ struct EndpointTests {
             brokerReachable: {
                 counter.increment()
                 return true
-            }
+            },
+            logger: .quiet
         )
         try await app.test(.router) { client in
             for _ in 0..<5 {

@@ -20,7 +20,7 @@ struct StaticFileTests {
     @Test("/ serves index.html as HTML, uncached, with the security headers")
     func indexAtRoot() async throws {
         let fixture = try WebFixture()
-        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true })
+        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true }, logger: .quiet)
         try await app.test(.router) { client in
             try await client.execute(uri: "/", method: .get) { response in
                 #expect(response.status == .ok)
@@ -49,7 +49,7 @@ struct StaticFileTests {
     )
     func contentTypes(path: String, contentType: String) async throws {
         let fixture = try WebFixture()
-        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true })
+        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true }, logger: .quiet)
         try await app.test(.router) { client in
             try await client.execute(uri: path, method: .get) { response in
                 #expect(response.status == .ok)
@@ -62,7 +62,7 @@ struct StaticFileTests {
     @Test("Scripts are revalidated, images may be kept an hour")
     func cacheControl() async throws {
         let fixture = try WebFixture()
-        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true })
+        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true }, logger: .quiet)
         try await app.test(.router) { client in
             try await client.execute(uri: "/app.js", method: .get) { response in
                 #expect(response.headers[.cacheControl] == "no-cache")
@@ -76,7 +76,7 @@ struct StaticFileTests {
     @Test("A matching If-None-Match gets 304 with no body")
     func notModified() async throws {
         let fixture = try WebFixture()
-        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true })
+        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true }, logger: .quiet)
         try await app.test(.router) { client in
             let eTag = try await client.execute(uri: "/app.js", method: .get) { response in
                 #expect(response.status == .ok)
@@ -94,10 +94,25 @@ struct StaticFileTests {
         }
     }
 
+    @Test("HEAD answers with the headers of GET and no body")
+    func head() async throws {
+        let fixture = try WebFixture()
+        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true }, logger: .quiet)
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/app.js", method: .head) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "text/javascript; charset=utf-8")
+                #expect(response.headers[.contentLength] == "26")
+                #expect(response.body.readableBytes == 0)
+                Self.expectSecurityHeaders(response)
+            }
+        }
+    }
+
     @Test("A missing file is 404, still with the security headers")
     func missingFile() async throws {
         let fixture = try WebFixture()
-        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true })
+        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true }, logger: .quiet)
         try await app.test(.router) { client in
             try await client.execute(uri: "/nope.js", method: .get) { response in
                 #expect(response.status == .notFound)
@@ -120,7 +135,7 @@ struct StaticFileTests {
     )
     func pathTraversal(path: String) async throws {
         let fixture = try WebFixture()
-        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true })
+        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true }, logger: .quiet)
         try await app.test(.router) { client in
             try await client.execute(uri: path, method: .get) { response in
                 #expect(response.status == .badRequest || response.status == .notFound)
@@ -133,7 +148,7 @@ struct StaticFileTests {
     @Test("The application serves over a real socket too")
     func live() async throws {
         let fixture = try WebFixture()
-        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true })
+        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true }, logger: .quiet)
         try await app.test(.live) { client in
             try await client.execute(uri: "/", method: .get) { response in
                 #expect(response.status == .ok)

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import WarrenWeb
 
 /// A throw-away web root with one file of each served kind, and secrets just outside it.
@@ -46,5 +47,14 @@ struct WebFixture: ~Copyable {
             prefix: "team-a.chat",
             powBits: 12
         )
+    }
+}
+
+extension Logger {
+    /// A logger that keeps test output to test results; failures show through `#expect`, not logs.
+    static var quiet: Logger {
+        var logger = Logger(label: "warren.web.tests")
+        logger.logLevel = .critical
+        return logger
     }
 }
