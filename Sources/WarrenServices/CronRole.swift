@@ -22,9 +22,11 @@ import Foundation
 ///   (the duplicate ticks of the other copies are acknowledged and dropped), and skips ticks
 ///   older than ``staleness`` (left in the queue while nobody was active).
 ///
-/// A tick is acknowledged after its event is confirmed, so a crash between the two can post a
-/// tick twice when another copy takes over (at least once); a copy whose clock is far ahead can
-/// make the active one drop an earlier tick (never a duplicate).
+/// The posted tick is also recorded in `<prefix>.cron.last` (a queue of length 1); a copy that
+/// becomes active reads it first, so the other copies' duplicates of a tick its predecessor
+/// posted are dropped too. A crash between posting a tick and recording it can still post it
+/// twice at a hand-over (at least once); a copy whose clock is far ahead can make the active
+/// one drop an earlier tick (never a duplicate).
 public struct CronRole: WarrenRole {
     /// The role's name.
     public let name = "cron"
@@ -76,7 +78,7 @@ public struct CronRole: WarrenRole {
 
     /// Publishes ticks and posts the ones this copy receives, until graceful shutdown.
     public func run(on connection: AMQPConnection) async throws {
-        let declarer = TopologyDeclarer(configuration: self.configuration)
+        let declarer = self.declarer
         try await connection.withTemporaryChannel {
             try await declarer.declareShared(on: $0)
             try await declarer.declareCron(on: $0)
@@ -97,12 +99,20 @@ public struct CronRole: WarrenRole {
                     try await delivery.deadLetter("cron tick without a time as message id", logger: self.logger)
                     continue
                 }
+                if filter.lastPosted == nil {
+                    // Just became active (or started): take over the predecessor's record.
+                    filter.lastPosted = try await self.recordedTick(on: channel)
+                }
                 if filter.shouldPost(tick, now: self.clock.now()) {
                     let event = RoomEvent(id: self.ids.nextString(), kind: .system, from: Self.botName, text: self.configuration.cronText, at: tick)
                     try await publisher.publish(
                         event, exchange: self.topology.room, routingKey: "", properties: WarrenProperties.persistent(messageID: event.id)
                     )
                     filter.lastPosted = tick
+                    var record = BasicProperties()
+                    record.messageID = id
+                    record.deliveryMode = BasicProperties.persistentDeliveryMode
+                    try await publisher.publish(body: [UInt8](), routingKey: self.declarer.cronLast, properties: record)
                     self.logger.info("posted", metadata: ["tick": "\(id)"])
                 } else {
                     self.logger.debug("tick already posted or stale", metadata: ["tick": "\(id)"])
@@ -114,6 +124,15 @@ public struct CronRole: WarrenRole {
         }
         try? await channel.close()
         try? await publisher.close()
+    }
+
+    var declarer: TopologyDeclarer { TopologyDeclarer(configuration: self.configuration) }
+
+    /// The latest tick any copy recorded as posted, left in its queue.
+    private func recordedTick(on channel: AMQPChannel) async throws -> Date? {
+        guard let result = try await channel.get(queue: self.declarer.cronLast) else { return nil }
+        try await result.delivery.reject(requeue: true)
+        return result.delivery.properties.messageID.flatMap(Timestamp.parse)
     }
 
     private func publishTicks(publisher: AMQPChannel) async throws {

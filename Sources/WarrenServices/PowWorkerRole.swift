@@ -17,18 +17,31 @@ public struct PowWorkerRole: WarrenRole {
     let configuration: WarrenConfiguration
     let solver: ProofSolver
     let logger: Logger
+    let beforeSolving: (@Sendable (PowJob) async throws -> Void)?
 
-    /// Creates the role; `solver` says how many threads one proof uses.
-    public init(configuration: WarrenConfiguration, logger: Logger, solver: ProofSolver = ProofSolver()) {
+    /// Creates the role.
+    ///
+    /// - Parameters:
+    ///   - solver: How many threads one proof uses.
+    ///   - beforeSolving: Called with each job before it is solved: a seam for tests (e.g. to
+    ///     hold a job while the worker is killed).
+    public init(
+        configuration: WarrenConfiguration,
+        logger: Logger,
+        solver: ProofSolver = ProofSolver(),
+        beforeSolving: (@Sendable (PowJob) async throws -> Void)? = nil
+    ) {
         self.configuration = configuration
         self.logger = logger
         self.solver = solver
+        self.beforeSolving = beforeSolving
     }
 
     var topology: Topology { self.configuration.topology }
 
     /// Solves `job`, as the wire proof.
     public func solve(_ job: PowJob) async throws -> WarrenCore.Proof {
+        try await self.beforeSolving?(job)
         let proof = try await self.solver.solve(challenge: job.challenge, bits: job.bits)
         return WarrenCore.Proof(proof, via: job.via)
     }

@@ -68,9 +68,18 @@ public struct TopologyDeclarer: Sendable {
         try await channel.exchangeBind(destination: self.topology.room, source: self.topology.posts, routingKey: Topology.roomBindingKey)
     }
 
-    /// Declares the cron election queue.
+    /// The queue that holds the latest tick the cron role posted (one message at most).
+    public var cronLast: String { self.topology.cron + ".last" }
+
+    /// Arguments of ``cronLast``: only the newest record is kept.
+    public var cronLastArguments: FieldTable {
+        ["x-max-length": .int64(1)]
+    }
+
+    /// Declares the cron election queue and the record of the latest posted tick.
     public func declareCron(on channel: AMQPChannel) async throws {
         try await channel.queueDeclare(self.topology.cron, durable: true, arguments: self.cronQueueArguments)
+        try await channel.queueDeclare(self.cronLast, durable: true, arguments: self.cronLastArguments)
     }
 
     /// Declares a tab's queue and binds it to the room.
