@@ -69,13 +69,15 @@ public struct LoginRole: WarrenRole {
 
     private func consumeLogins(connection: AMQPConnection, publisher: AMQPChannel) async throws {
         let consumer = try await self.consumer(on: connection, queue: self.topology.login)
+        let probe = QueueProbe(connection: connection)
         for try await delivery in consumer.cancelOnGracefulShutdown() {
-            try await self.handleLogin(delivery, connection: connection, publisher: publisher)
+            try await self.handleLogin(delivery, connection: connection, probe: probe, publisher: publisher)
         }
+        await probe.close()
         try? await consumer.channel.close()
     }
 
-    func handleLogin(_ delivery: AMQPDelivery, connection: AMQPConnection, publisher: AMQPChannel) async throws {
+    func handleLogin(_ delivery: AMQPDelivery, connection: AMQPConnection, probe: QueueProbe, publisher: AMQPChannel) async throws {
         let replyTo = delivery.properties.replyTo
         let correlationID = delivery.properties.correlationID
         let request: LoginRequest
@@ -92,7 +94,7 @@ public struct LoginRole: WarrenRole {
         var logger = self.logger
         logger[metadataKey: "login"] = "\(request.login)"
         logger[metadataKey: "queue"] = "\(queue)"
-        let existed = try await connection.queueExists(queue)
+        let existed = try await probe.exists(queue)
         switch request.action {
         case .login:
             do {
@@ -140,13 +142,15 @@ public struct LoginRole: WarrenRole {
 
     private func consumePosts(connection: AMQPConnection, publisher: AMQPChannel) async throws {
         let consumer = try await self.consumer(on: connection, queue: self.topology.inbox)
+        let probe = QueueProbe(connection: connection)
         for try await delivery in consumer.cancelOnGracefulShutdown() {
-            try await self.handlePost(delivery, connection: connection, publisher: publisher)
+            try await self.handlePost(delivery, probe: probe, publisher: publisher)
         }
+        await probe.close()
         try? await consumer.channel.close()
     }
 
-    func handlePost(_ delivery: AMQPDelivery, connection: AMQPConnection, publisher: AMQPChannel) async throws {
+    func handlePost(_ delivery: AMQPDelivery, probe: QueueProbe, publisher: AMQPChannel) async throws {
         let post: InboxPost
         do {
             post = try InboxPost.decode(delivery.body.readableBytesView)
@@ -156,7 +160,7 @@ public struct LoginRole: WarrenRole {
         }
         switch PostAdmission.admit(post, topology: self.topology) {
         case .accepted(let accepted, let queue):
-            guard try await connection.queueExists(queue) else {
+            guard try await probe.exists(queue) else {
                 try await delivery.deadLetter("post refused: no queue \(queue) (unknown or expired session)", logger: self.logger)
                 return
             }
@@ -170,7 +174,7 @@ public struct LoginRole: WarrenRole {
             )
             self.logger.debug("post accepted", metadata: ["id": "\(event.id)", "route": "\(accepted.route.rawValue)"])
         case .refused(let refusal, let queue?):
-            guard try await connection.queueExists(queue) else {
+            guard try await probe.exists(queue) else {
                 try await delivery.deadLetter("post refused (\(refusal)) and no queue \(queue) to tell", logger: self.logger)
                 return
             }

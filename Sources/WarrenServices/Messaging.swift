@@ -1,6 +1,7 @@
 import AMQPClient
 import AMQPProtocol
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import WarrenCore
 
@@ -64,16 +65,6 @@ extension AMQPConnection {
             throw error
         }
     }
-
-    /// Whether a queue exists, by a passive declare on a temporary channel.
-    func queueExists(_ queue: String) async throws -> Bool {
-        do {
-            _ = try await self.withTemporaryChannel { try await $0.queueDeclare(queue, passive: true) }
-            return true
-        } catch let error as AMQPError where error.code == .notFound {
-            return false
-        }
-    }
 }
 
 extension AMQPDelivery {
@@ -84,5 +75,41 @@ extension AMQPDelivery {
             metadata: ["reason": "\(reason)", "routingKey": "\(self.routingKey)", "bytes": "\(self.body.readableBytes)"]
         )
         try await self.reject(requeue: false)
+    }
+}
+
+/// A channel kept open for passive declares, so checking that a queue exists costs one round
+/// trip; a 404 closes the channel, and the next check opens a new one. Meant for one consumer
+/// loop: concurrent checks could see each other's 404.
+final class QueueProbe: Sendable {
+    private let connection: AMQPConnection
+    private let channel = NIOLockedValueBox<AMQPChannel?>(nil)
+
+    init(connection: AMQPConnection) {
+        self.connection = connection
+    }
+
+    /// Whether `queue` exists.
+    func exists(_ queue: String) async throws -> Bool {
+        let channel: AMQPChannel
+        if let open = self.channel.withLockedValue({ $0 }), open.closeReason == nil {
+            channel = open
+        } else {
+            channel = try await self.connection.openChannel()
+            self.channel.withLockedValue { $0 = channel }
+        }
+        do {
+            _ = try await channel.queueDeclare(queue, passive: true)
+            return true
+        } catch let error as AMQPError where error.code == .notFound {
+            self.channel.withLockedValue { $0 = nil }
+            return false
+        }
+    }
+
+    /// Closes the channel.
+    func close() async {
+        let channel = self.channel.withLockedValue { $0 }
+        try? await channel?.close()
     }
 }
