@@ -49,6 +49,19 @@ let package = Package(
         ),
         .target(name: "WarrenCore"),
         .target(
+            name: "WarrenServices",
+            dependencies: [
+                "AMQPClient",
+                "AMQPProtocol",
+                "WarrenCore",
+                "ProofOfWork",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "WarrenWeb",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -62,6 +75,11 @@ let package = Package(
             name: "warren",
             dependencies: [
                 "WarrenWeb",
+                "WarrenServices",
+                "WarrenCore",
+                "AMQPClient",
+                "AMQPProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -92,6 +110,10 @@ let package = Package(
         ),
         .testTarget(name: "WarrenCoreTests", dependencies: ["WarrenCore"]),
         .testTarget(
+            name: "WarrenServicesTests",
+            dependencies: ["WarrenServices", "WarrenCore", "ProofOfWork"]
+        ),
+        .testTarget(
             name: "WarrenWebTests",
             dependencies: [
                 "WarrenWeb",
@@ -107,6 +129,10 @@ let package = Package(
             dependencies: [
                 "AMQPProtocol",
                 "AMQPClient",
+                "WarrenServices",
+                "WarrenCore",
+                "ProofOfWork",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

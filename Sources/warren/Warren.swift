@@ -15,10 +15,11 @@ struct Warren: AsyncParsableCommand {
             that works on one machine. See each subcommand's --help for the ones it reads.
             """,
         version: "0.1.0",
-        // Roles still to come, each a subcommand of its own as it lands: login, reverser,
-        // pow-worker, cron, history; then `up` (every role in one ServiceGroup) and the
-        // tools `send` and `tail`. A role is a Service, so `up` only has to collect them.
-        subcommands: [WebCommand.self]
+        // Still to come: history (its role and a place in `up`).
+        subcommands: [
+            UpCommand.self, LoginCommand.self, ReverserCommand.self, PowWorkerCommand.self, CronCommand.self,
+            WebCommand.self, SendCommand.self, TailCommand.self,
+        ]
     )
 
     @OptionGroup var options: GlobalOptions

@@ -1,0 +1,152 @@
+import AMQPClient
+import AMQPProtocol
+import Logging
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+import WarrenCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The cron role: posts a `system` event with the configured text to the room on a schedule.
+///
+/// Any number of copies may run; each tick is posted once. The election:
+/// - every copy publishes, at each due time, a *tick* to `<prefix>.cron` whose message id is
+///   the due time (RFC 3339, so every copy names a tick alike);
+/// - `<prefix>.cron` has `x-single-active-consumer`: the broker delivers to one consumer only,
+///   and hands over to another when that one goes;
+/// - the active copy posts a tick to the room unless it already posted that tick or a later one
+///   (the duplicate ticks of the other copies are acknowledged and dropped), and skips ticks
+///   older than ``staleness`` (left in the queue while nobody was active).
+///
+/// The posted tick is also recorded in `<prefix>.cron.last` (a queue of length 1); a copy that
+/// becomes active reads it first, so the other copies' duplicates of a tick its predecessor
+/// posted are dropped too. A crash between posting a tick and recording it can still post it
+/// twice at a hand-over (at least once); a copy whose clock is far ahead can make the active
+/// one drop an earlier tick (never a duplicate).
+public struct CronRole: WarrenRole {
+    /// The role's name.
+    public let name = "cron"
+    /// The name events are from.
+    public static let botName = "cron"
+    let configuration: WarrenConfiguration
+    let clock: any CronClock
+    let ids: EventIDGenerator
+    let logger: Logger
+    /// How old a tick may be when it arrives and still be posted.
+    public let staleness: TimeInterval
+
+    /// Creates the role.
+    public init(
+        configuration: WarrenConfiguration,
+        logger: Logger,
+        clock: any CronClock = SystemCronClock(),
+        ids: EventIDGenerator = EventIDGenerator(),
+        staleness: TimeInterval? = nil
+    ) {
+        self.configuration = configuration
+        self.clock = clock
+        self.ids = ids
+        self.logger = logger
+        self.staleness = staleness ?? max(5, Double(configuration.cronSchedule.intervalSeconds ?? 60))
+    }
+
+    var topology: Topology { self.configuration.topology }
+
+    /// The tick dedupe of the active consumer; pure.
+    public struct TickFilter: Sendable, Equatable {
+        /// The latest tick posted.
+        public var lastPosted: Date?
+        /// How old a tick may be.
+        public var staleness: TimeInterval
+
+        /// Creates a filter.
+        public init(lastPosted: Date? = nil, staleness: TimeInterval) {
+            self.lastPosted = lastPosted
+            self.staleness = staleness
+        }
+
+        /// Whether to post `tick` at time `now`.
+        public func shouldPost(_ tick: Date, now: Date) -> Bool {
+            if let lastPosted, tick <= lastPosted { return false }
+            return now.timeIntervalSince(tick) <= self.staleness
+        }
+    }
+
+    /// Publishes ticks and posts the ones this copy receives, until graceful shutdown.
+    public func run(on connection: AMQPConnection) async throws {
+        let declarer = self.declarer
+        try await connection.withTemporaryChannel {
+            try await declarer.declareShared(on: $0)
+            try await declarer.declareCron(on: $0)
+        }
+        let publisher = try await AMQPChannel.confirming(on: connection)
+        let channel = try await connection.openChannel()
+        try await channel.basicQos(prefetchCount: 8)
+        let consumer = try await channel.consume(queue: self.topology.cron)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try? await cancelWhenGracefulShutdown {
+                    try await self.publishTicks(publisher: publisher)
+                }
+            }
+            var filter = TickFilter(staleness: self.staleness)
+            for try await delivery in consumer.cancelOnGracefulShutdown() {
+                guard let id = delivery.properties.messageID, let tick = Timestamp.parse(id) else {
+                    try await delivery.deadLetter("cron tick without a time as message id", logger: self.logger)
+                    continue
+                }
+                if filter.lastPosted == nil {
+                    // Just became active (or started): take over the predecessor's record.
+                    filter.lastPosted = try await self.recordedTick(on: channel)
+                }
+                if filter.shouldPost(tick, now: self.clock.now()) {
+                    let event = RoomEvent(id: self.ids.nextString(), kind: .system, from: Self.botName, text: self.configuration.cronText, at: tick)
+                    try await publisher.publish(
+                        event, exchange: self.topology.room, routingKey: "", properties: WarrenProperties.persistent(messageID: event.id)
+                    )
+                    filter.lastPosted = tick
+                    var record = BasicProperties()
+                    record.messageID = id
+                    record.deliveryMode = BasicProperties.persistentDeliveryMode
+                    try await publisher.publish(body: [UInt8](), routingKey: self.declarer.cronLast, properties: record)
+                    self.logger.info("posted", metadata: ["tick": "\(id)"])
+                } else {
+                    self.logger.debug("tick already posted or stale", metadata: ["tick": "\(id)"])
+                }
+                try await delivery.ack()
+            }
+            group.cancelAll()
+            try await group.waitForAll()
+        }
+        try? await channel.close()
+        try? await publisher.close()
+    }
+
+    var declarer: TopologyDeclarer { TopologyDeclarer(configuration: self.configuration) }
+
+    /// The latest tick any copy recorded as posted, left in its queue.
+    private func recordedTick(on channel: AMQPChannel) async throws -> Date? {
+        guard let result = try await channel.get(queue: self.declarer.cronLast) else { return nil }
+        try await result.delivery.reject(requeue: true)
+        return result.delivery.properties.messageID.flatMap(Timestamp.parse)
+    }
+
+    private func publishTicks(publisher: AMQPChannel) async throws {
+        let schedule = self.configuration.cronSchedule
+        var after = self.clock.now()
+        while let due = schedule.next(after: after) {
+            try await self.clock.sleep(until: due)
+            var properties = BasicProperties()
+            properties.messageID = Timestamp.format(due)
+            // Ticks nobody takes in time are useless; the broker drops them.
+            properties.expiration = String(Int(max(self.staleness, 1) * 1000))
+            try await publisher.publish(body: [UInt8](), routingKey: self.topology.cron, properties: properties)
+            after = due
+        }
+        self.logger.warning("the schedule has no further time", metadata: ["schedule": "\(schedule)"])
+    }
+}

@@ -1,0 +1,217 @@
+import AMQPClient
+import AMQPProtocol
+import Logging
+import ServiceLifecycle
+import WarrenCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The login service: logs tabs in and out (`<prefix>.login`) and admits posts (`<prefix>.inbox`).
+///
+/// A login declares the tab's queue `<prefix>.user.<login>.<session>` bound to the room and
+/// replies with its name; the first login of a session (not a reload) announces a `presence`
+/// event. A post is admitted when it is valid and its session's queue exists; it goes to the
+/// posts exchange with key `post.plain|pow|rpc`. A refused post gets an `error` event in the
+/// sender's queue only; a post with no queue to tell, or one that is not JSON, is dead-lettered.
+/// Holds no state between messages, so any number of copies can run side by side.
+public struct LoginRole: WarrenRole {
+    /// The role's name.
+    public let name = "login"
+    let configuration: WarrenConfiguration
+    let declarer: TopologyDeclarer
+    let ids: EventIDGenerator
+    let logger: Logger
+    let now: @Sendable () -> Date
+    /// How many deliveries each consumer holds unacknowledged.
+    let prefetch: UInt16
+
+    /// Creates the role.
+    public init(
+        configuration: WarrenConfiguration,
+        logger: Logger,
+        ids: EventIDGenerator = EventIDGenerator(),
+        prefetch: UInt16 = 16,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.configuration = configuration
+        self.declarer = TopologyDeclarer(configuration: configuration)
+        self.ids = ids
+        self.logger = logger
+        self.prefetch = prefetch
+        self.now = now
+    }
+
+    var topology: Topology { self.configuration.topology }
+
+    /// Declares the topology and consumes both queues until graceful shutdown.
+    public func run(on connection: AMQPConnection) async throws {
+        try await connection.withTemporaryChannel { try await self.declarer.declareShared(on: $0) }
+        let publisher = try await AMQPChannel.confirming(on: connection)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.consumeLogins(connection: connection, publisher: publisher) }
+            group.addTask { try await self.consumePosts(connection: connection, publisher: publisher) }
+            try await group.waitForAll()
+        }
+        try? await publisher.close()
+    }
+
+    private func consumer(on connection: AMQPConnection, queue: String) async throws -> AMQPConsumer {
+        let channel = try await connection.openChannel()
+        try await channel.basicQos(prefetchCount: self.prefetch)
+        return try await channel.consume(queue: queue)
+    }
+
+    // MARK: Logins
+
+    private func consumeLogins(connection: AMQPConnection, publisher: AMQPChannel) async throws {
+        let consumer = try await self.consumer(on: connection, queue: self.topology.login)
+        let probe = QueueProbe(connection: connection)
+        for try await delivery in consumer.cancelOnGracefulShutdown() {
+            try await self.handleLogin(delivery, connection: connection, probe: probe, publisher: publisher)
+        }
+        await probe.close()
+        try? await consumer.channel.close()
+    }
+
+    func handleLogin(_ delivery: AMQPDelivery, connection: AMQPConnection, probe: QueueProbe, publisher: AMQPChannel) async throws {
+        let replyTo = delivery.properties.replyTo
+        let correlationID = delivery.properties.correlationID
+        let request: LoginRequest
+        do throws(Refusal) {
+            request = try LoginRequest.decode(delivery.body.readableBytesView).validate()
+        } catch {
+            if let replyTo {
+                try await publisher.publish(LoginReply.failure(error), routingKey: replyTo, properties: WarrenProperties.reply(correlationID: correlationID))
+            }
+            try await delivery.deadLetter("login request refused: \(error)", logger: self.logger)
+            return
+        }
+        let queue = self.topology.userQueue(login: request.login, session: request.session)
+        var logger = self.logger
+        logger[metadataKey: "login"] = "\(request.login)"
+        logger[metadataKey: "queue"] = "\(queue)"
+        let existed = try await probe.exists(queue)
+        switch request.action {
+        case .login:
+            do {
+                _ = try await connection.withTemporaryChannel { try await self.declarer.declareUserQueue(queue, on: $0) }
+            } catch let error as AMQPError where error.code == .preconditionFailed {
+                // The queue exists with other arguments (the configuration changed): it still works.
+                logger.warning("tab queue exists with other arguments; using it as it is", metadata: ["error": "\(error)"])
+            }
+            try await self.reply(
+                LoginReply.success(queue: queue, login: request.login, session: request.session),
+                to: replyTo, correlationID: correlationID, publisher: publisher
+            )
+            if !existed {
+                try await self.announce("\(request.login) joined", from: request.login, publisher: publisher)
+            }
+            logger.info(existed ? "tab came back" : "logged in")
+        case .logout:
+            if existed {
+                try await connection.withTemporaryChannel { _ = try await $0.queueDelete(queue) }
+            }
+            try await self.reply(
+                LoginReply(ok: true, queue: queue, login: request.login, session: request.session),
+                to: replyTo, correlationID: correlationID, publisher: publisher
+            )
+            if existed {
+                try await self.announce("\(request.login) left", from: request.login, publisher: publisher)
+            }
+            logger.info("logged out")
+        }
+        try await delivery.ack()
+    }
+
+    /// Replies when the request named a reply queue (a logout need not).
+    private func reply(_ reply: LoginReply, to replyTo: String?, correlationID: String?, publisher: AMQPChannel) async throws {
+        guard let replyTo, !replyTo.isEmpty else { return }
+        try await publisher.publish(reply, routingKey: replyTo, properties: WarrenProperties.reply(correlationID: correlationID))
+    }
+
+    private func announce(_ text: String, from login: String, publisher: AMQPChannel) async throws {
+        let event = RoomEvent(id: self.ids.nextString(), kind: .presence, from: login, text: text, at: self.now())
+        try await publisher.publish(event, exchange: self.topology.room, routingKey: "", properties: WarrenProperties.persistent(messageID: event.id))
+    }
+
+    // MARK: Posts
+
+    private func consumePosts(connection: AMQPConnection, publisher: AMQPChannel) async throws {
+        let consumer = try await self.consumer(on: connection, queue: self.topology.inbox)
+        let probe = QueueProbe(connection: connection)
+        for try await delivery in consumer.cancelOnGracefulShutdown() {
+            try await self.handlePost(delivery, probe: probe, publisher: publisher)
+        }
+        await probe.close()
+        try? await consumer.channel.close()
+    }
+
+    func handlePost(_ delivery: AMQPDelivery, probe: QueueProbe, publisher: AMQPChannel) async throws {
+        let post: InboxPost
+        do {
+            post = try InboxPost.decode(delivery.body.readableBytesView)
+        } catch {
+            try await delivery.deadLetter("post refused: \(error)", logger: self.logger)
+            return
+        }
+        switch PostAdmission.admit(post, topology: self.topology) {
+        case .accepted(let accepted, let queue):
+            guard try await probe.exists(queue) else {
+                try await delivery.deadLetter("post refused: no queue \(queue) (unknown or expired session)", logger: self.logger)
+                return
+            }
+            let event = accepted.event(id: self.ids.nextString(), at: self.now())
+            let headers: FieldTable? = accepted.route == .plain ? nil : [replyQueueHeader: .string(queue)]
+            try await publisher.publish(
+                event,
+                exchange: self.topology.posts,
+                routingKey: accepted.route.routingKey,
+                properties: WarrenProperties.persistent(messageID: event.id, headers: headers)
+            )
+            self.logger.debug("post accepted", metadata: ["id": "\(event.id)", "route": "\(accepted.route.rawValue)"])
+        case .refused(let refusal, let queue?):
+            guard try await probe.exists(queue) else {
+                try await delivery.deadLetter("post refused (\(refusal)) and no queue \(queue) to tell", logger: self.logger)
+                return
+            }
+            var event = RoomEvent.refusal(refusal, id: self.ids.nextString(), from: "warren", at: self.now(), clientId: post.clientId)
+            event.inReplyTo = post.clientId
+            try await publisher.publish(event, routingKey: queue, properties: WarrenProperties.persistent(messageID: event.id))
+            self.logger.info("post refused", metadata: ["code": "\(refusal.code)", "queue": "\(queue)"])
+        case .refused(let refusal, nil):
+            try await delivery.deadLetter("post refused: \(refusal); no valid session to tell", logger: self.logger)
+            return
+        }
+        try await delivery.ack()
+    }
+}
+
+/// The pure part of admitting a post: validation and where the answer goes.
+public enum PostAdmission: Equatable, Sendable {
+    /// Valid: publish it, once `queue` (the sender's tab queue) is found to exist.
+    case accepted(AcceptedPost, queue: String)
+    /// Refused: tell the sender in `queue` when there is a well-formed one, else dead-letter.
+    case refused(Refusal, queue: String?)
+
+    /// Validates a post with the default prefix; see ``admit(_:topology:)``.
+    public static func admit(_ post: InboxPost) -> PostAdmission {
+        admit(post, topology: try! Topology())
+    }
+
+    /// Validates a post and names the sender's queue.
+    public static func admit(_ post: InboxPost, topology: Topology) -> PostAdmission {
+        do throws(Refusal) {
+            let accepted = try AcceptedPost(post)
+            return .accepted(accepted, queue: topology.userQueue(login: accepted.login, session: accepted.session))
+        } catch {
+            let login = try? Validation.login(post.login)
+            let session = try? Validation.session(post.session)
+            let queue = login.flatMap { login in session.map { topology.userQueue(login: login, session: $0) } }
+            return .refused(error, queue: queue)
+        }
+    }
+}

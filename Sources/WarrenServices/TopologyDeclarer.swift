@@ -1,0 +1,92 @@
+import AMQPClient
+import AMQPProtocol
+import WarrenCore
+
+/// Declares the broker names Warren uses, in one place, so every role sends the very same
+/// arguments (a redeclare with different ones fails with 406 PRECONDITION_FAILED).
+///
+/// Every declaration is idempotent: any role may run it at start-up, any number of times.
+public struct TopologyDeclarer: Sendable {
+    /// The names.
+    public let topology: Topology
+    /// `x-expires` of a tab's queue, in milliseconds.
+    public let userQueueTTLMs: Int
+    /// `x-max-length` of a tab's queue.
+    public let userQueueMaxLength: Int
+
+    /// Creates a declarer.
+    public init(topology: Topology, userQueueTTLMs: Int = 30 * 60 * 1000, userQueueMaxLength: Int = 1000) {
+        self.topology = topology
+        self.userQueueTTLMs = userQueueTTLMs
+        self.userQueueMaxLength = userQueueMaxLength
+    }
+
+    /// Creates a declarer from the configuration.
+    public init(configuration: WarrenConfiguration) {
+        self.init(
+            topology: configuration.topology,
+            userQueueTTLMs: configuration.userQueueTTLMs,
+            userQueueMaxLength: configuration.userQueueMaxLength
+        )
+    }
+
+    /// Arguments of the work queues: rejected messages go to the dead-letter queue.
+    public var workQueueArguments: FieldTable {
+        [
+            "x-dead-letter-exchange": .string(""),
+            "x-dead-letter-routing-key": .string(self.topology.dead),
+        ]
+    }
+
+    /// Arguments of a tab's queue: it goes when unused for the TTL and keeps the newest messages.
+    public var userQueueArguments: FieldTable {
+        [
+            "x-expires": .int64(Int64(self.userQueueTTLMs)),
+            "x-max-length": .int64(Int64(self.userQueueMaxLength)),
+        ]
+    }
+
+    /// Arguments of the cron election queue: one active consumer at a time.
+    public var cronQueueArguments: FieldTable {
+        ["x-single-active-consumer": .bool(true)]
+    }
+
+    /// The work queues every role may declare.
+    public var workQueues: [String] {
+        [self.topology.login, self.topology.inbox, self.topology.botReverser, self.topology.powJobs, self.topology.powRPC]
+    }
+
+    /// Declares the exchanges, the dead-letter queue, the work queues and their bindings.
+    public func declareShared(on channel: AMQPChannel) async throws {
+        try await channel.exchangeDeclare(self.topology.posts, type: "topic", durable: true)
+        try await channel.exchangeDeclare(self.topology.room, type: "fanout", durable: true)
+        try await channel.queueDeclare(self.topology.dead, durable: true)
+        for queue in self.workQueues {
+            try await channel.queueDeclare(queue, durable: true, arguments: self.workQueueArguments)
+        }
+        try await channel.queueBind(queue: self.topology.botReverser, exchange: self.topology.posts, routingKey: Topology.reverserBindingKey)
+        try await channel.exchangeBind(destination: self.topology.room, source: self.topology.posts, routingKey: Topology.roomBindingKey)
+    }
+
+    /// The queue that holds the latest tick the cron role posted (one message at most).
+    public var cronLast: String { self.topology.cron + ".last" }
+
+    /// Arguments of ``cronLast``: only the newest record is kept.
+    public var cronLastArguments: FieldTable {
+        ["x-max-length": .int64(1)]
+    }
+
+    /// Declares the cron election queue and the record of the latest posted tick.
+    public func declareCron(on channel: AMQPChannel) async throws {
+        try await channel.queueDeclare(self.topology.cron, durable: true, arguments: self.cronQueueArguments)
+        try await channel.queueDeclare(self.cronLast, durable: true, arguments: self.cronLastArguments)
+    }
+
+    /// Declares a tab's queue and binds it to the room.
+    @discardableResult
+    public func declareUserQueue(_ queue: String, on channel: AMQPChannel) async throws -> AMQPQueueDeclareResult {
+        let result = try await channel.queueDeclare(queue, durable: true, arguments: self.userQueueArguments)
+        try await channel.queueBind(queue: queue, exchange: self.topology.room)
+        return result
+    }
+}

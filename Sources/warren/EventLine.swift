@@ -1,0 +1,38 @@
+import WarrenCore
+
+import Foundation
+
+/// One room event as one readable line, for `warren send` and `warren tail`.
+enum EventLine {
+    static func format(_ event: RoomEvent) -> String {
+        let time = Timestamp.format(event.at)
+        var line = "\(time) \(event.kind.rawValue) \(event.from): \(event.text.replacingOccurrences(of: "\n", with: "⏎"))"
+        if let inReplyTo = event.inReplyTo { line += " (re \(inReplyTo))" }
+        if let proof = event.proof {
+            line += " [proof \(proof.via.rawValue) \(proof.bits) bits, nonce \(proof.nonce), \(proof.elapsedMs) ms]"
+        }
+        if let code = event.code { line += " [\(code)]" }
+        return line
+    }
+}
+
+/// Runs `body`, giving up after `seconds` with a one-line failure naming `what`.
+func withDeadline<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .seconds(seconds))
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let result = first else {
+            throw CommandFailure("timed out after \(seconds) s waiting for \(what)")
+        }
+        return result
+    }
+}
+
+/// Writes a line to standard output at once (unbuffered, so a pipe sees it live).
+func writeLine(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

@@ -1,0 +1,32 @@
+import ArgumentParser
+import WarrenServices
+
+/// `warren reverser`: the reverser bot.
+struct ReverserCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reverser",
+        abstract: "Reply to every post with its text reversed; route !pow and !rpc posts to the PoW workers.",
+        discussion: """
+            Consumes <prefix>.bot.reverser. A plain post gets a reply in the room; a post ending \
+            in !pow becomes a job on <prefix>.pow.jobs; a post ending in !rpc is proven by an RPC \
+            call to <prefix>.pow.rpc and published to the room with its proof.
+
+            Environment (also read from .env):
+            \(ServiceSupport.commonEnvironment)
+              WARREN_POW_BITS          proof-of-work difficulty in bits [24]
+              WARREN_RPC_TIMEOUT_MS    how long an RPC proof may take [30000]
+
+            Stops gracefully on SIGTERM or SIGINT: RPC calls in flight finish first.
+            """
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(help: "RPC calls in flight at most.")
+    var rpcConcurrency: Int = 32
+
+    func run() async throws {
+        let concurrency = self.rpcConcurrency
+        try await ServiceSupport.runRole({ ReverserRole(configuration: $0, logger: $1, rpcConcurrency: concurrency) }, options: self.options)
+    }
+}

@@ -1,0 +1,99 @@
+import AMQPClient
+import AMQPProtocol
+import ArgumentParser
+import NIOCore
+import WarrenCore
+
+import Foundation
+
+/// `warren send`: logs in like a browser tab, posts once and prints what the room answers.
+struct SendCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "send",
+        abstract: "Log in like a browser, post TEXT, and print the room's answer.",
+        discussion: """
+            Sends a login request to <prefix>.login (reply to a private queue), consumes the \
+            tab queue the login service names, posts TEXT to <prefix>.inbox and prints every \
+            event that arrives, one a line, until the answer to the post: the reverser's reply \
+            to a plain post, the proven post for "!pow" or "!rpc", or an error. Then logs out \
+            (which deletes the tab queue). Needs the login service (and the reverser and a PoW \
+            worker for answers) running, e.g. `warren up`.
+
+            Environment (also read from .env): WARREN_AMQP_URL, WARREN_PREFIX.
+            """
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(name: .customLong("as"), help: ArgumentHelp("The login to post as.", valueName: "name"))
+    var login: String
+
+    @Argument(help: "What to post; end it with !pow or !rpc to have it proven first.")
+    var text: String
+
+    @Option(help: "Seconds to wait for the answer.")
+    var timeout: Double = 30
+
+    func run() async throws {
+        try self.options.bootstrapLogging()
+        let configuration = try ServiceSupport.loadConfiguration()
+        let topology = configuration.topology
+        let connection = try await AMQPConnection.connect(configuration: try ServiceSupport.amqp(configuration, name: "send"))
+        let channel = try await connection.openChannel()
+        try await channel.confirmSelect()
+        let replies = try await channel.queueDeclare("", exclusive: true, autoDelete: true).queue
+        let replyConsumer = try await channel.consume(queue: replies, noAck: true)
+        let session = Self.randomSession()
+        let loginRequest = LoginRequest(action: .login, login: self.login, session: session)
+        var properties = BasicProperties(contentType: "application/json", correlationID: "login-1", replyTo: replies)
+        try await channel.publish(body: ByteBuffer(bytes: loginRequest.encode()), routingKey: topology.login, properties: properties)
+        let reply = try await withDeadline(10, "the login reply (is the login service running?)") {
+            for try await delivery in replyConsumer {
+                return try LoginReply.decode(delivery.body.readableBytesView)
+            }
+            throw CommandFailure("the reply queue closed")
+        }
+        guard reply.ok, let queue = reply.queue else {
+            throw CommandFailure("login refused: \(reply.error ?? "no reason given")")
+        }
+        writeLine("logged in as \(self.login); tab queue \(queue)")
+
+        let events = try await channel.consume(queue: queue, noAck: true)
+        let clientId = UUID().uuidString.lowercased()
+        let post = InboxPost(text: self.text, clientId: clientId, login: self.login, session: session)
+        properties = BasicProperties(contentType: "application/json", deliveryMode: BasicProperties.persistentDeliveryMode)
+        try await channel.publish(body: ByteBuffer(bytes: post.encode()), routingKey: topology.inbox, properties: properties)
+
+        let expectsProof = PostRoute.classify(self.text.trimmingCharacters(in: .whitespacesAndNewlines)).route != .plain
+        let outcome: Result<Void, any Error>
+        do {
+            try await withDeadline(self.timeout, "the answer to the post") {
+                var postID: String?
+                for try await delivery in events {
+                    guard let event = try? RoomEvent.decode(delivery.body.readableBytesView) else { continue }
+                    writeLine(EventLine.format(event))
+                    if event.clientId == clientId, event.kind == .message { postID = event.id }
+                    if event.kind == .error, event.inReplyTo == clientId { throw CommandFailure("the post was refused: \(event.text)") }
+                    if expectsProof, event.kind == .proof, event.clientId == clientId { return }
+                    if !expectsProof, event.kind == .reply, let postID, event.inReplyTo == postID { return }
+                }
+            }
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        let logout = LoginRequest(action: .logout, login: self.login, session: session)
+        // Confirmed, so the login service gets it; its reply finds our queue gone, which is fine.
+        properties = BasicProperties(contentType: "application/json", deliveryMode: BasicProperties.persistentDeliveryMode)
+        try? await channel.publish(body: ByteBuffer(bytes: logout.encode()), routingKey: topology.login, properties: properties)
+        try? await connection.close()
+        try outcome.get()
+    }
+
+    /// A session id like a tab's: 32 characters of base64url, 192 bits.
+    static func randomSession() -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<32).map { _ in alphabet[Int(generator.next() % 64)] })
+    }
+}

@@ -1,0 +1,62 @@
+import AMQPClient
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import WarrenCore
+
+import Foundation
+
+/// `warren tail`: prints the room live.
+struct TailCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tail",
+        abstract: "Print the room live, one event a line.",
+        discussion: """
+            Binds a private, exclusive auto-delete queue to <prefix>.room and prints every \
+            event that reaches the room (errors go to single tabs, so they do not show). Stops on \
+            SIGINT or SIGTERM; the queue goes with the connection.
+
+            Environment (also read from .env): WARREN_AMQP_URL, WARREN_PREFIX.
+            """
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    @Flag(help: "Print the raw JSON of each event instead.")
+    var json = false
+
+    func run() async throws {
+        try self.options.bootstrapLogging()
+        let configuration = try ServiceSupport.loadConfiguration()
+        let amqp = try ServiceSupport.amqp(configuration, name: "tail")
+        let tail = RoomTail(amqp: amqp, room: configuration.topology.room, json: self.json)
+        try await runServices([tail], logger: Logger(label: "warren.tail"))
+    }
+}
+
+/// The tail loop as a service, so signals stop it cleanly.
+struct RoomTail: Service {
+    let amqp: AMQPConfiguration
+    let room: String
+    let json: Bool
+
+    func run() async throws {
+        let connection = try await AMQPConnection.connect(configuration: self.amqp)
+        let channel = try await connection.openChannel()
+        // The room exchange is declared by the roles; declare it too so tail may start first.
+        try await channel.exchangeDeclare(self.room, type: "fanout", durable: true)
+        let queue = try await channel.queueDeclare("", exclusive: true, autoDelete: true).queue
+        try await channel.queueBind(queue: queue, exchange: self.room)
+        let consumer = try await channel.consume(queue: queue, noAck: true)
+        for try await delivery in consumer.cancelOnGracefulShutdown() {
+            if self.json {
+                writeLine(delivery.bodyString)
+            } else if let event = try? RoomEvent.decode(delivery.body.readableBytesView) {
+                writeLine(EventLine.format(event))
+            } else {
+                writeLine("(not a room event: \(delivery.body.readableBytes) bytes)")
+            }
+        }
+        try? await connection.close()
+    }
+}

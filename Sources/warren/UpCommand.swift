@@ -1,0 +1,51 @@
+import AMQPClient
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import WarrenServices
+import WarrenWeb
+
+import Foundation
+
+/// `warren up`: every role in one process.
+struct UpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "Run every role in one process: login, reverser, pow-worker, cron and web.",
+        discussion: """
+            The embedded default for one machine. Each role has its own AMQP connection and \
+            reconnects by itself when the broker restarts. Reads every variable the single roles \
+            read (see their --help), from the environment and .env.
+
+            Stops gracefully on SIGTERM or SIGINT: the web server and the roles finish what they hold.
+            """
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    @Flag(help: "Run the back-end roles only, without the web server.")
+    var noWeb = false
+
+    func run() async throws {
+        try self.options.bootstrapLogging()
+        let configuration = try ServiceSupport.loadConfiguration()
+        var logger = Logger(label: "warren.services")
+        logger[metadataKey: "prefix"] = "\(configuration.prefix)"
+        let roles: [any WarrenRole] = [
+            LoginRole(configuration: configuration, logger: logger),
+            ReverserRole(configuration: configuration, logger: logger),
+            PowWorkerRole(configuration: configuration, logger: logger),
+            CronRole(configuration: configuration, logger: logger),
+        ]
+        var services: [any Service] = try roles.map {
+            RoleService(role: $0, amqp: try ServiceSupport.amqp(configuration, name: $0.name), logger: logger)
+        }
+        if !self.noWeb {
+            let web = try WebConfiguration(environment: ServiceSupport.mergedEnvironment())
+            // Last: the group stops services in reverse order, so the page goes first.
+            services.append(buildApplication(configuration: web, logger: Logger(label: "warren.web")))
+        }
+        try await runServices(services, logger: logger)
+        logger.notice("Warren stopped")
+    }
+}
