@@ -43,7 +43,9 @@ extension ConnectionStateMachine {
         let interval = self.heartbeatState.interval
         if now >= self.heartbeatState.lastRead, now - self.heartbeatState.lastRead >= 2 * interval {
             let seconds = interval / 1_000_000_000
-            return self.errorHappened(
+            // The broker is silent: do not wait for a close-ok it will not send, close the
+            // socket now so closeReason(), pending calls and consumers learn it at once.
+            return self.fail(
                 AMQPError(
                     code: .heartbeatTimeout,
                     replyCode: 320,

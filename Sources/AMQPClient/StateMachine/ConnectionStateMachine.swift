@@ -331,7 +331,9 @@ struct ConnectionStateMachine {
 
     // MARK: Helpers
 
-    private mutating func fail(_ error: AMQPError) -> Action {
+    /// Ends the connection at once, without the close handshake: for a peer that is gone
+    /// (missed heartbeats), waiting for its close-ok would only delay the bad news.
+    mutating func fail(_ error: AMQPError) -> Action {
         switch self.state {
         case .closed:
             return .none
