@@ -47,6 +47,14 @@ let package = Package(
             dependencies: ["ProofOfWork"],
             path: "Benchmarks/pow/pow-bench"
         ),
+        .executableTarget(
+            name: "amqp-bench",
+            dependencies: [
+                "AMQPClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/amqp/amqp-bench"
+        ),
         .target(name: "WarrenCore"),
         .target(
             name: "WarrenServices",
