@@ -357,7 +357,9 @@ def main():
         if args.screenshot:
             try:
                 alice.driver.save_screenshot(args.screenshot)
-                print(f"screenshot: {args.screenshot}")
+                root, ext = os.path.splitext(args.screenshot)
+                bob.driver.save_screenshot(f"{root}-bob{ext}")
+                print(f"screenshots: {args.screenshot} (alice, after her reload), {root}-bob{ext} (bob)")
             except Exception as error:  # noqa: BLE001
                 print(f"(no screenshot: {error})")
     finally:
