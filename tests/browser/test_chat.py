@@ -1,0 +1,377 @@
+#!/usr/bin/env python3
+"""Warren's real-browser end-to-end test: two headless Chromium sessions (alice and bob) against a
+running `warren up` and its broker.
+
+    python3 tests/browser/test_chat.py --url http://127.0.0.1:18080/ [--screenshot PATH]
+
+Every step is bounded (WebDriverWait with a timeout). The steps run in order; one that fails is
+counted and the run goes on where that still makes sense. The last line is
+`browser: N passed, N failed`; the exit status is 0 only when nothing failed.
+
+Console messages allowed (everything else at level SEVERE fails step 7):
+  * none by default. WARNING-level lines (the page's own console.warn for dropped messages or an
+    unconfirmed logout) are printed but do not fail the run.
+"""
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+import time
+import traceback
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException, UnexpectedAlertPresentException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+WAIT = float(os.environ.get("WARREN_BROWSER_WAIT", "20"))  # seconds, per waited-for condition
+
+# Severe console lines that are expected and allowed, with why. Kept empty unless a run shows
+# a reason; each entry is a regex matched against the log message.
+ALLOWED_SEVERE = [
+    # A WebSocket that the page closes while it is being unloaded (the reload step) may be
+    # reported by Chromium as an error on the dying page; it is not the page's fault.
+    r"WebSocket connection to '.*' failed: WebSocket is closed before the connection is established",
+]
+
+# A structured picture of the room list, read from the DOM (what a person sees).
+SNAPSHOT_JS = r"""
+const list = document.getElementById('events');
+if (!list) return null;
+const own = (node, sel) => [...node.children].filter((c) => c.matches(sel));
+const textOf = (node) => { const p = own(node, 'p.text')[0] || node.querySelector('.line .text'); return p ? p.textContent : null; };
+const proofOf = (node) => {
+  const box = own(node, 'div.proof')[0];
+  if (!box) return null;
+  const facts = {};
+  for (const pair of box.querySelectorAll('.fact')) {
+    const dt = pair.querySelector('dt'), dd = pair.querySelector('dd');
+    if (dt && dd) facts[dt.textContent] = dd.textContent;
+  }
+  const status = [...box.classList].find((c) => c.startsWith('check-'));
+  return { status: status ? status.slice(6) : null, label: box.querySelector('.proof-status')?.textContent, facts };
+};
+return [...list.children].map((li) => ({
+  cls: li.className,
+  kind: ([...li.classList].find((c) => c.startsWith('kind-')) || '').slice(5),
+  pending: li.classList.contains('pending'),
+  working: li.classList.contains('working'),
+  text: textOf(li),
+  pendingLabel: li.querySelector('.pending-label')?.textContent ?? null,
+  proof: proofOf(li),
+  replies: [...li.querySelectorAll(':scope > ol.replies > li.reply')].map((r) => ({ text: textOf(r), proof: proofOf(r) })),
+}));
+"""
+
+# Records, from before a post is sent, whether the page ever showed the "working on proof of
+# work" state (with 12 bits the proof can take milliseconds, so polling could miss it).
+WATCH_WORKING_JS = r"""
+const text = arguments[0];
+window.__warrenWorking = window.__warrenWorking || {};
+window.__warrenWorking[text] = false;
+const look = () => {
+  for (const li of document.querySelectorAll('#events > li.pending')) {
+    const p = li.querySelector(':scope > p.text');
+    const label = li.querySelector('.pending-label')?.textContent || '';
+    if (!p || p.textContent !== text) continue;
+    if (li.classList.contains('working') && /working on proof of work/i.test(label)) window.__warrenWorking[text] = 'working';
+    else if (!window.__warrenWorking[text]) window.__warrenWorking[text] = 'pending';
+  }
+};
+const observer = new MutationObserver(look);
+observer.observe(document.getElementById('events'), { childList: true, subtree: true, attributes: true, characterData: true });
+look();
+"""
+
+
+WORKING_MUST_SHOW_MS = 250
+
+
+def parse_ms(text):
+    """'10 ms' / '1.2 s' (format.js formatDuration) in milliseconds, or None."""
+    m = re.match(r"^\s*([\d.,]+)\s*(ms|s)\b", text or "")
+    if not m:
+        return None
+    value = float(m.group(1).replace(",", ""))
+    return value if m.group(2) == "ms" else value * 1000
+
+
+class Failure(Exception):
+    pass
+
+
+def make_driver(name, tmp):
+    options = webdriver.ChromeOptions()
+    binary = os.environ.get("WARREN_CHROMIUM", "/usr/bin/chromium")
+    if os.path.exists(binary):
+        options.binary_location = binary
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1100,1000", "--no-first-run", "--no-default-browser-check",
+                "--disable-extensions", "--disable-background-networking",
+                f"--user-data-dir={os.path.join(tmp, name)}"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    service = Service(executable_path=os.environ.get("WARREN_CHROMEDRIVER", "/usr/bin/chromedriver"),
+                      log_output=os.path.join(tmp, f"chromedriver-{name}.log"))
+    driver = webdriver.Chrome(service=service, options=options)
+    driver.set_page_load_timeout(WAIT)
+    driver.set_script_timeout(WAIT)
+    return driver
+
+
+class User:
+    def __init__(self, name, driver, url):
+        self.name, self.driver, self.url = name, driver, url
+        self.console = []  # every browser log entry seen, in order
+
+    def drain_log(self):
+        try:
+            self.console.extend(self.driver.get_log("browser"))
+        except Exception as error:  # noqa: BLE001 - the log is diagnostics, never the failure
+            print(f"  ({self.name}: could not read the console log: {error})")
+
+    def snapshot(self):
+        return self.driver.execute_script(SNAPSHOT_JS) or []
+
+    def wait(self, what, predicate, timeout=WAIT):
+        last = {}
+
+        def check(_):
+            value = predicate(self)
+            last["value"] = value
+            return value
+
+        try:
+            return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(check)
+        except TimeoutException:
+            raise Failure(f"{self.name}: timed out after {timeout:.0f} s waiting for {what}") from None
+
+    def room_shown(self):
+        d = self.driver
+        return (d.find_element(By.ID, "room-view").is_displayed()
+                and d.find_element(By.ID, "me-name").text == self.name
+                and d.find_element(By.ID, "status").get_attribute("data-state") == "connected")
+
+    def login(self):
+        self.driver.get(self.url)
+        self.wait("the login form", lambda u: u.driver.find_element(By.ID, "login-view").is_displayed())
+        field = self.driver.find_element(By.ID, "login-name")
+        field.clear()
+        field.send_keys(self.name)
+        self.driver.find_element(By.ID, "login-submit").click()
+        self.wait("the room after logging in", lambda u: u.room_shown())
+
+    def post(self, text):
+        box = self.driver.find_element(By.ID, "compose-text")
+        box.clear()
+        # send_keys would type "(" etc. fine, but a value set by script is exact; then submit
+        # with the button, as a person would.
+        self.driver.execute_script(
+            "const t = arguments[0]; t.value = arguments[1]; t.dispatchEvent(new Event('input', {bubbles: true}));",
+            box, text)
+        self.driver.find_element(By.ID, "compose-submit").click()
+
+    def entries(self, text, kind="message"):
+        return [e for e in self.snapshot() if e["text"] == text and e["kind"] == kind and not e["pending"]]
+
+    def wait_entry(self, what, text, predicate=lambda e: True, kind="message", timeout=WAIT):
+        try:
+            return self.wait(what, lambda u: next((e for e in u.entries(text, kind) if predicate(e)), None), timeout)
+        except Failure as failure:
+            seen = [e for e in self.snapshot() if e["text"] == text]
+            kinds = sorted({e["kind"] + (" pending" if e["pending"] else "") for e in self.snapshot()})
+            raise Failure(f"{failure}; entries with that text: {seen or 'none'}; kinds shown: {kinds}") from None
+
+
+def has_reply(text):
+    return lambda e: any(r["text"] == text for r in e["replies"])
+
+
+def proof_verified(via):
+    return lambda e: bool(e["proof"]) and e["proof"]["status"] == "verified" and e["proof"]["facts"].get("via") == via
+
+
+class Run:
+    def __init__(self):
+        self.passed, self.failed = 0, 0
+        self.blocked = None  # set when a step fails that later steps depend on
+
+    def step(self, name, fn, *, essential=False):
+        if self.blocked:
+            print(f"SKIP {name} (after: {self.blocked})")
+            self.failed += 1
+            return
+        started = time.monotonic()
+        try:
+            fn()
+        except (Failure, AssertionError) as error:
+            self.failed += 1
+            print(f"FAIL {name} ({time.monotonic() - started:.1f} s): {error}")
+            if essential:
+                self.blocked = name
+        except UnexpectedAlertPresentException as error:
+            self.failed += 1
+            print(f"FAIL {name}: a JavaScript alert opened (script injection?): {error.alert_text}")
+            if essential:
+                self.blocked = name
+        except Exception:  # noqa: BLE001 - a crashed step is a failed step
+            self.failed += 1
+            print(f"FAIL {name}: unexpected error")
+            traceback.print_exc(limit=4)
+            if essential:
+                self.blocked = name
+        else:
+            self.passed += 1
+            print(f"ok   {name} ({time.monotonic() - started:.1f} s)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--screenshot", default=None)
+    parser.add_argument("--cron-text", default=os.environ.get("WARREN_CRON_TEXT") or "Hello world!")
+    args = parser.parse_args()
+
+    run = Run()
+    tmp = tempfile.mkdtemp(prefix="warren-browser-")
+    users = []
+    try:
+        alice = User("alice", make_driver("alice", tmp), args.url)
+        users.append(alice)
+        bob = User("bob", make_driver("bob", tmp), args.url)
+        users.append(bob)
+    except Exception as error:  # noqa: BLE001
+        print(f"FAIL starting Chromium: {error}")
+        for u in users:
+            u.driver.quit()
+        print("browser: 0 passed, 1 failed")
+        return 1
+
+    try:
+        def s1():
+            alice.login()
+            bob.login()
+
+        def s2():
+            alice.post("hello bob")
+            for u in (alice, bob):
+                u.wait_entry("'hello bob' with the reply 'bob olleh' threaded under it",
+                             "hello bob", has_reply("bob olleh"))
+            for u in (alice, bob):
+                n = len(u.entries("hello bob"))
+                assert n == 1, f"{u.name} shows 'hello bob' {n} times"
+
+        evil = "<img src=x onerror=alert(1)>"
+
+        def s3():
+            bob.post(evil)
+            alice.wait_entry("bob's markup as literal text", evil)
+            for u in (alice, bob):
+                imgs = u.driver.execute_script("return document.querySelectorAll('#events img').length")
+                assert imgs == 0, f"{u.name}'s room list has {imgs} <img> element(s)"
+            # The reverser answers it too, reversed; still text.
+            alice.wait_entry("the reversed markup as a reply", evil, has_reply(evil[::-1]))
+
+        def proof_step(posted, via):
+            # The proven post reaches the room without its "!pow"/"!rpc" suffix.
+            text = posted.rsplit(" ", 1)[0]
+
+            def s():
+                alice.driver.execute_script(WATCH_WORKING_JS, posted)
+                alice.post(posted)
+                alice.wait_entry(f"'{text}' (posted as '{posted}') with a verified proof via {via}", text,
+                                 proof_verified(via), kind="proof", timeout=WAIT + 10)
+                saw = alice.driver.execute_script("return window.__warrenWorking[arguments[0]]", posted)
+                assert saw, f"alice's page never showed '{posted}' as a pending post"
+                proven = next(iter(alice.entries(text, "proof")))
+                # The working state is drawn between the broker's RECEIPT and the proven echo; a
+                # proof of a few ms (12 bits) can beat the next render, so it is required only when
+                # the proof took long enough to be drawn.
+                took = parse_ms(proven["proof"]["facts"].get("time", ""))
+                if saw != "working":
+                    assert took is not None and took < WORKING_MUST_SHOW_MS, \
+                        f"the proof took {proven['proof']['facts'].get('time')} but alice's page never showed 'Working on proof of work…'"
+                    print(f"  note: the proof took {proven['proof']['facts'].get('time')}; the page showed '{posted}' pending, too briefly to draw the working state")
+                bob.wait_entry(f"'{text}' with a verified proof via {via}", text, proof_verified(via), kind="proof")
+                time.sleep(1.0)  # a duplicate would arrive right behind the first
+                for u in (alice, bob):
+                    n = len(u.entries(text, "proof")) + len(u.entries(text)) + len(u.entries(posted))
+                    assert n == 1, f"{u.name} shows '{text}' {n} times"
+                    pend = [e for e in u.snapshot() if e["pending"]]
+                    assert not pend, f"{u.name} still shows pending posts: {pend}"
+            return s
+
+        def s5():
+            for u in (alice, bob):
+                u.wait(f"the cron's system line '{args.cron_text}'",
+                       lambda u: any(e["kind"] == "system" and e["text"] == args.cron_text for e in u.snapshot()),
+                       timeout=WAIT)
+
+        def s6():
+            session = alice.driver.execute_script("return JSON.stringify(Object.entries(sessionStorage))")
+            away = f"while you were away {int(time.time())}"
+            back = f"after your reload {int(time.time())}"
+            # alice's tab reloads (same tab, so the same sessionStorage); bob posts at once, while
+            # her page is going down and coming back, and once more a moment later.
+            alice.drain_log()
+            alice.driver.execute_script("setTimeout(() => location.reload(), 0)")
+            bob.post(away)
+            bob.wait_entry(f"'{away}' in bob's own page", away)
+            alice.wait("the room after the reload, without logging in again", lambda u: u.room_shown())
+            bob.post(back)
+            for text in (away, back):
+                alice.wait_entry(f"'{text}', posted by bob around her reload", text)
+            now = alice.driver.execute_script("return JSON.stringify(Object.entries(sessionStorage))")
+            assert now == session, f"sessionStorage changed across reloads: {session} -> {now}"
+            for text in (away, back):
+                n = len(alice.entries(text))
+                assert n == 1, f"alice shows '{text}' {n} times"
+
+        def s7():
+            bad = []
+            for u in (alice, bob):
+                u.drain_log()
+                for entry in u.console:
+                    line = f"{u.name} {entry.get('level')} {entry.get('source', '')}: {entry.get('message')}"
+                    if entry.get("level") == "SEVERE":
+                        if any(re.search(p, entry.get("message", "")) for p in ALLOWED_SEVERE):
+                            print(f"  allowed: {line}")
+                        else:
+                            bad.append(line)
+                    elif entry.get("level") == "WARNING":
+                        print(f"  warning: {line}")
+            assert not bad, "JavaScript errors in the console:\n    " + "\n    ".join(bad)
+
+        run.step("1. alice and bob log in and see the room", s1, essential=True)
+        run.step("2. 'hello bob' reaches both, with 'bob olleh' threaded under it", s2)
+        run.step("3. bob's <img onerror> shows as literal text, no <img> in the list", s3)
+        run.step("4a. '!pow': working state, then one verified proof (job queue) in both pages", proof_step("prove it !pow", "job queue"))
+        run.step("4b. '!rpc': working state, then one verified proof (RPC) in both pages", proof_step("prove this too !rpc", "RPC"))
+        run.step("5. the cron's system line appears", s5)
+        run.step("6. alice reloads: still logged in, sees what bob posted meanwhile", s6)
+        run.step("7. no JavaScript errors in either console", s7)
+
+        if args.screenshot:
+            try:
+                alice.driver.save_screenshot(args.screenshot)
+                root, ext = os.path.splitext(args.screenshot)
+                bob.driver.save_screenshot(f"{root}-bob{ext}")
+                print(f"screenshots: {args.screenshot} (alice, after her reload), {root}-bob{ext} (bob)")
+            except Exception as error:  # noqa: BLE001
+                print(f"(no screenshot: {error})")
+    finally:
+        for u in users:
+            try:
+                u.driver.quit()
+            except Exception:  # noqa: BLE001
+                pass
+
+    print(f"browser: {run.passed} passed, {run.failed} failed")
+    return 0 if run.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
