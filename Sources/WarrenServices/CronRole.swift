@@ -22,11 +22,11 @@ import Foundation
 ///   (the duplicate ticks of the other copies are acknowledged and dropped), and skips ticks
 ///   older than ``staleness`` (left in the queue while nobody was active).
 ///
-/// The posted tick is also recorded in `<prefix>.cron.last` (a queue of length 1); a copy that
-/// becomes active reads it first, so the other copies' duplicates of a tick its predecessor
-/// posted are dropped too. A crash between posting a tick and recording it can still post it
-/// twice at a hand-over (at least once); a copy whose clock is far ahead can make the active
-/// one drop an earlier tick (never a duplicate).
+/// A tick is recorded in `<prefix>.cron.last` (a queue of length 1) before it is posted, and the
+/// active copy reads that record for every tick, so the other copies' duplicates of a tick its
+/// predecessor posted are dropped too. A crash between recording and posting loses that one tick
+/// (at most once); a copy whose clock is far ahead can make the active one drop an earlier tick
+/// (never a duplicate).
 public struct CronRole: WarrenRole {
     /// The role's name.
     public let name = "cron"
@@ -99,20 +99,23 @@ public struct CronRole: WarrenRole {
                     try await delivery.deadLetter("cron tick without a time as message id", logger: self.logger)
                     continue
                 }
-                if filter.lastPosted == nil {
-                    // Just became active (or started): take over the predecessor's record.
-                    filter.lastPosted = try await self.recordedTick(on: channel)
+                // Read the record for every tick, not only on becoming active: a predecessor that
+                // is handing over may record a tick after this copy's first delivery.
+                if let recorded = try await self.recordedTick(on: channel), recorded > (filter.lastPosted ?? .distantPast) {
+                    filter.lastPosted = recorded
                 }
                 if filter.shouldPost(tick, now: self.clock.now()) {
-                    let event = RoomEvent(id: self.ids.nextString(), kind: .system, from: Self.botName, text: self.configuration.cronText, at: tick)
-                    try await publisher.publish(
-                        event, exchange: self.topology.room, routingKey: "", properties: WarrenProperties.persistent(messageID: event.id)
-                    )
+                    // Record first, then post: a crash in between loses one tick rather than
+                    // letting the next active copy post it a second time.
                     filter.lastPosted = tick
                     var record = BasicProperties()
                     record.messageID = id
                     record.deliveryMode = BasicProperties.persistentDeliveryMode
                     try await publisher.publish(body: [UInt8](), routingKey: self.declarer.cronLast, properties: record)
+                    let event = RoomEvent(id: self.ids.nextString(), kind: .system, from: Self.botName, text: self.configuration.cronText, at: tick)
+                    try await publisher.publish(
+                        event, exchange: self.topology.room, routingKey: "", properties: WarrenProperties.persistent(messageID: event.id)
+                    )
                     self.logger.info("posted", metadata: ["tick": "\(id)"])
                 } else {
                     self.logger.debug("tick already posted or stale", metadata: ["tick": "\(id)"])
