@@ -56,6 +56,7 @@ let package = Package(
             path: "Benchmarks/amqp/amqp-bench"
         ),
         .target(name: "WarrenCore"),
+        .target(name: "WarrenStore", dependencies: ["WarrenCore"]),
         .target(
             name: "WarrenServices",
             dependencies: [
