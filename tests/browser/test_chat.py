@@ -2,20 +2,30 @@
 """Warren's real-browser end-to-end test: two headless Chromium sessions (alice and bob) against a
 running `warren up` and its broker.
 
-    python3 tests/browser/test_chat.py --url http://127.0.0.1:18080/ [--screenshot PATH]
+    python3 tests/browser/test_chat.py --url http://127.0.0.1:18080/ [--artifacts DIR]
+        [--close-connections "COMMAND"]
+
+--close-connections is a shell command that makes the broker force-close every connection of
+the chat's vhost (scripts/test-browser passes `scripts/broker ctl close_all_connections -p
+warren ...`); without it the reconnect step fails. Screenshots of both pages go to DIR.
 
 Every step is bounded (WebDriverWait with a timeout). The steps run in order; one that fails is
 counted and the run goes on where that still makes sense. The last line is
 `browser: N passed, N failed`; the exit status is 0 only when nothing failed.
 
-Console messages allowed (everything else at level SEVERE fails step 7):
-  * none by default. WARNING-level lines (the page's own console.warn for dropped messages or an
-    unconfirmed logout) are printed but do not fail the run.
+Console messages allowed (everything else at level SEVERE fails the console step):
+  * ALLOWED_SEVERE below, anywhere;
+  * Chromium's "net::ERR_INTERNET_DISCONNECTED" for the WebSocket, only while the reconnect step
+    holds alice's page offline (it is what the page's reconnect attempts meet then).
+  WARNING-level lines (the page's own console.warn for dropped messages or an unconfirmed
+  logout, or a "STOMP died" when the broker closes the connections) are printed but do not
+  fail the run.
 """
 
 import argparse
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -89,6 +99,29 @@ look();
 
 WORKING_MUST_SHOW_MS = 250
 
+# Records whether the reconnecting banner was ever shown (the page may reconnect within a second,
+# faster than polling could see), with its text.
+WATCH_BANNER_JS = r"""
+const banner = document.getElementById('banner');
+window.__warrenBanner = { seen: false, text: '' };
+const look = () => {
+  const text = document.getElementById('banner-text').textContent;
+  if (!banner.hidden && /reconnecting/i.test(text)) window.__warrenBanner = { seen: true, text };
+};
+new MutationObserver(look).observe(banner, { attributes: true, childList: true, subtree: true, characterData: true });
+look();
+"""
+
+# Records in sessionStorage (which survives the navigation) how the page left and came back.
+WATCH_NAVIGATION_JS = r"""
+sessionStorage.removeItem('test.pagehide');
+sessionStorage.removeItem('test.pageshow');
+addEventListener('pagehide', (e) => sessionStorage.setItem('test.pagehide', String(e.persisted)));
+addEventListener('pageshow', (e) => sessionStorage.setItem('test.pageshow', String(e.persisted)));
+"""
+
+OFFLINE_SEVERE = r"WebSocket connection to '.*' failed: .*net::ERR_INTERNET_DISCONNECTED"
+
 
 def parse_ms(text):
     """'10 ms' / '1.2 s' (format.js formatDuration) in milliseconds, or None."""
@@ -126,12 +159,45 @@ class User:
     def __init__(self, name, driver, url):
         self.name, self.driver, self.url = name, driver, url
         self.console = []  # every browser log entry seen, in order
+        self.offline = []  # [start, end] epoch ms of the times this page was cut off
 
     def drain_log(self):
         try:
             self.console.extend(self.driver.get_log("browser"))
         except Exception as error:  # noqa: BLE001 - the log is diagnostics, never the failure
             print(f"  ({self.name}: could not read the console log: {error})")
+
+    def set_offline(self, offline):
+        """Cuts the page off the network (new connections fail) or puts it back, via DevTools."""
+        self.driver.execute_cdp_cmd("Network.enable", {})
+        self.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
+            "offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+        now = time.time() * 1000
+        if offline:
+            self.offline.append([now, None])
+        elif self.offline and self.offline[-1][1] is None:
+            self.offline[-1][1] = now
+
+    def expected_offline(self, entry):
+        """Whether a console entry is a failed connection attempt made while the page was cut off."""
+        at = entry.get("timestamp", 0)
+        return bool(re.search(OFFLINE_SEVERE, entry.get("message", ""))) and any(
+            start - 1000 <= at <= (end or float("inf")) + 5000 for start, end in self.offline)
+
+    def screenshot(self, folder, name):
+        if not folder:
+            return
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.abspath(os.path.join(folder, f"{name}.png"))
+        self.driver.save_screenshot(path)
+        print(f"  screenshot: {path}")
+
+    def compose_error(self):
+        node = self.driver.find_element(By.ID, "compose-error")
+        return node.text if node.is_displayed() else ""
+
+    def status(self):
+        return self.driver.find_element(By.ID, "status").get_attribute("data-state")
 
     def snapshot(self):
         return self.driver.execute_script(SNAPSHOT_JS) or []
@@ -231,7 +297,8 @@ class Run:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", required=True)
-    parser.add_argument("--screenshot", default=None)
+    parser.add_argument("--artifacts", default=None, help="folder for the screenshots")
+    parser.add_argument("--close-connections", default=None, help="shell command that force-closes the broker's connections")
     parser.add_argument("--cron-text", default=os.environ.get("WARREN_CRON_TEXT") or "Hello world!")
     args = parser.parse_args()
 
@@ -331,13 +398,115 @@ def main():
                 assert n == 1, f"alice shows '{text}' {n} times"
 
         def s7():
+            stamp = int(time.time())
+            long_text = ("too long " * 223)[:2001]  # 2,001 characters, one over the limit
+            before = len(bob.snapshot())
+            for bad, what, expected in (("", "an empty post", r"empty"),
+                                        ("  \n\t ", "a post of only whitespace", r"empty"),
+                                        (long_text, "a post of 2,001 characters", r"2001 characters long; at most 2000")):
+                alice.post(bad)
+                message = alice.wait(f"a visible error for {what}",
+                                     lambda u: re.search(expected, u.compose_error()) and u.compose_error())
+                print(f"  {what}: '{message}'")
+                pend = [e for e in alice.snapshot() if e["pending"]]
+                assert not pend, f"{what} was queued as a post: {pend}"
+            alice.screenshot(args.artifacts, "alice-refused-post")
+            kept = alice.driver.find_element(By.ID, "compose-text").get_attribute("value")
+            assert kept == long_text, "the over-long text was not kept in the box for shortening"
+            follow = f"after the refused posts {stamp}"
+            alice.post(follow)
+            for u in (alice, bob):
+                u.wait_entry(f"'{follow}'", follow)
+            assert alice.compose_error() == "", f"the error stayed after a good post: {alice.compose_error()}"
+            # Nothing reached anybody before the good post: bob's new entries (cron and presence
+            # lines aside) are that post alone, and neither page shows the bad texts or an error.
+            added = [e for e in bob.snapshot()[before:] if e["kind"] not in ("system", "presence")]
+            assert [e["text"] for e in added] == [follow], f"bob's page got more than '{follow}': {added}"
+            for u in (alice, bob):
+                for e in u.snapshot():
+                    assert e["text"] not in ("", long_text) and e["kind"] != "error", f"{u.name} shows {e}"
+
+        def s8():
+            stamp = int(time.time())
+            cut_off = f"bob, while alice is cut off {stamp}"
+            outboxed = f"typed while disconnected {stamp}"
+            after = f"after the reconnect {stamp}"
+            if not args.close_connections:
+                raise Failure("no --close-connections command was given")
+            for u in (alice, bob):
+                u.drain_log()
+                u.driver.execute_script(WATCH_BANNER_JS)
+            # alice's page stays cut off after the close (her reconnect attempts fail), so that a
+            # post she writes meanwhile has to wait in the outbox; bob's page comes back at once.
+            alice.set_offline(True)
+            try:
+                done = subprocess.run(args.close_connections, shell=True, capture_output=True, text=True, timeout=180)
+                if done.returncode != 0:
+                    raise Failure(f"'{args.close_connections}' failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+                print(f"  {done.stdout.strip().splitlines()[-1] if done.stdout.strip() else '(closed)'}")
+                for u in (alice, bob):
+                    u.wait("the reconnecting banner", lambda u: u.driver.execute_script("return window.__warrenBanner.seen"))
+                bob.wait("bob's page connected again", lambda u: u.room_shown() and not u.driver.find_element(By.ID, "banner").is_displayed())
+                bob.post(cut_off)
+                bob.wait_entry(f"'{cut_off}' on bob's page", cut_off)
+                alice.wait("alice's page reconnecting, banner shown",
+                           lambda u: u.status() == "reconnecting" and u.driver.find_element(By.ID, "banner").is_displayed())
+                alice.post(outboxed)
+                alice.wait(f"'{outboxed}' waiting for the connection",
+                           lambda u: any(e["pending"] and e["text"] == outboxed and e["pendingLabel"] == "Waiting for the connection…"
+                                         for e in u.snapshot()))
+                assert not bob.entries(outboxed), "bob has alice's post before she reconnected"
+                alice.screenshot(args.artifacts, "alice-disconnected")
+            finally:
+                alice.set_offline(False)
+            alice.wait("alice's page connected again, banner gone",
+                       lambda u: u.room_shown() and not u.driver.find_element(By.ID, "banner").is_displayed(), timeout=WAIT + 30)
+            for u in (alice, bob):
+                u.wait_entry(f"alice's outbox post '{outboxed}'", outboxed)
+            alice.wait_entry(f"'{cut_off}', posted while she was cut off", cut_off)
+            bob.post(after)
+            for u in (alice, bob):
+                u.wait_entry(f"'{after}' with the reverser's reply (the services reconnected too)", after, has_reply(after[::-1]))
+            time.sleep(2.0)  # the outbox resends an unconfirmed post 1.5 s after reconnecting
+            for u in (alice, bob):
+                for text in (cut_off, outboxed, after):
+                    n = len(u.entries(text))
+                    assert n == 1, f"{u.name} shows '{text}' {n} times"
+                pend = [e for e in u.snapshot() if e["pending"]]
+                assert not pend, f"{u.name} still shows pending posts: {pend}"
+
+        def s9():
+            stamp = int(time.time())
+            texts = [f"while alice is on another page {i} {stamp}" for i in range(3)]
+            alice.driver.execute_script(WATCH_NAVIGATION_JS)
+            alice.driver.execute_script("setTimeout(() => { location.href = 'about:blank'; }, 0)")
+            bob.post(texts[0])  # while her page is going
+            alice.wait("alice on about:blank", lambda u: u.driver.current_url == "about:blank")
+            for text in texts[1:]:
+                bob.post(text)
+                bob.wait_entry(f"'{text}' on bob's page", text)
+            alice.driver.back()
+            alice.wait("alice's room again, connected", lambda u: u.room_shown())
+            for text in texts:
+                alice.wait_entry(f"'{text}', posted while she was away", text)
+            hide, show = (alice.driver.execute_script(f"return sessionStorage.getItem('test.{k}')") for k in ("pagehide", "pageshow"))
+            print(f"  pagehide persisted={hide}, pageshow persisted={show}: "
+                  + ("restored from the back/forward cache" if show == "true" else "loaded afresh"))
+            time.sleep(1.0)
+            for text in texts:
+                n = len(alice.entries(text))
+                assert n == 1, f"alice shows '{text}' {n} times"
+
+        def s10():
             bad = []
             for u in (alice, bob):
                 u.drain_log()
                 for entry in u.console:
                     line = f"{u.name} {entry.get('level')} {entry.get('source', '')}: {entry.get('message')}"
                     if entry.get("level") == "SEVERE":
-                        if any(re.search(p, entry.get("message", "")) for p in ALLOWED_SEVERE):
+                        if u.expected_offline(entry):
+                            print(f"  expected: {line}")
+                        elif any(re.search(p, entry.get("message", "")) for p in ALLOWED_SEVERE):
                             print(f"  allowed: {line}")
                         else:
                             bad.append(line)
@@ -352,14 +521,19 @@ def main():
         run.step("4b. '!rpc': working state, then one verified proof (RPC) in both pages", proof_step("prove this too !rpc", "RPC"))
         run.step("5. the cron's system line appears", s5)
         run.step("6. alice reloads: still logged in, sees what bob posted meanwhile", s6)
-        run.step("7. no JavaScript errors in either console", s7)
+        run.step("7. an empty and an over-long post: a visible error for alice, nothing reaches anybody", s7)
+        run.step("8. the broker closes every connection: banners, reconnect, the outbox post once, nothing lost", s8)
+        run.step("9. alice goes to another page and back while bob posts: nothing lost, nothing twice", s9)
+        run.step("10. no JavaScript errors in either console", s10)
 
-        if args.screenshot:
+        if args.artifacts:
             try:
-                alice.driver.save_screenshot(args.screenshot)
-                root, ext = os.path.splitext(args.screenshot)
-                bob.driver.save_screenshot(f"{root}-bob{ext}")
-                print(f"screenshots: {args.screenshot} (alice, after her reload), {root}-bob{ext} (bob)")
+                os.makedirs(args.artifacts, exist_ok=True)
+                for u in users:
+                    path = os.path.abspath(os.path.join(args.artifacts, f"{u.name}.png"))
+                    u.driver.execute_script("const l = document.getElementById('events'); if (l) l.scrollTop = l.scrollHeight;")
+                    u.driver.save_screenshot(path)
+                    print(f"screenshot: {path} ({u.name})")
             except Exception as error:  # noqa: BLE001
                 print(f"(no screenshot: {error})")
     finally:
