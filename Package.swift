@@ -73,6 +73,7 @@ let package = Package(
         .target(
             name: "WarrenWeb",
             dependencies: [
+                "WarrenCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -126,6 +127,7 @@ let package = Package(
             name: "WarrenWebTests",
             dependencies: [
                 "WarrenWeb",
+                "WarrenCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

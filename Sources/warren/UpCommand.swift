@@ -41,7 +41,7 @@ struct UpCommand: AsyncParsableCommand {
             RoleService(role: $0, amqp: try ServiceSupport.amqp(configuration, name: $0.name), logger: logger)
         }
         if !self.noWeb {
-            let web = try WebConfiguration(environment: ServiceSupport.mergedEnvironment())
+            let web = WebConfiguration(configuration)
             // Last: the group stops services in reverse order, so the page goes first.
             services.append(buildApplication(configuration: web, logger: Logger(label: "warren.web")))
         }
