@@ -426,35 +426,41 @@ def main():
                 for e in u.snapshot():
                     assert e["text"] not in ("", long_text) and e["kind"] != "error", f"{u.name} shows {e}"
 
-        def s8():
-            stamp = int(time.time())
-            cut_off = f"bob, while alice is cut off {stamp}"
-            outboxed = f"typed while disconnected {stamp}"
-            after = f"after the reconnect {stamp}"
+        def cut_alice_off():
+            """The broker closes every connection; alice's page stays cut off (her reconnect
+            attempts fail) so that what she writes has to wait in the outbox; bob's comes back."""
             if not args.close_connections:
                 raise Failure("no --close-connections command was given")
             for u in (alice, bob):
                 u.drain_log()
                 u.driver.execute_script(WATCH_BANNER_JS)
-            # alice's page stays cut off after the close (her reconnect attempts fail), so that a
-            # post she writes meanwhile has to wait in the outbox; bob's page comes back at once.
             alice.set_offline(True)
+            done = subprocess.run(args.close_connections, shell=True, capture_output=True, text=True, timeout=180)
+            if done.returncode != 0:
+                raise Failure(f"'{args.close_connections}' failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+            print(f"  {done.stdout.strip().splitlines()[-1] if done.stdout.strip() else '(closed)'}")
+            for u in (alice, bob):
+                u.wait("the reconnecting banner", lambda u: u.driver.execute_script("return window.__warrenBanner.seen"))
+            bob.wait("bob's page connected again", lambda u: u.room_shown() and not u.driver.find_element(By.ID, "banner").is_displayed())
+            alice.wait("alice's page reconnecting, banner shown",
+                       lambda u: u.status() == "reconnecting" and u.driver.find_element(By.ID, "banner").is_displayed())
+
+        def post_while_cut_off(text):
+            alice.post(text)
+            alice.wait(f"'{text}' waiting for the connection",
+                       lambda u: any(e["pending"] and e["text"] == text and e["pendingLabel"] == "Waiting for the connection…"
+                                     for e in u.snapshot()))
+
+        def s8():
+            stamp = int(time.time())
+            cut_off = f"bob, while alice is cut off {stamp}"
+            outboxed = f"typed while disconnected {stamp}"
+            after = f"after the reconnect {stamp}"
             try:
-                done = subprocess.run(args.close_connections, shell=True, capture_output=True, text=True, timeout=180)
-                if done.returncode != 0:
-                    raise Failure(f"'{args.close_connections}' failed ({done.returncode}): {done.stderr.strip()[-500:]}")
-                print(f"  {done.stdout.strip().splitlines()[-1] if done.stdout.strip() else '(closed)'}")
-                for u in (alice, bob):
-                    u.wait("the reconnecting banner", lambda u: u.driver.execute_script("return window.__warrenBanner.seen"))
-                bob.wait("bob's page connected again", lambda u: u.room_shown() and not u.driver.find_element(By.ID, "banner").is_displayed())
+                cut_alice_off()
                 bob.post(cut_off)
                 bob.wait_entry(f"'{cut_off}' on bob's page", cut_off)
-                alice.wait("alice's page reconnecting, banner shown",
-                           lambda u: u.status() == "reconnecting" and u.driver.find_element(By.ID, "banner").is_displayed())
-                alice.post(outboxed)
-                alice.wait(f"'{outboxed}' waiting for the connection",
-                           lambda u: any(e["pending"] and e["text"] == outboxed and e["pendingLabel"] == "Waiting for the connection…"
-                                         for e in u.snapshot()))
+                post_while_cut_off(outboxed)
                 assert not bob.entries(outboxed), "bob has alice's post before she reconnected"
                 alice.screenshot(args.artifacts, "alice-disconnected")
             finally:
@@ -470,6 +476,30 @@ def main():
             time.sleep(2.0)  # the outbox resends an unconfirmed post 1.5 s after reconnecting
             for u in (alice, bob):
                 for text in (cut_off, outboxed, after):
+                    n = len(u.entries(text))
+                    assert n == 1, f"{u.name} shows '{text}' {n} times"
+                pend = [e for e in u.snapshot() if e["pending"]]
+                assert not pend, f"{u.name} still shows pending posts: {pend}"
+
+        def s8b():
+            stamp = int(time.time())
+            texts = [f"queued, then reloaded {i} {stamp}" for i in range(3)]
+            try:
+                cut_alice_off()
+                for text in texts:
+                    post_while_cut_off(text)
+            finally:
+                alice.set_offline(False)
+            # At once, before the page's next reconnect attempt (a second or more away): the
+            # page that held the three posts goes, and a new one must send them.
+            alice.driver.execute_script("location.reload()")
+            alice.wait("the room after the reload, connected", lambda u: u.room_shown(), timeout=WAIT + 15)
+            for u in (alice, bob):
+                for text in texts:
+                    u.wait_entry(f"'{text}', written while disconnected, after alice's reload", text)
+            time.sleep(2.0)
+            for u in (alice, bob):
+                for text in texts:
                     n = len(u.entries(text))
                     assert n == 1, f"{u.name} shows '{text}' {n} times"
                 pend = [e for e in u.snapshot() if e["pending"]]
@@ -523,6 +553,7 @@ def main():
         run.step("6. alice reloads: still logged in, sees what bob posted meanwhile", s6)
         run.step("7. an empty and an over-long post: a visible error for alice, nothing reaches anybody", s7)
         run.step("8. the broker closes every connection: banners, reconnect, the outbox post once, nothing lost", s8)
+        run.step("8b. posts written while disconnected survive a reload: each reaches both pages once", s8b)
         run.step("9. alice goes to another page and back while bob posts: nothing lost, nothing twice", s9)
         run.step("10. no JavaScript errors in either console", s10)
 
