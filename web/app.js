@@ -57,6 +57,7 @@ const state = {
   toAck: [],
   lastRelogin: 0,
   savedUnsent: '', // what saveUnsent last stored
+  followList: true, // the room list showed its newest lines when last scrolled or drawn
 };
 
 const room = new Room({ limit: 500, pendingLimit: 100 });
@@ -128,10 +129,16 @@ function scheduleRender() {
   state.renderTimer = setTimeout(render, 0);
 }
 
+/** Whether the room list shows its newest lines (give or take a little). */
+function listAtBottom() {
+  const list = ui.events;
+  return list.scrollHeight - list.scrollTop - list.clientHeight < 48;
+}
+
 function render() {
   state.renderTimer = null;
   const list = ui.events;
-  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 48;
+  const atBottom = listAtBottom();
   if (room.changed) {
     room.changed = false;
     syncList(list, room.entries(), nodes);
@@ -401,6 +408,12 @@ ui.composeText.addEventListener('input', () => {
   updateCount();
 });
 ui.events.addEventListener('click', onEventsClick);
+// When the list gets shorter (an error under the compose box, a taller textarea, a phone's
+// keyboard), it keeps its newest lines in view if it showed them before.
+ui.events.addEventListener('scroll', () => (state.followList = listAtBottom()));
+new ResizeObserver(() => {
+  if (state.followList) ui.events.scrollTop = ui.events.scrollHeight;
+}).observe(ui.events);
 ui.logout.addEventListener('click', logout);
 ui.bannerAction.addEventListener('click', () => {
   hideBanner();

@@ -527,6 +527,21 @@ def main():
                 n = len(alice.entries(text))
                 assert n == 1, f"alice shows '{text}' {n} times"
 
+        def s11():
+            alice.driver.set_window_size(390, 844)
+            alice.wait("the room laid out for the narrow window",
+                       lambda u: u.driver.execute_script("return innerWidth") <= 400)
+            wide = alice.driver.execute_script(r"""
+                const width = document.documentElement.clientWidth;
+                return [...document.querySelectorAll('body *')]
+                  .filter((n) => n.getClientRects().length > 0 && n.getBoundingClientRect().right > width + 1)
+                  .slice(0, 5).map((n) => `${n.tagName.toLowerCase()}#${n.id}.${n.className}`);""")
+            alice.screenshot(args.artifacts, "alice-phone")
+            overflow = alice.driver.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            alice.driver.set_window_size(1100, 1000)  # back to the size of the final screenshot
+            assert not wide, f"at 390 px wide these stick out on the right: {wide}"
+            assert overflow <= 0, f"the page scrolls sideways by {overflow} px at 390 px wide"
+
         def s10():
             bad = []
             for u in (alice, bob):
@@ -556,6 +571,7 @@ def main():
         run.step("8b. posts written while disconnected survive a reload: each reaches both pages once", s8b)
         run.step("9. alice goes to another page and back while bob posts: nothing lost, nothing twice", s9)
         run.step("10. no JavaScript errors in either console", s10)
+        run.step("11. at phone width (390 px) nothing sticks out sideways", s11)
 
         if args.artifacts:
             try:
