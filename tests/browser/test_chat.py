@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import traceback
+import uuid
 
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException, UnexpectedAlertPresentException
@@ -118,6 +119,35 @@ sessionStorage.removeItem('test.pagehide');
 sessionStorage.removeItem('test.pageshow');
 addEventListener('pagehide', (e) => sessionStorage.setItem('test.pagehide', String(e.persisted)));
 addEventListener('pageshow', (e) => sessionStorage.setItem('test.pageshow', String(e.persisted)));
+"""
+
+# Sends one post to the inbox over a STOMP connection of its own, as a page that skipped its own
+# checks would: the server must refuse it. Resolves with "ok" on the broker's RECEIPT.
+RAW_POST_JS = r"""
+const [text, clientId, done] = arguments;
+const fail = (why) => done(`failed: ${why}`);
+(async () => {
+  const config = await (await fetch('/config.json')).json();
+  const { login, session } = JSON.parse(sessionStorage.getItem('warren.session'));
+  const body = JSON.stringify({ text, clientId, login, session });
+  const ws = new WebSocket(config.stompURL, ['v12.stomp']);
+  ws.binaryType = 'arraybuffer';
+  let received = '';
+  ws.onerror = () => fail('socket error');
+  ws.onopen = () => ws.send(`CONNECT\naccept-version:1.2\nhost:${config.vhost}\nlogin:${config.login}\npasscode:${config.passcode}\n\n\0`);
+  ws.onmessage = (e) => {
+    received += typeof e.data === 'string' ? e.data : new TextDecoder().decode(e.data);
+    if (received.startsWith('CONNECTED') && received.includes('\0')) {
+      received = '';
+      ws.send(`SEND\ndestination:/amq/queue/${config.prefix}.inbox\ncontent-type:application/json\npersistent:true\nreceipt:raw-1\n\n${body}\0`);
+    } else if (received.startsWith('RECEIPT')) {
+      ws.close();
+      done('ok');
+    } else if (received.startsWith('ERROR')) {
+      fail(received.slice(0, 300));
+    }
+  };
+})().catch((error) => fail(error.message));
 """
 
 OFFLINE_SEVERE = r"WebSocket connection to '.*' failed: .*net::ERR_INTERNET_DISCONNECTED"
@@ -426,6 +456,26 @@ def main():
                 for e in u.snapshot():
                     assert e["text"] not in ("", long_text) and e["kind"] != "error", f"{u.name} shows {e}"
 
+        def s7b():
+            stamp = int(time.time())
+            before = len(bob.snapshot())
+            refused = []
+            for text, expected in (("", "The post is empty"), ("y" * 2001, "The post is 2001 characters long; at most 2000")):
+                answer = alice.driver.execute_async_script(RAW_POST_JS, text, str(uuid.uuid4()))
+                assert answer == "ok", f"the raw post did not reach the broker: {answer}"
+                line = alice.wait(f"the server's refusal '{expected}…' on alice's page",
+                                  lambda u: next((e for e in u.snapshot() if e["kind"] == "error" and expected in (e["text"] or "")), None))
+                refused.append(text)
+                print(f"  alice sees: Error: {line['text']}")
+            alice.screenshot(args.artifacts, "alice-server-refusal")
+            follow = f"after the posts the server refused {stamp}"
+            alice.post(follow)
+            bob.wait_entry(f"'{follow}'", follow)
+            added = [e for e in bob.snapshot()[before:] if e["kind"] not in ("system", "presence")]
+            assert [e["text"] for e in added] == [follow], f"bob's page got more than '{follow}': {added}"
+            for e in alice.snapshot():
+                assert e["text"] not in refused or e["kind"] == "error", f"alice shows a refused post as a post: {e}"
+
         def cut_alice_off():
             """The broker closes every connection; alice's page stays cut off (her reconnect
             attempts fail) so that what she writes has to wait in the outbox; bob's comes back."""
@@ -567,6 +617,7 @@ def main():
         run.step("5. the cron's system line appears", s5)
         run.step("6. alice reloads: still logged in, sees what bob posted meanwhile", s6)
         run.step("7. an empty and an over-long post: a visible error for alice, nothing reaches anybody", s7)
+        run.step("7b. the same posts sent past the page's checks: the server refuses them to alice, bob sees nothing", s7b)
         run.step("8. the broker closes every connection: banners, reconnect, the outbox post once, nothing lost", s8)
         run.step("8b. posts written while disconnected survive a reload: each reaches both pages once", s8b)
         run.step("9. alice goes to another page and back while bob posts: nothing lost, nothing twice", s9)
