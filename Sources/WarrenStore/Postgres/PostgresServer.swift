@@ -34,7 +34,8 @@ final class PostgresServer: Sendable {
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = connectTimeout
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        let runner = Task { await client.run() }
+        // Immediate, so `run()` has begun before the first lease (postgres-nio warns otherwise).
+        let runner = Task.immediate { await client.run() }
         let server = PostgresServer(client: client, runner: runner, logger: logger)
         do {
             try await withDeadline(connectTimeout) {
