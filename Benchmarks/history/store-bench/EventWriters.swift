@@ -98,7 +98,7 @@ final class PostgresDirectWriter: EventWriter {
             try await client.query(
                 """
                 INSERT INTO events (id, at, kind, sender, text, payload)
-                VALUES (\(event.id), \(event.at), \(event.kind.rawValue), \(event.from), \(event.text), \(try DirectPayload.json(event))::jsonb)
+                VALUES (\(event.id), \(event.at), \(event.kind.rawValue), \(event.from), \(event.text), \(try DirectPayload.json(event))::json)
                 ON CONFLICT DO NOTHING
                 """,
                 logger: logger)

@@ -41,12 +41,14 @@ final class PostgresEventStore: EventStore {
         for index in range {
             let event = events[index]
             let first = (index - range.lowerBound) * 6
-            values.append("($\(first + 1), $\(first + 2), $\(first + 3), $\(first + 4), $\(first + 5), $\(first + 6)::jsonb)")
+            values.append("($\(first + 1), $\(first + 2), $\(first + 3), $\(first + 4), $\(first + 5), $\(first + 6)::json)")
             binds.append(event.id)
             binds.append(Timestamp.truncated(event.at))
             binds.append(event.kind.rawValue)
-            binds.append(event.from)
-            binds.append(event.text)
+            // PostgreSQL text cannot hold NUL; these columns are copies for indexing, the
+            // payload keeps the event whole.
+            binds.append(Self.withoutNUL(event.from))
+            binds.append(Self.withoutNUL(event.text))
             binds.append(payloads[index])
         }
         return PostgresQuery(
@@ -56,6 +58,10 @@ final class PostgresEventStore: EventStore {
                 """,
             binds: binds
         )
+    }
+
+    private static func withoutNUL(_ text: String) -> String {
+        text.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "") : text
     }
 
     func latest(limit: Int) async throws -> [RoomEvent] {
