@@ -69,7 +69,10 @@ final class PostgresServer: Sendable {
                 do {
                     _ = try await connection.query("ROLLBACK", logger: logger)
                 } catch let rollbackError {
-                    logger.error("PostgreSQL rollback failed", metadata: ["error": "\(PostgresServer.describe(rollbackError))"])
+                    // A connection in an unknown transaction state must not go back to the pool:
+                    // closing it makes the pool open a fresh one.
+                    logger.error("PostgreSQL rollback failed; closing the connection", metadata: ["error": "\(PostgresServer.describe(rollbackError))"])
+                    try? await connection.close()
                 }
                 throw error
             }
