@@ -76,6 +76,7 @@ let package = Package(
                 "AMQPClient",
                 "AMQPProtocol",
                 "WarrenCore",
+                "WarrenStore",
                 "ProofOfWork",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -99,6 +100,7 @@ let package = Package(
                 "WarrenWeb",
                 "WarrenServices",
                 "WarrenCore",
+                "WarrenStore",
                 "AMQPClient",
                 "AMQPProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -143,7 +145,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WarrenServicesTests",
-            dependencies: ["WarrenServices", "WarrenCore", "ProofOfWork"]
+            dependencies: ["WarrenServices", "WarrenCore", "WarrenStore", "ProofOfWork"]
         ),
         .testTarget(
             name: "WarrenWebTests",
@@ -163,6 +165,7 @@ let package = Package(
                 "AMQPClient",
                 "WarrenServices",
                 "WarrenCore",
+                "WarrenStore",
                 "ProofOfWork",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
