@@ -16,7 +16,7 @@ struct ChatHistoryTests {
                 let watcher = try await chat.roomWatcher()
                 try await chat.start(chat.login())
                 try await chat.start(chat.reverser())
-                try await chat.start(chat.history(store: recording))
+                try await chat.startHistory(store: recording)
                 let alice = try await chat.tab("alice")
                 for index in 0..<30 { try await alice.post("post \(index)") }
                 // 30 posts, 30 replies and alice's presence.
@@ -44,15 +44,15 @@ struct ChatHistoryTests {
                 let committed = NIOLockedValueBox<[String]?>(nil)
                 let watcher = try await chat.roomWatcher()
                 try await chat.start(chat.login())
-                let first = try await chat.start(chat.history(store: recording) { events in
+                let first = try await chat.startHistory(store: recording) { events in
                     // Hold the first committed batch unacknowledged until the role is killed.
                     committed.withLockedValue { $0 = $0 ?? events.map(\.id) }
                     try await Task.sleep(for: .seconds(60))
-                })
+                }
                 let alice = try await chat.tab("alice")
                 try await eventually("the first batch to be committed") { committed.withLockedValue { $0 } != nil }
                 // The standby: x-single-active-consumer gives it nothing while the first one lives.
-                try await chat.start(chat.history(store: recording))
+                try await chat.startHistory(store: recording)
                 for index in 0..<20 { try await alice.post("post \(index)") }
                 try await watcher.wait("every post", within: 15) { $0.count >= 21 }
                 try await first.close()
@@ -79,7 +79,7 @@ struct ChatHistoryTests {
             try await ChatHarness.with(timeout: 60) { chat in
                 let watcher = try await chat.roomWatcher()
                 try await chat.start(chat.login())
-                try await chat.start(chat.history(store: store.events))
+                try await chat.startHistory(store: store.events)
                 let bob = try await chat.tab("bob")
                 let early = 20
                 for index in 0..<early { try await bob.post("early \(index)") }
@@ -126,7 +126,7 @@ struct ChatHistoryTests {
             try await ChatHarness.with { chat in
                 let watcher = try await chat.roomWatcher()
                 try await chat.start(chat.login())
-                try await chat.start(chat.history(store: store.events))
+                try await chat.startHistory(store: store.events)
                 let alice = try await chat.tab("alice")
                 for index in 0..<10 { try await alice.post(index % 2 == 0 ? "apple \(index)" : "banana \(index)") }
                 try await watcher.wait("the posts") { $0.filter { $0.kind == .message }.count >= 10 }
@@ -155,7 +155,7 @@ struct ChatHistoryTests {
     @Test func whatIsNotARoomEventIsDeadLettered() async throws {
         try await withSQLiteStore { store in
             try await ChatHarness.with { chat in
-                try await chat.start(chat.history(store: store.events))
+                try await chat.startHistory(store: store.events)
                 try await eventually("the history queue") { try await chat.messageCount(chat.topology.history) != nil }
                 try await chat.publishRaw("{not json", to: chat.topology.history)
                 try await chat.publishRaw(#"{"id":"x"}"#, to: chat.topology.history)
@@ -170,7 +170,7 @@ struct ChatHistoryTests {
         try await withSQLiteStore { store in
             try await ChatHarness.with(environment: ["WARREN_HISTORY": "none"]) { chat in
                 try await chat.start(chat.login())
-                try await chat.start(chat.history(store: store.events))
+                try await chat.startHistory(store: store.events)
                 let bob = try await chat.tab("bob")
                 try await bob.post("before alice")
                 try await eventually("the post to be stored") { try await store.events.count() >= 2 }

@@ -17,6 +17,34 @@ extension ChatHarness {
         HistoryRole(configuration: self.configuration, store: store, logger: self.logger, initialBackoff: .milliseconds(20), afterCommit: afterCommit)
     }
 
+    /// Starts a history role and waits until it consumes both its queues, so no event routed
+    /// afterwards misses the history queue.
+    @discardableResult
+    func startHistory(
+        store: any EventStore,
+        afterCommit: (@Sendable ([RoomEvent]) async throws -> Void)? = nil
+    ) async throws -> AMQPConnection {
+        let before = try await self.consumerCount(self.topology.history) ?? 0
+        let connection = try await self.start(self.history(store: store, afterCommit: afterCommit))
+        try await eventually("the history role to consume") {
+            let writers = try await self.consumerCount(self.topology.history) ?? 0
+            let servers = try await self.consumerCount(self.topology.historyRPC) ?? 0
+            return writers > before && servers > before
+        }
+        return connection
+    }
+
+    /// Consumers of a queue (nil when it does not exist).
+    func consumerCount(_ queue: String) async throws -> UInt32? {
+        let channel = try await self.connection.openChannel()
+        defer { Task { try? await channel.close() } }
+        do {
+            return try await channel.queueDeclare(queue, passive: true).consumerCount
+        } catch let error as AMQPError where error.code == .notFound {
+            return nil
+        }
+    }
+
     /// Asks the history role over `<prefix>.history.rpc`, as the login service does.
     func historyCall(_ request: HistoryRequest) async throws -> HistoryReply {
         let client = try await AMQPRPCClient.make(connection: self.connection)
