@@ -87,6 +87,7 @@ let package = Package(
                 "AMQPClient",
                 "AMQPProtocol",
                 "WarrenCore",
+                "WarrenStore",
                 "ProofOfWork",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -111,6 +112,7 @@ let package = Package(
                 "WarrenWeb",
                 "WarrenServices",
                 "WarrenCore",
+                "WarrenStore",
                 "AMQPClient",
                 "AMQPProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -155,7 +157,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WarrenServicesTests",
-            dependencies: ["WarrenServices", "WarrenCore", "ProofOfWork"]
+            dependencies: ["WarrenServices", "WarrenCore", "WarrenStore", "ProofOfWork"]
         ),
         .testTarget(
             name: "WarrenWebTests",
@@ -176,6 +178,7 @@ let package = Package(
                 "AMQPClient",
                 "WarrenServices",
                 "WarrenCore",
+                "WarrenStore",
                 "ProofOfWork",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

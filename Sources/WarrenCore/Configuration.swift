@@ -38,6 +38,12 @@ public struct WarrenConfiguration: Sendable, Hashable {
     public var rpcTimeoutMs: Int
     /// `WARREN_DATABASE_URL`: where the history service stores the room.
     public var databaseURL: String
+    /// `WARREN_HISTORY`: whether the room is stored (and new tabs backfilled).
+    public var history: HistoryMode
+    /// `WARREN_HISTORY_BATCH`: the most events written in one transaction.
+    public var historyBatch: Int
+    /// `WARREN_HISTORY_FLUSH_MS`: how long a waiting event waits for its batch to fill.
+    public var historyFlushMs: Int
     /// `WARREN_LOG_LEVEL`: the least severe level logged.
     public var logLevel: LogLevel
     /// Where each value came from, by variable name, for a start-up log line.
@@ -86,12 +92,15 @@ public struct WarrenConfiguration: Sendable, Hashable {
             else { return nil }
             return value
         }
+        let history = reader.check(.history) { HistoryMode(rawValue: $0.lowercased()) }
+        let historyBatch = reader.integer(.historyBatch, 1...Limits.historyBatchMax)
+        let historyFlushMs = reader.integer(.historyFlushMs, 1...60_000)
         let logLevel = reader.check(.logLevel) { LogLevel(rawValue: $0.lowercased()) }
 
         guard reader.issues.isEmpty,
             let amqpURL, let stompURL, let stompLogin, let stompPasscode, let stompVhost, let httpPort,
             let httpHost, let webRoot, let topology, let powBits, let cronSchedule, let cronText, let ttl, let maxLength,
-            let rpcTimeout, let databaseURL, let logLevel
+            let rpcTimeout, let databaseURL, let history, let historyBatch, let historyFlushMs, let logLevel
         else {
             throw ConfigurationError(issues: reader.issues)
         }
@@ -102,7 +111,8 @@ public struct WarrenConfiguration: Sendable, Hashable {
             amqpURL: amqpURL, stompURL: stompURL, stompLogin: stompLogin, stompPasscode: stompPasscode,
             stompVhost: stompVhost, httpPort: httpPort, httpHost: httpHost, webRoot: webRoot, topology: topology, powBits: powBits,
             cronSchedule: cronSchedule, cronText: cronText, userQueueTTLMs: ttl, userQueueMaxLength: maxLength,
-            rpcTimeoutMs: rpcTimeout, databaseURL: databaseURL, logLevel: logLevel, sources: reader.sources,
+            rpcTimeoutMs: rpcTimeout, databaseURL: databaseURL, history: history, historyBatch: historyBatch,
+            historyFlushMs: historyFlushMs, logLevel: logLevel, sources: reader.sources,
             unknownVariables: unknown.sorted()
         )
     }

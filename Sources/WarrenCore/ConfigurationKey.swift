@@ -32,6 +32,12 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     case rpcTimeoutMs = "WARREN_RPC_TIMEOUT_MS"
     /// Where the history service stores the room.
     case databaseURL = "WARREN_DATABASE_URL"
+    /// Whether the room is stored: `store` or `none`.
+    case history = "WARREN_HISTORY"
+    /// How many events the history role writes in one transaction at most.
+    case historyBatch = "WARREN_HISTORY_BATCH"
+    /// How long the first waiting event waits for its batch to fill before it is written anyway.
+    case historyFlushMs = "WARREN_HISTORY_FLUSH_MS"
     /// The least severe log level written.
     case logLevel = "WARREN_LOG_LEVEL"
 
@@ -55,6 +61,9 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .userQueueMaxLength: "1000"
         case .rpcTimeoutMs: "30000"
         case .databaseURL: "sqlite:.warren/warren.sqlite"
+        case .history: HistoryMode.store.rawValue
+        case .historyBatch: "200"
+        case .historyFlushMs: "200"
         case .logLevel: LogLevel.info.rawValue
         }
     }
@@ -74,9 +83,20 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .userQueueTTLMs, .rpcTimeoutMs: "a whole number of milliseconds from 1 to 2147483647"
         case .userQueueMaxLength: "a whole number from 1 to 2147483647"
         case .databaseURL: "a URL with a scheme, such as sqlite:.warren/warren.sqlite or postgres://user@host/db"
+        case .history: "one of " + HistoryMode.allCases.map(\.rawValue).joined(separator: ", ")
+        case .historyBatch: "a whole number from 1 to \(Limits.historyBatchMax)"
+        case .historyFlushMs: "a whole number of milliseconds from 1 to 60000"
         case .logLevel: "one of " + LogLevel.allCases.map(\.rawValue).joined(separator: ", ")
         }
     }
+}
+
+/// Whether the room is remembered (`WARREN_HISTORY`).
+public enum HistoryMode: String, CaseIterable, Sendable, Hashable {
+    /// Nothing is stored; new tabs get no backfill.
+    case none
+    /// The history role writes the room to the store and answers history requests.
+    case store
 }
 
 /// How much Warren logs; the names are swift-log's levels.

@@ -44,4 +44,14 @@ public enum Limits {
     ///
     /// Eight covers the longest gap between two February 29ths (2096 to 2104).
     public static let cronSearchYears = 8
+
+    /// The largest `WARREN_HISTORY_BATCH`: the history consumer's prefetch (a 16-bit count)
+    /// must hold a whole batch and a few requests behind it.
+    public static let historyBatchMax = 10_000
+    /// The most events one history request may ask for.
+    public static let historyLimitMax = 200
+    /// The most characters (grapheme clusters) of a history search.
+    public static let historyQueryMaxCharacters = 200
+    /// How many events a new tab is backfilled with.
+    public static let backfillCount = 50
 }

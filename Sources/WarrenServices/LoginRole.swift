@@ -70,14 +70,18 @@ public struct LoginRole: WarrenRole {
     private func consumeLogins(connection: AMQPConnection, publisher: AMQPChannel) async throws {
         let consumer = try await self.consumer(on: connection, queue: self.topology.login)
         let probe = QueueProbe(connection: connection)
+        let backfill = Backfill(connection: connection, configuration: self.configuration, logger: self.logger)
         for try await delivery in consumer.cancelOnGracefulShutdown() {
-            try await self.handleLogin(delivery, connection: connection, probe: probe, publisher: publisher)
+            try await self.handleLogin(delivery, connection: connection, probe: probe, publisher: publisher, backfill: backfill)
         }
+        await backfill.close()
         await probe.close()
         try? await consumer.channel.close()
     }
 
-    func handleLogin(_ delivery: AMQPDelivery, connection: AMQPConnection, probe: QueueProbe, publisher: AMQPChannel) async throws {
+    func handleLogin(
+        _ delivery: AMQPDelivery, connection: AMQPConnection, probe: QueueProbe, publisher: AMQPChannel, backfill: Backfill? = nil
+    ) async throws {
         let replyTo = delivery.properties.replyTo
         let correlationID = delivery.properties.correlationID
         let request: LoginRequest
@@ -103,6 +107,8 @@ public struct LoginRole: WarrenRole {
                 // The queue exists with other arguments (the configuration changed): it still works.
                 logger.warning("tab queue exists with other arguments; using it as it is", metadata: ["error": "\(error)"])
             }
+            // After the binding, so backfill and live delivery meet with no gap (see HistoryRole).
+            if !existed { try await backfill?.fill(queue, publisher: publisher) }
             try await self.reply(
                 LoginReply.success(queue: queue, login: request.login, session: request.session),
                 to: replyTo, correlationID: correlationID, publisher: publisher

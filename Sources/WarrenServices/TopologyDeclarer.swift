@@ -82,6 +82,21 @@ public struct TopologyDeclarer: Sendable {
         try await channel.queueDeclare(self.cronLast, durable: true, arguments: self.cronLastArguments)
     }
 
+    /// Arguments of the history queue: one active consumer (one writer; a standby takes over
+    /// when it goes), and what it cannot read goes to the dead-letter queue.
+    public var historyQueueArguments: FieldTable {
+        var arguments = self.workQueueArguments
+        arguments["x-single-active-consumer"] = .bool(true)
+        return arguments
+    }
+
+    /// Declares the history queue, bound to the room, and the history request queue.
+    public func declareHistory(on channel: AMQPChannel) async throws {
+        try await channel.queueDeclare(self.topology.history, durable: true, arguments: self.historyQueueArguments)
+        try await channel.queueBind(queue: self.topology.history, exchange: self.topology.room)
+        try await channel.queueDeclare(self.topology.historyRPC, durable: true, arguments: self.workQueueArguments)
+    }
+
     /// Declares a tab's queue and binds it to the room.
     @discardableResult
     public func declareUserQueue(_ queue: String, on channel: AMQPChannel) async throws -> AMQPQueueDeclareResult {

@@ -3,6 +3,7 @@ import ArgumentParser
 import Logging
 import WarrenCore
 import WarrenServices
+import WarrenStore
 
 import Foundation
 
@@ -30,6 +31,15 @@ enum ServiceSupport {
             return amqp
         } catch {
             throw CommandFailure("WARREN_AMQP_URL: \(error)")
+        }
+    }
+
+    /// Opens (and migrates) the store WARREN_DATABASE_URL names; a failure is a one-line failure.
+    static func openStore(_ configuration: WarrenConfiguration, logger: Logger) async throws -> Store {
+        do {
+            return try await Store.open(url: configuration.databaseURL, logger: logger)
+        } catch {
+            throw CommandFailure("WARREN_DATABASE_URL: cannot open the store: \(error)")
         }
     }
 

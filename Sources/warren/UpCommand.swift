@@ -3,6 +3,7 @@ import ArgumentParser
 import Logging
 import ServiceLifecycle
 import WarrenServices
+import WarrenStore
 import WarrenWeb
 
 import Foundation
@@ -11,11 +12,12 @@ import Foundation
 struct UpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up",
-        abstract: "Run every role in one process: login, reverser, pow-worker, cron and web.",
+        abstract: "Run every role in one process: login, reverser, pow-worker, cron, history and web.",
         discussion: """
             The embedded default for one machine. Each role has its own AMQP connection and \
             reconnects by itself when the broker restarts. Reads every variable the single roles \
-            read (see their --help), from the environment and .env.
+            read (see their --help), from the environment and .env. With WARREN_HISTORY=none \
+            the history role is left out (and new tabs get no backfill).
 
             Stops gracefully on SIGTERM or SIGINT: the web server and the roles finish what they hold.
             """
@@ -31,12 +33,18 @@ struct UpCommand: AsyncParsableCommand {
         let configuration = try ServiceSupport.loadConfiguration()
         var logger = Logger(label: "warren.services")
         logger[metadataKey: "prefix"] = "\(configuration.prefix)"
-        let roles: [any WarrenRole] = [
+        var roles: [any WarrenRole] = [
             LoginRole(configuration: configuration, logger: logger),
             ReverserRole(configuration: configuration, logger: logger),
             PowWorkerRole(configuration: configuration, logger: logger),
             CronRole(configuration: configuration, logger: logger),
         ]
+        var store: Store?
+        if configuration.history == .store {
+            let opened = try await ServiceSupport.openStore(configuration, logger: logger)
+            roles.append(HistoryRole(configuration: configuration, store: opened.events, logger: logger))
+            store = opened
+        }
         var services: [any Service] = try roles.map {
             RoleService(role: $0, amqp: try ServiceSupport.amqp(configuration, name: $0.name), logger: logger)
         }
@@ -45,7 +53,13 @@ struct UpCommand: AsyncParsableCommand {
             // Last: the group stops services in reverse order, so the page goes first.
             services.append(buildApplication(configuration: web, logger: Logger(label: "warren.web")))
         }
-        try await runServices(services, logger: logger)
+        do {
+            try await runServices(services, logger: logger)
+        } catch {
+            await store?.close()
+            throw error
+        }
+        await store?.close()
         logger.notice("Warren stopped")
     }
 }

@@ -15,10 +15,9 @@ struct Warren: AsyncParsableCommand {
             that works on one machine. See each subcommand's --help for the ones it reads.
             """,
         version: "0.1.0",
-        // Still to come: history (its role and a place in `up`).
         subcommands: [
             UpCommand.self, LoginCommand.self, ReverserCommand.self, PowWorkerCommand.self, CronCommand.self,
-            WebCommand.self, SendCommand.self, TailCommand.self,
+            HistoryCommand.self, WebCommand.self, SendCommand.self, TailCommand.self,
         ]
     )
 

@@ -22,6 +22,9 @@ struct ConfigurationTests {
         #expect(configuration.userQueueMaxLength == 1_000)
         #expect(configuration.rpcTimeoutMs == 30_000)
         #expect(configuration.databaseURL == "sqlite:.warren/warren.sqlite")
+        #expect(configuration.history == .store)
+        #expect(configuration.historyBatch == 200)
+        #expect(configuration.historyFlushMs == 200)
         #expect(configuration.logLevel == .info)
         #expect(configuration.sources["WARREN_HTTP_PORT"] == .defaultValue)
         #expect(configuration.unknownVariables.isEmpty)
@@ -82,7 +85,8 @@ struct ConfigurationTests {
         ("WARREN_AMQP_URL", "http://localhost"), ("WARREN_AMQP_URL", "not a url"), ("WARREN_STOMP_URL", "amqp://x"),
         ("WARREN_USER_QUEUE_TTL_MS", "0"), ("WARREN_USER_QUEUE_MAX_LENGTH", "lots"), ("WARREN_RPC_TIMEOUT_MS", "1e3"),
         ("WARREN_DATABASE_URL", "nowhere"), ("WARREN_LOG_LEVEL", "loud"), ("WARREN_CRON_TEXT", "bell\u{7}"),
-        ("WARREN_HTTP_HOST", "local host"),
+        ("WARREN_HTTP_HOST", "local host"), ("WARREN_HISTORY", "db"), ("WARREN_HISTORY_BATCH", "0"),
+        ("WARREN_HISTORY_BATCH", "10001"), ("WARREN_HISTORY_FLUSH_MS", "0"),
     ] as [(String, String)])
     func badValue(variable: String, value: String) {
         do {
@@ -143,5 +147,16 @@ struct ConfigurationTests {
     func unknownVariables() throws {
         let configuration = try WarrenConfiguration.load(environment: ["WARREN_POW_BIT": "20", "HOME": "/root"], envFile: "WARREN_HTTP_PROT=1")
         #expect(configuration.unknownVariables == ["WARREN_HTTP_PROT", "WARREN_POW_BIT"])
+    }
+
+    @Test("history settings: none, batch size, flush interval")
+    func historySettings() throws {
+        let configuration = try WarrenConfiguration.load(
+            environment: ["WARREN_HISTORY": "none", "WARREN_HISTORY_BATCH": "50", "WARREN_HISTORY_FLUSH_MS": "20"], envFile: nil
+        )
+        #expect(configuration.history == .none)
+        #expect(configuration.historyBatch == 50)
+        #expect(configuration.historyFlushMs == 20)
+        #expect(try WarrenConfiguration.load(environment: ["WARREN_HISTORY": "STORE"], envFile: nil).history == .store)
     }
 }

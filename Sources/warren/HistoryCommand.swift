@@ -1,0 +1,51 @@
+import ArgumentParser
+import Logging
+import WarrenCore
+import WarrenServices
+
+/// `warren history`: the room's memory.
+struct HistoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "Store the room in batches (<prefix>.history) and answer history requests (<prefix>.history.rpc).",
+        discussion: """
+            Consumes <prefix>.history, a queue bound to the room with x-single-active-consumer: \
+            one copy writes, the others stand by and take over when it goes. Events are written \
+            in batches and acknowledged once committed; a batch delivered again writes nothing \
+            twice. Answers latest / before / search requests, which the login service uses to \
+            backfill new tabs.
+
+            Environment (also read from .env):
+            \(ServiceSupport.commonEnvironment)
+              WARREN_HISTORY           store, or none to run without history [store]
+              WARREN_DATABASE_URL      sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB
+                                       [sqlite:.warren/warren.sqlite]
+              WARREN_HISTORY_BATCH     most events per write [200]
+              WARREN_HISTORY_FLUSH_MS  longest wait for a batch to fill [200]
+
+            Stops gracefully on SIGTERM or SIGINT: it writes and acknowledges what it holds.
+            """
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        try self.options.bootstrapLogging()
+        let configuration = try ServiceSupport.loadConfiguration()
+        guard configuration.history == .store else {
+            throw CommandFailure("WARREN_HISTORY=none: there is no history to keep; set WARREN_HISTORY=store or do not run this role")
+        }
+        var logger = Logger(label: "warren.services")
+        logger[metadataKey: "prefix"] = "\(configuration.prefix)"
+        let store = try await ServiceSupport.openStore(configuration, logger: logger)
+        let role = HistoryRole(configuration: configuration, store: store.events, logger: logger)
+        do {
+            try await runServices([RoleService(role: role, amqp: try ServiceSupport.amqp(configuration, name: role.name), logger: logger)], logger: logger)
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+        logger.notice("Warren history stopped")
+    }
+}
