@@ -2,8 +2,8 @@ import AMQPProtocol
 import NIOCore
 
 extension AMQPChannelHandler {
-    /// Publishes a message. The promise completes when the frames are written (no confirm
-    /// mode) or when the broker acks (confirm mode); it fails on a nack. While the broker
+    /// Publishes a message. The promise completes when the frames are queued for the socket, or
+    /// written while the socket is not writable (no confirm mode), or when the broker acks (confirm mode); it fails on a nack. While the broker
     /// blocks the connection, or while the confirm window is full, the publish waits.
     func publish(
         channelID: UInt16,
