@@ -149,6 +149,31 @@ struct AMQPChannelHandlerTests {
         _ = try? harness.channel.finish()
     }
 
+    @Test func publishWithoutConfirmsCompletesOnceQueuedWhileWritableAndOnceWrittenOtherwise() throws {
+        let harness = try Harness()
+        try harness.open()
+        _ = try harness.openChannel()
+        _ = try harness.sent()
+
+        let queued = harness.channel.eventLoop.makePromise(of: Void.self)
+        harness.handler.publish(channelID: 1, publish: .init(routingKey: "q"), properties: .init(), body: ByteBuffer(string: "a"), promise: queued)
+        let queuedDone = Received()
+        queued.futureResult.whenSuccess { queuedDone.finished.append(nil) }
+        #expect(queuedDone.finished.count == 1, "complete at once: the socket keeps up")
+        #expect(try harness.channel.readOutbound(as: ByteBuffer.self) == nil, "the flush comes later, on the loop")
+
+        harness.channel.isWritable = false
+        let written = harness.channel.eventLoop.makePromise(of: Void.self)
+        harness.handler.publish(channelID: 1, publish: .init(routingKey: "q"), properties: .init(), body: ByteBuffer(string: "b"), promise: written)
+        let writtenDone = Received()
+        written.futureResult.whenSuccess { writtenDone.finished.append(nil) }
+        #expect(writtenDone.finished.isEmpty, "over the high watermark a publish waits for its write")
+        let frames = try harness.sent()  // runs the loop: the flush writes both
+        #expect(frames.count == 6)
+        #expect(writtenDone.finished.count == 1)
+        _ = try? harness.channel.finish()
+    }
+
     @Test func confirmModePublishCompletesOnAckAndFailsOnNack() throws {
         let harness = try Harness()
         try harness.open()

@@ -43,4 +43,51 @@ struct AMQPClientRecoveryTests {
             try await runner.value
         }
     }
+
+    @Test func aRunOfNacksReopensTheChannelAndResendsThePublishKeepingItsConsumer() async throws {
+        try await AMQPTestSupport.withTimeout(30) {
+            let recovering = try await AMQPRecoveringConnection.connect(
+                configuration: try AMQPTestSupport.configuration(),
+                policy: AMQPRecoveryPolicy(initialDelay: .milliseconds(50), maxDelay: .seconds(1), operationTimeout: .seconds(10), nackRunLimit: 3)
+            )
+            let runner = Task { try await recovering.run() }
+            let channel = try await recovering.openChannel()
+            try await channel.confirmSelect()
+            // A full queue that refuses more: the broker nacks every publish to it.
+            let full = AMQPTestSupport.uniqueName("full")
+            try await channel.queueDeclare(full, exclusive: true, arguments: ["x-max-length": .int32(1), "x-overflow": "reject-publish"])
+            let other = AMQPTestSupport.uniqueName("other")
+            try await channel.queueDeclare(other, exclusive: true)
+            let consumer = try await channel.consume(queue: other, noAck: true)
+            var deliveries = consumer.makeAsyncIterator()
+            try await channel.publish(body: ByteBuffer(string: "fits"), routingKey: full)
+            try await channel.publish(body: ByteBuffer(string: "one"), routingKey: other)
+            #expect(try await deliveries.next()?.bodyString == "one")
+
+            let first = channel.currentChannel
+            for _ in 0..<2 {
+                let error = await #expect(throws: AMQPError.self) { try await channel.publish(body: ByteBuffer(string: "refused"), routingKey: full) }
+                #expect(error?.code == .publishNacked)
+                #expect(channel.currentChannel === first, "two nacks are not a run of three yet")
+            }
+            // The third nack completes the run: a new channel, the publish sent again (and, the
+            // queue being still full, nacked again: that one reaches the caller).
+            let error = await #expect(throws: AMQPError.self) { try await channel.publish(body: ByteBuffer(string: "refused"), routingKey: full) }
+            #expect(error?.code == .publishNacked)
+            #expect(channel.currentChannel !== first)
+            #expect(first.closeReason != nil, "the old channel was closed")
+            #expect(recovering.generation == 1, "the connection itself stayed")
+
+            // The consumer goes on over the new channel, under the same sequence.
+            try await channel.publish(body: ByteBuffer(string: "two"), routingKey: other)
+            #expect(try await deliveries.next()?.bodyString == "two")
+            _ = try await channel.currentChannel.queuePurge(full)
+            try await channel.publish(body: ByteBuffer(string: "fits again"), routingKey: full)
+
+            try await consumer.cancel()
+            #expect(try await deliveries.next() == nil)
+            try await recovering.close()
+            try await runner.value
+        }
+    }
 }

@@ -5,8 +5,9 @@ extension AMQPChannel {
     /// Publishes a message (`basic.publish`).
     ///
     /// The body is split into frames of at most frame-max − 8 bytes; an empty body sends a
-    /// header frame only. Without confirm mode this returns once the frames are written to the
-    /// socket; after ``confirmSelect()`` it returns once the broker acks the message, and at most
+    /// header frame only. Without confirm mode this returns once the frames are queued for the
+    /// socket (and, while the socket's outbound buffer is over its high watermark, once they
+    /// are written), which says nothing about whether the broker got them; after ``confirmSelect()`` it returns once the broker acks the message, and at most
     /// `maxOutstandingConfirms` publishes are unconfirmed at a time (further ones wait). While
     /// the broker blocks the connection (`connection.blocked`) it waits, up to
     /// `blockedPublishTimeout`.

@@ -48,13 +48,11 @@ extension AMQPChannelHandler {
         self.resumeReadingIfPossible(force: false)  // the reply must be readable
     }
 
-    /// Sends an asynchronous method (ack, nack, reject); the promise completes once it is written.
-    func sendAsync(channelID: UInt16, method: Method, promise: EventLoopPromise<Void>?) {
-        guard self.connection.isOpen, let channel = self.channels[channelID], channel.machine.isOpen else {
-            promise?.fail(self.closeError ?? AMQPError.channelClosed(channelID))
-            return
-        }
-        self.write([Frame(channel: channelID, payload: .method(method))], promise: promise, flush: false)
+    /// Sends asynchronous methods (acks, nacks, rejects) batched by an ``AMQPChannel``, in
+    /// order, in one write; nothing when the channel is gone (the broker requeues).
+    func sendAsync(channelID: UInt16, methods: [Method]) {
+        guard self.connection.isOpen, let channel = self.channels[channelID], channel.machine.isOpen else { return }
+        self.write(methods.map { Frame(channel: channelID, payload: .method($0)) }, flush: false)
     }
 
     /// Closes a channel with `channel.close`.
@@ -186,7 +184,10 @@ extension AMQPChannelHandler {
         case .sequence:
             // Batched: yielded together at the end of this read, one wake-up per batch.
             if self.pendingDeliveries.isEmpty || self.pendingDeliveries.last!.key != entry.key {
-                self.pendingDeliveries.append((channelID, deliver.consumerTag, entry.key, [delivery]))
+                var batch: [AMQPDelivery] = []
+                batch.reserveCapacity(64)  // a read holds hundreds of small messages: grow less often
+                batch.append(delivery)
+                self.pendingDeliveries.append((channelID, deliver.consumerTag, entry.key, batch))
             } else {
                 self.pendingDeliveries[self.pendingDeliveries.count - 1].deliveries.append(delivery)
             }

@@ -2,8 +2,8 @@ import AMQPProtocol
 import NIOCore
 
 extension AMQPChannelHandler {
-    /// Publishes a message. The promise completes when the frames are written (no confirm
-    /// mode) or when the broker acks (confirm mode); it fails on a nack. While the broker
+    /// Publishes a message. The promise completes when the frames are queued for the socket, or
+    /// written while the socket is not writable (no confirm mode), or when the broker acks (confirm mode); it fails on a nack. While the broker
     /// blocks the connection, or while the confirm window is full, the publish waits.
     func publish(
         channelID: UInt16,
@@ -68,7 +68,16 @@ extension AMQPChannelHandler {
         case .failure(let error):
             queued.promise.fail(error)
         case .success(nil):
-            self.writeEncoded(encoded, promise: queued.promise, flush: false)
+            // Without confirms the publish is done once its frames are queued for the socket.
+            // While the socket keeps up (the channel is writable) the caller goes on at once
+            // instead of waiting for the flush on the next loop tick; otherwise it waits for
+            // its write to complete, which bounds what piles up in the outbound buffer.
+            if let context = self.context, context.channel.isWritable {
+                self.writeEncoded(encoded, promise: nil, flush: false)
+                queued.promise.succeed()
+            } else {
+                self.writeEncoded(encoded, promise: queued.promise, flush: false)
+            }
         case .success(let tag?):
             self.channels[channelID]!.confirms[tag] = queued.promise
             self.writeEncoded(encoded, promise: nil, flush: false)

@@ -14,11 +14,15 @@ public final class AMQPRecoveringChannel: Sendable {
         var confirms = false
         var consumers: [ObjectIdentifier: AMQPRecoveringConsumer.Record] = [:]
         var closed = false
+        /// Nacks in a row on the current channel.
+        var nackRun: NackRun
+        /// A publish is replacing the channel after a run of nacks.
+        var replacing = false
     }
 
     init(owner: AMQPRecoveringConnection, channel: AMQPChannel) {
         self.owner = owner
-        self.state = NIOLockedValueBox(State(channel: channel))
+        self.state = NIOLockedValueBox(State(channel: channel, nackRun: NackRun(limit: owner.policy.nackRunLimit)))
     }
 
     /// The channel in use now; it changes with each recovery.
@@ -55,11 +59,19 @@ public final class AMQPRecoveringChannel: Sendable {
         for record in consumers {
             try await record.restart(on: channel)
         }
-        self.state.withLockedValue { $0.channel = channel }
+        self.state.withLockedValue { state in
+            state.channel = channel
+            state.nackRun = NackRun(limit: self.owner.policy.nackRunLimit)
+        }
     }
 
     /// Publishes a message; see ``AMQPChannel/publish(body:exchange:routingKey:mandatory:properties:)``.
     /// During an outage it waits for the connection to come back.
+    ///
+    /// In confirm mode, the publish that completes a run of the policy's `nackRunLimit` nacks
+    /// in a row reopens the channel (with its qos and consumers; their unacknowledged
+    /// deliveries come again) and is sent once more on the new channel; other nacks throw
+    /// `publishNacked`.
     public func publish(
         body: ByteBuffer,
         exchange: String = "",
@@ -67,8 +79,90 @@ public final class AMQPRecoveringChannel: Sendable {
         mandatory: Bool = false,
         properties: BasicProperties = BasicProperties()
     ) async throws {
-        try await self.withChannel { channel in
-            try await channel.publish(body: body, exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties)
+        var resent = false
+        while true {
+            let outcome: PublishOutcome = try await self.withChannel { channel in
+                do {
+                    try await channel.publish(body: body, exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties)
+                    return .published(channel)
+                } catch let error as AMQPError where error.code == .publishNacked {
+                    return .nacked(channel, error)
+                }
+            }
+            switch outcome {
+            case .published(let channel):
+                self.state.withLockedValue { if $0.channel === channel { $0.nackRun.acked() } }
+                return
+            case .nacked(let channel, let error):
+                guard !resent else { throw error }
+                resent = true
+                switch self.nackDecision(for: channel) {
+                case .fail:
+                    throw error
+                case .resend:
+                    continue
+                case .waitForReplacement:
+                    try await self.waitWhileReplacing(channel)
+                case .replace:
+                    self.owner.logger.warning(
+                        "the broker nacked \(self.owner.policy.nackRunLimit) publishes in a row: reopening the channel and publishing again",
+                        metadata: ["amqp.channel": "\(channel.id)", "amqp.routing_key": "\(routingKey)"]
+                    )
+                    try await self.replace(channel)
+                }
+            }
+        }
+    }
+
+    private enum PublishOutcome: Sendable {
+        case published(AMQPChannel)
+        case nacked(AMQPChannel, AMQPError)
+    }
+
+    private enum NackDecision {
+        /// A nack, but no run (yet): the caller gets it.
+        case fail
+        /// The channel was replaced since: publish again on the new one.
+        case resend
+        /// Another publish is replacing the channel: wait, then publish again.
+        case waitForReplacement
+        /// This nack completed a run: replace the channel, then publish again.
+        case replace
+    }
+
+    private func nackDecision(for channel: AMQPChannel) -> NackDecision {
+        self.state.withLockedValue { state in
+            if state.channel !== channel { return .resend }
+            if state.replacing { return .waitForReplacement }
+            guard state.nackRun.nacked() else { return .fail }
+            state.replacing = true
+            return .replace
+        }
+    }
+
+    /// Opens a new channel in place of `old` (qos, confirm mode, consumers), then closes `old`.
+    /// A connection loss meanwhile is left to recovery, which reopens the channel anyway.
+    private func replace(_ old: AMQPChannel) async throws {
+        do {
+            try await self.reopen(on: old.connection)
+            self.state.withLockedValue { $0.replacing = false }
+        } catch let error as AMQPError where error.isConnectionLoss {
+            self.state.withLockedValue { $0.replacing = false }
+            return
+        } catch {
+            self.state.withLockedValue { $0.replacing = false }
+            throw error
+        }
+        try? await old.close()
+    }
+
+    private func waitWhileReplacing(_ channel: AMQPChannel) async throws {
+        let deadline = self.owner.clock.now() + self.owner.policy.operationTimeout
+        while self.state.withLockedValue({ $0.channel === channel && $0.replacing }) {
+            guard self.owner.clock.now() < deadline else {
+                throw AMQPError(code: .timeout, message: "the channel was not reopened within \(self.owner.policy.operationTimeout)")
+            }
+            try await self.owner.clock.sleep(.milliseconds(20))
         }
     }
 
@@ -100,7 +194,9 @@ public final class AMQPRecoveringChannel: Sendable {
         self.owner.record(step)
     }
 
-    /// Declares a client-named queue and records it for recovery.
+    /// Declares a queue and records it for recovery. For "" the broker names the queue; after
+    /// a recovery that declared it again its name is
+    /// ``AMQPRecoveringConnection/currentQueueName(_:)`` of the name returned here.
     @discardableResult
     public func queueDeclare(
         _ name: String,
@@ -112,12 +208,16 @@ public final class AMQPRecoveringChannel: Sendable {
         let result = try await self.withChannel {
             try await $0.queueDeclare(name, durable: durable, exclusive: exclusive, autoDelete: autoDelete, arguments: arguments)
         }
-        self.owner.record(.queue(name: name, durable: durable, exclusive: exclusive, autoDelete: autoDelete, arguments: arguments))
+        let serverNamed = name.isEmpty
+        self.owner.record(
+            .queue(name: serverNamed ? result.queue : name, serverNamed: serverNamed, durable: durable, exclusive: exclusive, autoDelete: autoDelete, arguments: arguments)
+        )
         return result
     }
 
     /// Binds a queue to an exchange and records the binding for recovery.
     public func queueBind(queue: String, exchange: String, routingKey: String = "", arguments: FieldTable = [:]) async throws {
+        let queue = self.owner.currentQueueName(queue)
         let step = AMQPRecoveringConnection.TopologyStep.queueBinding(queue: queue, exchange: exchange, routingKey: routingKey, arguments: arguments)
         try await self.withChannel { try await AMQPRecoveringConnection.apply(step, on: $0) }
         self.owner.record(step)
@@ -135,22 +235,27 @@ public final class AMQPRecoveringChannel: Sendable {
     /// Deletes a queue and forgets it (and its bindings) for recovery.
     @discardableResult
     public func queueDelete(_ name: String) async throws -> UInt32 {
+        let name = self.owner.currentQueueName(name)
         let count = try await self.withChannel { try await $0.queueDelete(name) }
-        self.owner.forget { step in
-            switch step {
-            case .queue(let queue, _, _, _, _), .queueBinding(let queue, _, _, _): queue == name
-            default: false
-            }
-        }
+        self.owner.forgetQueue(name)
         return count
     }
 
     /// Starts a consumer that survives recoveries: its sequence goes on over the new channel.
     public func consume(queue: String, tag: String = "", noAck: Bool = false, exclusive: Bool = false, arguments: FieldTable = [:]) async throws -> AMQPRecoveringConsumer {
+        let queue = self.owner.currentQueueName(queue)
         let record = AMQPRecoveringConsumer.Record(queue: queue, tag: tag, noAck: noAck, exclusive: exclusive, arguments: arguments, owner: self.owner)
         try await self.withChannel { try await record.restart(on: $0) }
         self.state.withLockedValue { $0.consumers[ObjectIdentifier(record)] = record }
         return AMQPRecoveringConsumer(record: record, channel: self)
+    }
+
+    /// Moves this channel's consumers of a server-named queue to its new name.
+    func queueRenamed(from old: String, to new: String) {
+        let records = self.state.withLockedValue { Array($0.consumers.values) }
+        for record in records {
+            record.queue.withLockedValue { if $0 == old { $0 = new } }
+        }
     }
 
     func forget(consumer record: AMQPRecoveringConsumer.Record) {
@@ -178,7 +283,8 @@ public struct AMQPRecoveringConsumer: AsyncSequence, Sendable {
     public typealias Element = AMQPDelivery
 
     final class Record: Sendable {
-        let queue: String
+        /// The queue; a server-named one's changes when recovery declares it again.
+        let queue: NIOLockedValueBox<String>
         let tag: String
         let noAck: Bool
         let exclusive: Bool
@@ -187,7 +293,7 @@ public struct AMQPRecoveringConsumer: AsyncSequence, Sendable {
         let current = NIOLockedValueBox<(consumer: AMQPConsumer?, generation: Int, cancelled: Bool)>((nil, 0, false))
 
         init(queue: String, tag: String, noAck: Bool, exclusive: Bool, arguments: FieldTable, owner: AMQPRecoveringConnection) {
-            self.queue = queue
+            self.queue = NIOLockedValueBox(queue)
             self.tag = tag
             self.noAck = noAck
             self.exclusive = exclusive
@@ -196,7 +302,7 @@ public struct AMQPRecoveringConsumer: AsyncSequence, Sendable {
         }
 
         func restart(on channel: AMQPChannel) async throws {
-            let consumer = try await channel.consume(queue: self.queue, tag: self.tag, noAck: self.noAck, exclusive: self.exclusive, arguments: self.arguments)
+            let consumer = try await channel.consume(queue: self.queue.withLockedValue { $0 }, tag: self.tag, noAck: self.noAck, exclusive: self.exclusive, arguments: self.arguments)
             self.current.withLockedValue { $0 = (consumer, $0.generation + 1, $0.cancelled) }
         }
 
@@ -250,7 +356,12 @@ public struct AMQPRecoveringConsumer: AsyncSequence, Sendable {
                     self.base = consumer.makeAsyncIterator()
                 }
                 do {
-                    return try await self.base!.next()
+                    if let delivery = try await self.base!.next() { return delivery }
+                    // The base ended cleanly: cancelled for good, or its channel was replaced
+                    // (after a run of nacks) and a newer consumer goes on.
+                    let generation = self.generation
+                    guard self.record.current.withLockedValue({ !$0.cancelled && $0.generation > generation }) else { return nil }
+                    self.base = nil
                 } catch let error as AMQPError where error.isConnectionLoss {
                     self.base = nil  // wait for the consumer recovery starts on the new connection
                 }

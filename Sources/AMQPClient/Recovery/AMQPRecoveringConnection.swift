@@ -13,7 +13,12 @@ import NIOPosix
 /// Operations during an outage wait for the connection to come back, up to the policy's
 /// `operationTimeout`. Delivery is at-least-once: a publish that was in flight when the
 /// connection dropped is sent again, and unacknowledged deliveries come again, marked
-/// redelivered. Declare client-named queues: a server-named queue gets a new name on recovery.
+/// redelivered.
+///
+/// A server-named queue (declared as "") is declared again on recovery when it is gone (always
+/// so for an exclusive one) and then has a new name: its bindings and consumers move to the new
+/// name, ``queueRenames`` tells, and ``currentQueueName(_:)`` maps any earlier name to it (use it
+/// for a `reply-to` or a publish to the queue).
 public final class AMQPRecoveringConnection: Sendable {
     /// The configuration each connection attempt uses.
     public let configuration: AMQPConfiguration
@@ -24,19 +29,18 @@ public final class AMQPRecoveringConnection: Sendable {
     let clock: RecoveryClock
     let random: @Sendable () -> Double
     let state: NIOLockedValueBox<State>
+    /// Server-named queues that got a new name in a recovery, oldest first. Keeps the newest 64
+    /// when nobody reads it; ends with ``close()``.
+    public let queueRenames: AsyncStream<AMQPQueueRename>
+    private let renamesContinuation: AsyncStream<AMQPQueueRename>.Continuation
 
-    enum TopologyStep: Sendable {
-        case exchange(name: String, type: String, durable: Bool, autoDelete: Bool, internal: Bool, arguments: FieldTable)
-        case queue(name: String, durable: Bool, exclusive: Bool, autoDelete: Bool, arguments: FieldTable)
-        case queueBinding(queue: String, exchange: String, routingKey: String, arguments: FieldTable)
-        case exchangeBinding(destination: String, source: String, routingKey: String, arguments: FieldTable)
-    }
+    typealias TopologyStep = RecoveryTopology.Step
 
     struct State {
         var connection: AMQPConnection?
         var generation = 0
         var closed = false
-        var topology: [TopologyStep] = []
+        var topology = RecoveryTopology()
         var channels: [ObjectIdentifier: AMQPRecoveringChannel] = [:]
     }
 
@@ -59,6 +63,7 @@ public final class AMQPRecoveringConnection: Sendable {
         state.connection = connection
         state.generation = 1
         self.state = NIOLockedValueBox(state)
+        (self.queueRenames, self.renamesContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(64))
     }
 
     /// Connects for the first time; a failure here is thrown, not retried.
@@ -144,11 +149,32 @@ public final class AMQPRecoveringConnection: Sendable {
 
     /// Re-declares the topology and reopens every channel on a fresh connection.
     private func restore(on connection: AMQPConnection) async throws {
-        let (topology, channels) = self.state.withLockedValue { ($0.topology, Array($0.channels.values)) }
-        if !topology.isEmpty {
-            let channel = try await connection.openChannel()
-            for step in topology {
-                try await Self.apply(step, on: channel)
+        let (isEmpty, channels) = self.state.withLockedValue { ($0.topology.isEmpty, Array($0.channels.values)) }
+        if !isEmpty {
+            var channel = try await connection.openChannel()
+            // Step by step from the live record: a renamed queue's later bindings use its new name.
+            var index = 0
+            while let step = self.state.withLockedValue({ index < $0.topology.steps.count ? $0.topology.steps[index] : nil }) {
+                index += 1
+                guard case .queue(let name, true, let durable, let exclusive, let autoDelete, let arguments) = step else {
+                    try await Self.apply(step, on: channel)
+                    continue
+                }
+                // A server-named queue that is not exclusive may have outlived the connection.
+                if !exclusive {
+                    do {
+                        _ = try await channel.queueDeclare(name, passive: true)
+                        continue
+                    } catch let error as AMQPError where error.isConnectionLoss {
+                        throw error
+                    } catch {
+                        // Gone (404 closed the channel): declare it anew on a fresh channel.
+                        try? await channel.close()
+                        channel = try await connection.openChannel()
+                    }
+                }
+                let declared = try await channel.queueDeclare("", durable: durable, exclusive: exclusive, autoDelete: autoDelete, arguments: arguments)
+                self.queueRenamed(from: name, to: declared.queue)
             }
             try await channel.close()
         }
@@ -157,11 +183,31 @@ public final class AMQPRecoveringConnection: Sendable {
         }
     }
 
+    /// Moves the record, the consumers and the application to a server-named queue's new name.
+    private func queueRenamed(from old: String, to new: String) {
+        let channels = self.state.withLockedValue { state in
+            state.topology.queueRenamed(from: old, to: new)
+            return Array(state.channels.values)
+        }
+        for channel in channels {
+            channel.queueRenamed(from: old, to: new)
+        }
+        self.logger.info("server-named queue declared again under a new name", metadata: ["amqp.queue": "\(old)", "amqp.new_queue": "\(new)"])
+        self.renamesContinuation.yield(AMQPQueueRename(oldName: old, newName: new))
+    }
+
+    /// The name a queue has now: `name` itself, unless it is an earlier name of a server-named
+    /// queue that recovery declared again, then its latest name.
+    public func currentQueueName(_ name: String) -> String {
+        self.state.withLockedValue { $0.topology.currentName(of: name) }
+    }
+
     static func apply(_ step: TopologyStep, on channel: AMQPChannel) async throws {
         switch step {
         case .exchange(let name, let type, let durable, let autoDelete, let `internal`, let arguments):
             try await channel.exchangeDeclare(name, type: type, durable: durable, autoDelete: autoDelete, internal: `internal`, arguments: arguments)
-        case .queue(let name, let durable, let exclusive, let autoDelete, let arguments):
+        case .queue(let name, _, let durable, let exclusive, let autoDelete, let arguments):
+            // A server-named queue is declared by restore(on:); here it is declared by name.
             try await channel.queueDeclare(name, durable: durable, exclusive: exclusive, autoDelete: autoDelete, arguments: arguments)
         case .queueBinding(let queue, let exchange, let routingKey, let arguments):
             try await channel.queueBind(queue: queue, exchange: exchange, routingKey: routingKey, arguments: arguments)
@@ -171,11 +217,11 @@ public final class AMQPRecoveringConnection: Sendable {
     }
 
     func record(_ step: TopologyStep) {
-        self.state.withLockedValue { $0.topology.append(step) }
+        self.state.withLockedValue { $0.topology.record(step) }
     }
 
-    func forget(where matches: @Sendable (TopologyStep) -> Bool) {
-        self.state.withLockedValue { $0.topology.removeAll(where: matches) }
+    func forgetQueue(_ name: String) {
+        self.state.withLockedValue { $0.topology.forgetQueue(name) }
     }
 
     func forget(channel: AMQPRecoveringChannel) {
@@ -211,8 +257,17 @@ public final class AMQPRecoveringConnection: Sendable {
             defer { state.connection = nil }
             return state.connection
         }
+        self.renamesContinuation.finish()
         try await connection?.close()
     }
+}
+
+/// A server-named queue that recovery declared again: the broker gave it a new name.
+public struct AMQPQueueRename: Sendable, Equatable {
+    /// The name it had before the recovery.
+    public var oldName: String
+    /// The name it has now; its bindings and consumers moved to it.
+    public var newName: String
 }
 
 extension AMQPError {

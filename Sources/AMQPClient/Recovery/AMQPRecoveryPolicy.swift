@@ -16,20 +16,26 @@ public struct AMQPRecoveryPolicy: Sendable, Equatable {
     /// How long an operation (publish, opening a channel) waits for the connection to come back
     /// before it fails with ``AMQPError/Code-swift.struct/timeout``.
     public var operationTimeout: Duration
+    /// After this many nacks in a row on a confirm channel, the channel is reopened and the
+    /// publish that completed the run is sent again once; 0 turns this off.
+    public var nackRunLimit: Int
 
-    /// Creates a policy; the defaults wait 0.1 s, 0.2 s, 0.4 s, ... up to 30 s, minus up to 20 % jitter.
+    /// Creates a policy; the defaults wait 0.1 s, 0.2 s, 0.4 s, ... up to 30 s, minus up to 20 %
+    /// jitter, and reopen a confirm channel after 3 nacks in a row.
     public init(
         initialDelay: Duration = .milliseconds(100),
         maxDelay: Duration = .seconds(30),
         multiplier: Double = 2,
         jitter: Double = 0.2,
-        operationTimeout: Duration = .seconds(30)
+        operationTimeout: Duration = .seconds(30),
+        nackRunLimit: Int = 3
     ) {
         self.initialDelay = initialDelay
         self.maxDelay = maxDelay
         self.multiplier = multiplier
         self.jitter = min(max(jitter, 0), 1)
         self.operationTimeout = operationTimeout
+        self.nackRunLimit = max(0, nackRunLimit)
     }
 
     /// The wait before attempt `attempt` (0 for the first), given a random value in 0...1.

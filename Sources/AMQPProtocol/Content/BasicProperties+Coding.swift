@@ -51,6 +51,8 @@ extension BasicProperties {
                 message: "basic property flags 0x\(String(flags, radix: 16)) set bit 0 or 1"
             )
         }
+        // Messages without properties are common (and every benchmark message is one).
+        if flags == 0 { return BasicProperties() }
         func has(_ flag: UInt16) -> Bool { flags & flag != 0 }
         var properties = BasicProperties()
         if has(Self.contentTypeFlag) { properties.contentType = try buffer.readAMQPShortString() }
