@@ -55,6 +55,24 @@ let package = Package(
             ],
             path: "Benchmarks/amqp/amqp-bench"
         ),
+        .target(
+            name: "ChatBench",
+            dependencies: [
+                "AMQPClient",
+                "AMQPProtocol",
+                "WarrenCore",
+                "WarrenServices",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Benchmarks/chat/ChatBench"
+        ),
+        .executableTarget(
+            name: "chat-bench",
+            dependencies: ["ChatBench", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/chat/chat-bench"
+        ),
         .target(name: "WarrenCore"),
         .target(name: "WarrenStore", dependencies: ["WarrenCore"]),
         .target(
@@ -141,6 +159,7 @@ let package = Package(
                 "WarrenServices",
                 "WarrenCore",
                 "ProofOfWork",
+                "ChatBench",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
