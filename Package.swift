@@ -68,6 +68,24 @@ let package = Package(
             ],
             path: "Benchmarks/history/store-bench"
         ),
+        .target(
+            name: "ChatBench",
+            dependencies: [
+                "AMQPClient",
+                "AMQPProtocol",
+                "WarrenCore",
+                "WarrenServices",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Benchmarks/chat/ChatBench"
+        ),
+        .executableTarget(
+            name: "chat-bench",
+            dependencies: ["ChatBench", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/chat/chat-bench"
+        ),
         .target(name: "WarrenCore"),
         .target(
             name: "WarrenStore",
@@ -180,6 +198,7 @@ let package = Package(
                 "WarrenCore",
                 "WarrenStore",
                 "ProofOfWork",
+                "ChatBench",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,0 +1,226 @@
+import AMQPClient
+import AMQPProtocol
+import Foundation
+import Logging
+import NIOCore
+import WarrenCore
+import WarrenServices
+
+/// The chat benchmark: N tabs, posts at a paced rate and at full speed, through the login
+/// service and, as the ceiling, straight to the room fanout; latency from post to delivery in
+/// every tab, and the delivery rate.
+///
+/// Each tab count runs on a fresh topology prefix with its own login service (in this process,
+/// on its own connection, the real `LoginRole`). The reverser is not run and its queue is
+/// unbound from the posts exchange, so both paths end in exactly the same N queues and the
+/// difference is the login service alone. Every phase is bounded by the timeout and fails,
+/// rather than hangs, when deliveries go missing.
+public struct ChatBench: Sendable {
+    /// What to run.
+    public let options: ChatBenchOptions
+    /// Progress goes here (notice level), diagnostics at debug.
+    public let logger: Logger
+
+    /// Creates the benchmark.
+    public init(options: ChatBenchOptions, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Runs every tab count; `measured` sees each phase's result as soon as it is measured.
+    /// - Throws: ``ChatBenchError`` when the broker cannot be reached or the set-up fails;
+    ///   a phase whose deliveries do not all arrive is a result with an `error`, not a throw.
+    public func run(measured: @Sendable (ChatBenchResult) -> Void = { _ in }) async throws -> [ChatBenchResult] {
+        try self.options.validate()
+        var results: [ChatBenchResult] = []
+        var phase = 0
+        for tabs in self.options.tabCounts {
+            try await self.withChat(tabs: tabs) { chat in
+                for round in 1...self.options.rounds {
+                    for load in [ChatBenchResult.Load.paced, .full] {
+                        for path in [ChatBenchResult.Path.bare, .login] {
+                            phase += 1
+                            let result = try await self.phase(phase, chat: chat, load: load, path: path, round: round)
+                            measured(result)
+                            results.append(result)
+                            try await Task.sleep(for: .milliseconds(300))  // let the broker settle between phases
+                        }
+                    }
+                }
+            }
+        }
+        return results
+    }
+
+    /// What one tab count's run holds.
+    struct Chat {
+        let topology: Topology
+        let tabs: BenchTabs
+        let router: DeliveryRouter
+        let poster: AMQPChannel
+        let ids = EventIDGenerator()
+    }
+
+    private func withChat(tabs count: Int, _ body: (Chat) async throws -> Void) async throws {
+        let prefix = "bench\(UInt32.random(in: 0...UInt32.max))"
+        let configuration: WarrenConfiguration
+        var amqp: AMQPConfiguration
+        do {
+            configuration = try WarrenConfiguration.load(environment: ["WARREN_AMQP_URL": self.options.url, "WARREN_PREFIX": prefix], envFile: nil)
+            amqp = try AMQPConfiguration(url: configuration.amqpURL)
+        } catch {
+            throw ChatBenchError("bad broker URL \(self.options.url): \(error)")
+        }
+        amqp.connectionTimeout = .seconds(10)
+        amqp.connectionName = "chat-bench"
+        let topology = configuration.topology
+        let admin: AMQPConnection
+        do {
+            admin = try await AMQPConnection.connect(configuration: amqp, logger: self.logger)
+        } catch {
+            throw ChatBenchError("cannot connect to the broker at \(amqp.host):\(amqp.port) (vhost \(amqp.virtualHost)): \(error). Start one (`scripts/bench chat` starts a private broker) or pass --url.")
+        }
+        let declarer = TopologyDeclarer(configuration: configuration)
+        var loginAMQP = amqp
+        loginAMQP.connectionName = "chat-bench login service"
+        let loginConnection: AMQPConnection
+        let loginTask: Task<Void, Never>
+        var tabs: BenchTabs?
+        var poster: AMQPChannel?
+        let router = DeliveryRouter()
+        let outcome: Result<Void, any Error>
+        do {
+            try await self.deadline("declaring the topology") {
+                let channel = try await admin.openChannel()
+                try await declarer.declareShared(on: channel)
+                try await channel.close()
+            }
+            loginConnection = try await AMQPConnection.connect(configuration: loginAMQP, logger: self.logger)
+            let role = LoginRole(configuration: configuration, logger: self.logger, prefetch: self.options.loginPrefetch)
+            let logger = self.logger
+            loginTask = Task {
+                do { try await role.run(on: loginConnection) } catch { logger.debug("login service ended", metadata: ["error": "\(error)"]) }
+            }
+        } catch {
+            try? await admin.close()
+            throw error
+        }
+        do {
+            self.logger.notice("logging \(count) tabs in through the login service", metadata: ["prefix": "\(prefix)"])
+            let started = monotonicNanoseconds()
+            let made = try await BenchTabs.login(
+                count: count, amqp: amqp, topology: topology, router: router, timeout: self.options.timeoutSeconds, logger: self.logger
+            )
+            tabs = made
+            let loginSeconds = Double(monotonicNanoseconds() - started) / 1e9
+            self.logger.notice("tabs logged in", metadata: ["tabs": "\(count)", "seconds": "\(String(format: "%.2f", loginSeconds))"])
+            // The posts exchange also feeds the reverser's queue; nobody consumes it here.
+            try await self.deadline("unbinding the reverser") {
+                let channel = try await admin.openChannel()
+                try await channel.queueUnbind(queue: topology.botReverser, exchange: topology.posts, routingKey: Topology.reverserBindingKey)
+                try await channel.close()
+            }
+            // The login service announced every login to the tabs already there: 1 + 2 + … + N.
+            let presence = count * (count + 1) / 2
+            try await self.deadline("the \(presence) presence events of the logins") {
+                while router.others.withLockedValue({ $0 }) < presence { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            let channel = try await admin.openChannel()
+            poster = channel
+            try await body(Chat(topology: topology, tabs: made, router: router, poster: channel))
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        router.stop()
+        try? await poster?.close()
+        try? await loginConnection.close()
+        await loginTask.value
+        await tabs?.close()
+        if let channel = try? await admin.openChannel() {
+            for tab in tabs?.tabs ?? [] { _ = try? await channel.queueDelete(tab.queue) }
+            for queue in declarer.workQueues + [topology.dead] { _ = try? await channel.queueDelete(queue) }
+            try? await channel.exchangeDelete(topology.posts)
+            try? await channel.exchangeDelete(topology.room)
+            try? await channel.close()
+        }
+        try? await admin.close()
+        try outcome.get()
+    }
+
+    private func deadline(_ what: String, _ body: @escaping @Sendable () async throws -> Void) async throws {
+        try await withDeadline(self.options.timeoutSeconds, what, body)
+    }
+
+    private func phase(_ number: Int, chat: Chat, load: ChatBenchResult.Load, path: ChatBenchResult.Path, round: Int) async throws -> ChatBenchResult {
+        let tabs = chat.tabs.tabs
+        let count = tabs.count
+        let posts = load == .paced ? self.options.pacedPosts(tabs: count) : self.options.fullPosts(tabs: count)
+        let rate = load == .paced ? self.options.pacedRate(tabs: count) : nil
+        let window = self.options.window(tabs: count)
+        self.logger.notice("phase", metadata: [
+            "tabs": "\(count)", "load": "\(load.rawValue)", "path": "\(path.rawValue)", "posts": "\(posts)", "round": "\(round)",
+        ])
+
+        // Bodies are made before the clock starts, so the poster costs the same in both paths.
+        var persistent = BasicProperties(contentType: "application/json", deliveryMode: BasicProperties.persistentDeliveryMode)
+        var messages: [(body: ByteBuffer, properties: BasicProperties)] = []
+        messages.reserveCapacity(posts)
+        for seq in 0..<posts {
+            let tab = tabs[seq % count]
+            let clientId = BenchClientID.make(phase: number, seq: seq)
+            let text = "bench post \(seq) of phase \(number)"
+            switch path {
+            case .bare:
+                let event = RoomEvent(id: chat.ids.nextString(), kind: .message, from: tab.login, text: text, at: Date(), clientId: clientId)
+                persistent.messageID = event.id
+                messages.append((ByteBuffer(bytes: event.encode()), persistent))
+            case .login:
+                let post = InboxPost(text: text, clientId: clientId, login: tab.login, session: tab.session)
+                messages.append((ByteBuffer(bytes: post.encode()), persistent))
+            }
+        }
+        let exchange = path == .bare ? chat.topology.room : ""
+        let bodies = messages
+        let routingKey = path == .bare ? "" : chat.topology.inbox
+
+        let tracker = DeliveryTracker(posts: posts, tabs: count)
+        chat.router.start(phase: number, tracker: tracker)
+        defer { chat.router.stop() }
+        let timeout = self.options.timeoutSeconds
+        let poster = chat.poster
+        let started = ContinuousClock.now
+        var error: String?
+        do {
+            try await withDeadline(timeout, "the poster (\(tracker.snapshot().sent) of \(posts) posts sent)") {
+                let start = monotonicNanoseconds()
+                for seq in 0..<posts {
+                    if let rate {
+                        let due = start + UInt64(Double(seq) / rate * 1e9)
+                        let now = monotonicNanoseconds()
+                        if due > now { try await Task.sleep(for: .nanoseconds(Int64(due - now))) }
+                    }
+                    await tracker.waitForWindow(window)
+                    try Task.checkCancellation()
+                    tracker.sending(seq, at: monotonicNanoseconds())
+                    try await poster.publish(body: bodies[seq].body, exchange: exchange, routingKey: routingKey, properties: bodies[seq].properties)
+                }
+            }
+            let left = max(1, timeout - Self.seconds(since: started))
+            if try await !tracker.waitForAll(within: left) {
+                let snapshot = tracker.snapshot()
+                error = "\(snapshot.delivered) of \(posts * count) deliveries arrived within \(Int(timeout)) s"
+            }
+        } catch let failure {
+            error = "\(failure)"
+        }
+        let result = ChatBenchResult(tabs: count, load: load, path: path, round: round, target: rate, window: window, snapshot: tracker.snapshot(), error: error)
+        if let error { self.logger.error("phase failed", metadata: ["error": "\(error)"]) }
+        return result
+    }
+
+    private static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+}

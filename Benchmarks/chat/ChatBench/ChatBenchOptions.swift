@@ -1,0 +1,79 @@
+/// What the chat benchmark runs.
+public struct ChatBenchOptions: Sendable {
+    /// The broker.
+    public var url: String
+    /// Tab counts; each gets its own run (login service, tabs, the four phases).
+    public var tabCounts: [Int]
+    /// The paced load, in deliveries per second (posts/s = this ÷ tabs, at least 1).
+    public var pacedDeliveriesPerSecond: Double
+    /// How long the paced phase posts.
+    public var pacedSeconds: Double
+    /// Deliveries in a full-speed phase (posts = this ÷ tabs, at least `minimumPosts`).
+    public var fullDeliveries: Int
+    /// The fewest posts in any phase.
+    public var minimumPosts: Int
+    /// Posts in flight at full speed (sent, not yet in every tab); 0 picks
+    /// min(256, max(16, 20000 ÷ tabs)). Must stay below the tab queues' x-max-length.
+    public var window: Int
+    /// The login service's prefetch per consumer.
+    public var loginPrefetch: UInt16
+    /// The longest any phase, the logins or the set-up may take, in seconds.
+    public var timeoutSeconds: Double
+    /// How many times each (tabs, load) pair is measured, bare then login; every round is a
+    /// row of its own, compared with the bare row of the same round.
+    public var rounds: Int
+
+    /// The defaults: 10, 50 and 200 tabs.
+    public init(url: String) {
+        self.url = url
+        self.tabCounts = [10, 50, 200]
+        self.pacedDeliveriesPerSecond = 2000
+        self.pacedSeconds = 4
+        self.fullDeliveries = 40_000
+        self.minimumPosts = 50
+        self.window = 0
+        self.loginPrefetch = 16
+        self.timeoutSeconds = 120
+        self.rounds = 1
+    }
+
+    /// A smoke check: few tabs, few posts, seconds in all.
+    public static func quick(url: String) -> ChatBenchOptions {
+        var options = ChatBenchOptions(url: url)
+        options.tabCounts = [3]
+        options.pacedDeliveriesPerSecond = 60
+        options.pacedSeconds = 0.5
+        options.fullDeliveries = 60
+        options.minimumPosts = 10
+        options.timeoutSeconds = 30
+        return options
+    }
+
+    /// Posts per second in the paced phase for `tabs` tabs.
+    func pacedRate(tabs: Int) -> Double { max(1, self.pacedDeliveriesPerSecond / Double(tabs)) }
+
+    /// Posts in the paced phase for `tabs` tabs.
+    func pacedPosts(tabs: Int) -> Int { max(self.minimumPosts, Int((self.pacedRate(tabs: tabs) * self.pacedSeconds).rounded())) }
+
+    /// Posts in the full-speed phase for `tabs` tabs.
+    func fullPosts(tabs: Int) -> Int { max(self.minimumPosts, self.fullDeliveries / tabs) }
+
+    /// Posts in flight at full speed for `tabs` tabs.
+    func window(tabs: Int) -> Int { self.window > 0 ? self.window : min(256, max(16, 20_000 / tabs)) }
+
+    /// Checks the values; the message names the bad one.
+    public func validate() throws(ChatBenchError) {
+        guard !self.tabCounts.isEmpty, self.tabCounts.allSatisfy({ $0 >= 1 && $0 <= 5000 }) else {
+            throw ChatBenchError("tab counts must be 1 to 5000")
+        }
+        guard self.pacedDeliveriesPerSecond > 0, self.pacedSeconds > 0, self.fullDeliveries > 0, self.minimumPosts > 0 else {
+            throw ChatBenchError("rates, durations and counts must be positive")
+        }
+        guard self.window >= 0, self.window < 1000 else {
+            throw ChatBenchError("the window must be below the tab queues' x-max-length (1000), or 0 for the default")
+        }
+        guard self.timeoutSeconds > 0, self.rounds >= 1, self.loginPrefetch >= 1 else {
+            throw ChatBenchError("timeout, rounds and prefetch must be positive")
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+
+/// The Markdown table and the verdict on the targets, from the measured phases.
+public enum ChatBenchReport {
+    /// The login service may add at most this at p50 (paced load), in milliseconds.
+    public static let maxAddedP50Ms = 2.0
+    /// The login service must keep at least this share of the bare broker's delivery rate.
+    public static let minRateRatio = 0.8
+
+    /// The bare row a login row is compared with: same tabs, load and round.
+    static func bare(for row: ChatBenchResult, in results: [ChatBenchResult]) -> ChatBenchResult? {
+        results.first { $0.path == .bare && $0.tabs == row.tabs && $0.load == row.load && $0.round == row.round }
+    }
+
+    /// One Markdown table, a row per phase.
+    public static func table(_ results: [ChatBenchResult]) -> String {
+        var lines = [
+            "| tabs | load | path | posts/s | deliveries/s | p50 | p99 | vs bare |",
+            "|---:|---|---|---:|---:|---:|---:|---|",
+        ]
+        for row in results {
+            var versus = ""
+            if row.path == .login, let bare = bare(for: row, in: results) {
+                switch row.load {
+                case .paced: versus = String(format: "p50 %+.2f ms", row.p50Ms - bare.p50Ms)
+                case .full: versus = bare.deliveriesPerSecond > 0 ? String(format: "%.0f%% of the rate", 100 * row.deliveriesPerSecond / bare.deliveriesPerSecond) : "n/a"
+                }
+            }
+            if !row.isComplete { versus += (versus.isEmpty ? "" : "; ") + "FAILED: \(row.error ?? "\(row.deliveries) of \(row.expectedDeliveries) deliveries")" }
+            let load = row.load == .paced ? String(format: "paced %g/s", row.targetPostsPerSecond ?? 0) : "full (window \(row.window))"
+            lines.append(
+                "| \(row.tabs) | \(load) | \(row.path.rawValue) | \(number(row.postsPerSecond)) | \(number(row.deliveriesPerSecond)) | "
+                    + String(format: "%.2f ms | %.2f ms", row.p50Ms, row.p99Ms) + " | \(versus) |"
+            )
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// One line per tab count and round: the targets, met or missed.
+    public static func verdict(_ results: [ChatBenchResult]) -> [String] {
+        results.filter { $0.path == .login && $0.load == .paced }.map { paced in
+            var parts = ["\(paced.tabs) tabs"]
+            if let bare = bare(for: paced, in: results) {
+                let added = paced.p50Ms - bare.p50Ms
+                parts.append(String(format: "login adds %.2f ms at p50", added) + " (target ≤ \(maxAddedP50Ms) ms: \(added <= maxAddedP50Ms ? "met" : "MISSED"))")
+            }
+            if let full = results.first(where: { $0.path == .login && $0.load == .full && $0.tabs == paced.tabs && $0.round == paced.round }),
+               let bare = bare(for: full, in: results), bare.deliveriesPerSecond > 0 {
+                let ratio = full.deliveriesPerSecond / bare.deliveriesPerSecond
+                parts.append(String(format: "keeps %.0f%% of the bare delivery rate", ratio * 100) + " (target ≥ \(Int(minRateRatio * 100))%: \(ratio >= minRateRatio ? "met" : "MISSED"))")
+            }
+            return parts.joined(separator: ": ")
+        }
+    }
+
+    /// A whole number with thousands separators, e.g. 12,345.
+    static func number(_ value: Double) -> String {
+        guard value.isFinite else { return "n/a" }
+        let digits = String(Int(value.rounded()))
+        var out = ""
+        for (index, character) in digits.reversed().enumerated() {
+            if index > 0, index % 3 == 0, character != "-" { out.append(",") }
+            out.append(character)
+        }
+        return String(out.reversed())
+    }
+}

@@ -1,0 +1,102 @@
+// The chat benchmark (Benchmarks/chat/README.md): N tabs, posts through the login service and
+// straight to the room fanout, latency in every tab and the delivery rate. Prints one JSON line
+// per phase on stdout as it is measured, then a Markdown table and the verdict on the targets.
+// Progress and errors go to stderr. Exit 1 when a phase lost deliveries or the set-up failed,
+// 2 on bad arguments.
+import ChatBench
+import Foundation
+import Logging
+
+let usage = """
+    usage: chat-bench [--url URL] [--tabs 10,50,200] [--paced-rate DELIVERIES_PER_S]
+                      [--paced-seconds S] [--full-deliveries N] [--window POSTS]
+                      [--prefetch N] [--rounds N] [--timeout S] [--quick]
+
+      --url              broker (default $WARREN_AMQP_URL, else amqp://warren:warren@127.0.0.1:5716/warren)
+      --tabs             tab counts, one run each (default 10,50,200)
+      --paced-rate       paced load in deliveries/s; posts/s = this / tabs, at least 1 (default 2000)
+      --paced-seconds    how long the paced phase posts (default 4)
+      --full-deliveries  deliveries per full-speed phase; posts = this / tabs, at least 50 (default 40000)
+      --window           posts in flight at most, below the tab queues' x-max-length 1000
+                         (default min(256, max(16, 20000 / tabs)))
+      --prefetch         the login service's prefetch (default 16)
+      --rounds           measure each (tabs, load) this many times (default 1)
+      --timeout          seconds any phase or set-up step may take (default 120)
+      --quick            smoke check: 3 tabs, a few dozen posts (other options still apply after it)
+    """
+
+func fail(_ message: String, code: Int32) -> Never {
+    FileHandle.standardError.write(Data("chat-bench: \(message)\n".utf8))
+    exit(code)
+}
+
+func parse(_ arguments: [String]) -> ChatBenchOptions {
+    let url = ProcessInfo.processInfo.environment["WARREN_AMQP_URL"] ?? "amqp://warren:warren@127.0.0.1:5716/warren"
+    var options = ChatBenchOptions(url: url)
+    var iterator = arguments.makeIterator()
+    func value(_ name: String) -> String {
+        guard let value = iterator.next() else { fail("\(name) wants a value\n\(usage)", code: 2) }
+        return value
+    }
+    func number<T: LosslessStringConvertible>(_ name: String) -> T {
+        let text = value(name)
+        guard let number = T(text) else { fail("\(name): not a number: \(text)", code: 2) }
+        return number
+    }
+    while let argument = iterator.next() {
+        switch argument {
+        case "--url": options.url = value(argument)
+        case "--tabs":
+            let text = value(argument)
+            let counts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !counts.isEmpty, counts.allSatisfy({ $0 != nil }) else { fail("--tabs: a comma list of numbers, not \(text)", code: 2) }
+            options.tabCounts = counts.map { $0! }
+        case "--paced-rate": options.pacedDeliveriesPerSecond = number(argument)
+        case "--paced-seconds": options.pacedSeconds = number(argument)
+        case "--full-deliveries": options.fullDeliveries = number(argument)
+        case "--window": options.window = number(argument)
+        case "--prefetch": options.loginPrefetch = number(argument)
+        case "--rounds": options.rounds = number(argument)
+        case "--timeout": options.timeoutSeconds = number(argument)
+        case "--quick":
+            var quick = ChatBenchOptions.quick(url: options.url)
+            quick.loginPrefetch = options.loginPrefetch
+            options = quick
+        case "-h", "--help":
+            print(usage)
+            exit(0)
+        default: fail("unknown argument \(argument)\n\(usage)", code: 2)
+        }
+    }
+    do {
+        try options.validate()
+    } catch {
+        fail("\(error)", code: 2)
+    }
+    return options
+}
+
+let options = parse(Array(CommandLine.arguments.dropFirst()))
+LoggingSystem.bootstrap { label in
+    var handler = StreamLogHandler.standardError(label: label)
+    handler.logLevel = ProcessInfo.processInfo.environment["WARREN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .notice
+    return handler
+}
+let logger = Logger(label: "warren.bench.chat")
+
+let results: [ChatBenchResult]
+do {
+    results = try await ChatBench(options: options, logger: logger).run { result in
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        if let data = try? encoder.encode(result) { print(String(decoding: data, as: UTF8.self)) }
+        fflush(nil)  // one line at a time, also through a pipe
+    }
+} catch {
+    fail("\(error)", code: 1)
+}
+print("")
+print(ChatBenchReport.table(results))
+print("")
+for line in ChatBenchReport.verdict(results) { print("- \(line)") }
+exit(results.allSatisfy(\.isComplete) ? 0 : 1)

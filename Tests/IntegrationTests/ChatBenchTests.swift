@@ -1,0 +1,35 @@
+import ChatBench
+import Logging
+import Testing
+
+/// Runs `scripts/bench chat`'s logic at its smallest, so the benchmark cannot rot: every post
+/// must reach every tab in every phase, and every figure must be a number. Nothing about speed.
+@Suite(.enabled(if: BrokerEnvironment.enabled, "no broker configured (WARREN_AMQP_URL) and not under CI"))
+struct ChatBenchTests {
+    @Test func theQuickBenchDeliversEveryPostToEveryTab() async throws {
+        var options = ChatBenchOptions.quick(url: BrokerEnvironment.amqpURL.absoluteString)
+        options.tabCounts = [3]
+        var logger = Logger(label: "warren.test.bench")
+        logger.logLevel = .warning
+        let results = try await ChatBench(options: options, logger: logger).run()
+
+        #expect(results.count == 4, "paced and full, bare and login")
+        for load in [ChatBenchResult.Load.paced, .full] {
+            for path in [ChatBenchResult.Path.bare, .login] {
+                #expect(results.contains { $0.load == load && $0.path == path }, "\(load) \(path)")
+            }
+        }
+        for result in results {
+            #expect(result.error == nil, "\(result.load) \(result.path): \(result.error ?? "")")
+            #expect(result.posts >= options.minimumPosts)
+            #expect(result.deliveries == result.posts * 3, "\(result.load) \(result.path): \(result.deliveries) deliveries")
+            #expect(result.duplicates == 0)
+            #expect(result.isComplete)
+            #expect(result.figuresAreFinite)
+            #expect(result.deliveriesPerSecond > 0 && result.p99Ms >= result.p50Ms)
+        }
+        let table = ChatBenchReport.table(results)
+        #expect(table.split(separator: "\n").count == 2 + results.count)
+        #expect(ChatBenchReport.verdict(results).count == 1)
+    }
+}
