@@ -58,6 +58,17 @@ let package = Package(
         .target(name: "WarrenCore"),
         .target(name: "WarrenStore", dependencies: ["WarrenCore"]),
         .target(
+            name: "WarrenAuth",
+            dependencies: [
+                "WarrenCore",
+                "WarrenStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "WarrenServices",
             dependencies: [
                 "AMQPClient",
@@ -73,6 +84,9 @@ let package = Package(
         .target(
             name: "WarrenWeb",
             dependencies: [
+                "WarrenAuth",
+                "WarrenCore",
+                "WarrenStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -118,6 +132,7 @@ let package = Package(
             dependencies: ["ProofOfWork", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(name: "WarrenCoreTests", dependencies: ["WarrenCore"]),
+        .testTarget(name: "WarrenAuthTests", dependencies: ["WarrenAuth", "WarrenCore", "WarrenStore"]),
         .testTarget(
             name: "WarrenServicesTests",
             dependencies: ["WarrenServices", "WarrenCore", "ProofOfWork"]
@@ -126,6 +141,8 @@ let package = Package(
             name: "WarrenWebTests",
             dependencies: [
                 "WarrenWeb",
+                "WarrenAuth",
+                "WarrenStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -136,6 +153,9 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
+                "WarrenAuth",
+                "WarrenWeb",
+                "WarrenStore",
                 "AMQPProtocol",
                 "AMQPClient",
                 "WarrenServices",

@@ -32,6 +32,12 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     case databaseURL = "WARREN_DATABASE_URL"
     /// The least severe log level written.
     case logLevel = "WARREN_LOG_LEVEL"
+    /// The key that signs access and refresh tokens (base64, at least 32 bytes); a secret.
+    case authKey = "WARREN_AUTH_KEY"
+    /// Where the signing key is kept when WARREN_AUTH_KEY is unset (made on first use, mode 600).
+    case authKeyFile = "WARREN_AUTH_KEY_FILE"
+    /// Whether the broker asks Warren about browsers, so the login service checks `user_id`.
+    case brokerAuth = "WARREN_BROKER_AUTH"
 
     /// The value used when neither the environment nor `.env` sets one; works with
     /// `scripts/run` on one machine.
@@ -53,6 +59,9 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .rpcTimeoutMs: "30000"
         case .databaseURL: "sqlite:.warren/warren.sqlite"
         case .logLevel: LogLevel.info.rawValue
+        case .authKey: ""
+        case .authKeyFile: ".warren/auth.key"
+        case .brokerAuth: "off"
         }
     }
 
@@ -72,7 +81,15 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .userQueueMaxLength: "a whole number from 1 to 2147483647"
         case .databaseURL: "a URL with a scheme, such as sqlite:.warren/warren.sqlite or postgres://user@host/db"
         case .logLevel: "one of " + LogLevel.allCases.map(\.rawValue).joined(separator: ", ")
+        case .authKey: "a base64 key of at least 32 bytes (e.g. `head -c 32 /dev/urandom | base64`), or unset to keep one in WARREN_AUTH_KEY_FILE"
+        case .authKeyFile: "a file path"
+        case .brokerAuth: "on or off"
         }
+    }
+
+    /// True for a secret, whose value never appears in an error message.
+    public var isSecret: Bool {
+        self == .authKey
     }
 }
 
