@@ -42,6 +42,7 @@ public struct AccountService: Sendable {
     let revoked: RevokedFamilies
     let now: @Sendable () -> Int64
     let logger: Logger
+    let reserved: Set<String>
     private let decoy: String
 
     /// Creates the service.
@@ -52,6 +53,8 @@ public struct AccountService: Sendable {
     ///   - throttle: the failed sign-in counter.
     ///   - revoked: families revoked by this process.
     ///   - now: the clock, in seconds since 1970; injected so tests can expire tokens.
+    ///   - reservedNames: more names nobody may register, besides ``reservedNames``: the broker's
+    ///     internal accounts of this deployment (the services' user), so no person can take one.
     ///   - logger: where refusals are logged (never with a password or a token).
     public init(
         store: any AccountStore,
@@ -60,8 +63,10 @@ public struct AccountService: Sendable {
         throttle: LoginThrottle = LoginThrottle(),
         revoked: RevokedFamilies = RevokedFamilies(),
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
+        reservedNames: Set<String> = [],
         logger: Logger = Logger(label: "warren.auth")
     ) {
+        self.reserved = Self.reservedNames.union(reservedNames.map { $0.lowercased() })
         self.store = store
         self.signer = TokenSigner(key: key)
         self.hasher = hasher
@@ -78,7 +83,7 @@ public struct AccountService: Sendable {
     public func register(name: String, password: String) async throws(AuthFailure) -> TokenPair {
         let name = try Self.checkName(name)
         try PasswordRules.check(password)
-        if Self.reservedNames.contains(name.lowercased()) {
+        if self.reserved.contains(name.lowercased()) {
             throw AuthFailure(.nameTaken, "The name \"\(name)\" is reserved; choose another.")
         }
         let hasher = self.hasher

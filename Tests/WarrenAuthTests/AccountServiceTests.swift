@@ -72,6 +72,8 @@ struct AccountServiceTests {
         #expect(await failure { _ = try await service.register(name: "a b", password: "correct horse") }?.code == .invalidName)
         #expect(await failure { _ = try await service.register(name: "", password: "correct horse") }?.code == .invalidName)
         #expect(await failure { _ = try await service.register(name: "carol", password: "short") }?.code == .weakPassword)
+        let withServiceUser = AccountService(store: store, key: key, hasher: PasswordHasher(rounds: 1_000), reservedNames: ["SVC"])
+        #expect(await failure { _ = try await withServiceUser.register(name: "svc", password: "correct horse") }?.code == .nameTaken)
     }
 
     @Test func theSixthFailureInAMinuteIsThrottledEvenWithTheRightPassword() async throws {
