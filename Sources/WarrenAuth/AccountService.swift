@@ -159,13 +159,13 @@ public struct AccountService: Sendable {
         return try await self.issue(for: claims.subject, family: claims.family)
     }
 
-    /// Signs out: revokes the family of the given refresh or access token.
+    /// Signs out: revokes the family of the given refresh or access token, expired or not.
     /// - Returns: the name signed out.
     @discardableResult
     public func logout(refreshToken: String?, accessToken: String?) async throws(AuthFailure) -> String {
         let claims =
-            refreshToken.flatMap { try? self.verified($0, as: .refresh) }
-            ?? accessToken.flatMap { try? self.verified($0, as: .access) }
+            refreshToken.flatMap { try? self.verified($0, as: .refresh, allowingExpired: true) }
+            ?? accessToken.flatMap { try? self.verified($0, as: .access, allowingExpired: true) }
         guard let claims else {
             throw AuthFailure(.invalidToken, "No valid token was given; nothing to sign out.")
         }
@@ -186,11 +186,11 @@ public struct AccountService: Sendable {
         return claims.subject == user
     }
 
-    private func verified(_ token: String, as type: TokenType) throws(AuthFailure) -> TokenClaims {
+    private func verified(_ token: String, as type: TokenType, allowingExpired: Bool = false) throws(AuthFailure) -> TokenClaims {
         let now = self.now()
         let claims: TokenClaims
         do {
-            claims = try self.signer.verify(token, as: type, now: now)
+            claims = try self.signer.verify(token, as: type, now: now, allowingExpired: allowingExpired)
         } catch {
             self.logger.debug("token refused", metadata: ["reason": "\(error)", "type": "\(type.rawValue)"])
             throw AuthFailure(.invalidToken, "The \(type.rawValue) token is invalid or expired; sign in again.")

@@ -49,8 +49,10 @@ public struct TokenSigner: Sendable {
     ///   - token: the compact JWT.
     ///   - type: the kind of token the caller expects.
     ///   - now: the current time, in seconds since 1970.
+    ///   - allowingExpired: accept a token whose only fault is its age (to sign out with it:
+    ///     revoking can only take rights away).
     /// - Throws: ``TokenError`` saying why the token is refused.
-    public func verify(_ token: String, as type: TokenType, now: Int64) throws(TokenError) -> TokenClaims {
+    public func verify(_ token: String, as type: TokenType, now: Int64, allowingExpired: Bool = false) throws(TokenError) -> TokenClaims {
         guard token.utf8.count <= Self.maximumLength else { throw TokenError(.malformed, "longer than \(Self.maximumLength) bytes") }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerBytes = Base64URL.decode(parts[0]), let payloadBytes = Base64URL.decode(parts[1]),
@@ -69,7 +71,7 @@ public struct TokenSigner: Sendable {
             throw TokenError(.malformed, "the payload is not a Warren claim set")
         }
         guard claims.type == type else { throw TokenError(.wrongType, "a \(claims.type.rawValue) token, not a \(type.rawValue) token") }
-        guard now < claims.expiresAt else { throw TokenError(.expired, "expired at \(claims.expiresAt), now \(now)") }
+        guard now < claims.expiresAt || allowingExpired else { throw TokenError(.expired, "expired at \(claims.expiresAt), now \(now)") }
         guard claims.issuedAt <= now + Self.allowedSkew else {
             throw TokenError(.notYetValid, "issued at \(claims.issuedAt), now \(now)")
         }

@@ -122,6 +122,14 @@ struct AccountServiceTests {
         #expect(await failure { _ = try await service.logout(refreshToken: "junk", accessToken: nil) }?.code == .invalidToken)
     }
 
+    @Test func anExpiredAccessTokenStillSignsOut() async throws {
+        let service = self.service
+        let pair = try await service.register(name: "alice", password: "correct horse")
+        clock.advance(3600)
+        #expect(try await service.logout(refreshToken: nil, accessToken: pair.accessToken) == "alice")
+        #expect(await failure { _ = try await service.refresh(pair.refreshToken) }?.code == .invalidToken)
+    }
+
     @Test func aRefreshTokenFromAnotherKeyOrExpiredIsRefused() async throws {
         let service = self.service
         let pair = try await service.register(name: "alice", password: "correct horse")

@@ -45,6 +45,7 @@ struct TokenSignerTests {
         #expect(refusal(token, at: now + 899) == nil)
         #expect(refusal(token, at: now + 900) == .expired)
         #expect(refusal(token, at: now + 100_000) == .expired)
+        #expect(throws: Never.self) { try TokenSigner(key: key).verify(token, as: .access, now: now + 100_000, allowingExpired: true) }
     }
 
     @Test func aTokenFromTheFutureIsRefused() {
