@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .target(
@@ -56,7 +58,18 @@ let package = Package(
             path: "Benchmarks/amqp/amqp-bench"
         ),
         .target(name: "WarrenCore"),
-        .target(name: "WarrenStore", dependencies: ["WarrenCore"]),
+        .target(
+            name: "WarrenStore",
+            dependencies: [
+                "WarrenCore",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .target(
             name: "WarrenAuth",
             dependencies: [
@@ -133,6 +146,16 @@ let package = Package(
         ),
         .testTarget(name: "WarrenCoreTests", dependencies: ["WarrenCore"]),
         .testTarget(name: "WarrenAuthTests", dependencies: ["WarrenAuth", "WarrenCore", "WarrenStore"]),
+        .testTarget(
+            name: "WarrenStoreTests",
+            dependencies: [
+                "WarrenStore",
+                "WarrenCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
         .testTarget(
             name: "WarrenServicesTests",
             dependencies: ["WarrenServices", "WarrenCore", "ProofOfWork"]

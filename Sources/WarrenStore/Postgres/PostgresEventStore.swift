@@ -1,0 +1,87 @@
+import Foundation
+import PostgresNIO
+import WarrenCore
+
+/// ``EventStore`` on PostgreSQL: batches in one transaction, search through a generated
+/// `tsvector` column (the `simple` configuration: no stemming, no stop words) and its GIN index.
+final class PostgresEventStore: EventStore {
+    private let server: PostgresServer
+    /// Rows per INSERT statement: 6 parameters each stays far below the protocol's 65,535.
+    static let rowsPerStatement = 1_000
+
+    init(server: PostgresServer) {
+        self.server = server
+    }
+
+    func insert(_ events: [RoomEvent]) async throws -> Int {
+        guard !events.isEmpty else { return 0 }
+        let payloads = try events.map { try StoredEvent.payload(of: $0) }
+        let logger = server.logger
+        return try await server.transaction { connection in
+            var inserted = 0
+            var start = 0
+            while start < events.count {
+                let end = min(start + Self.rowsPerStatement, events.count)
+                var binds = PostgresBindings(capacity: (end - start) * 6)
+                var values: [String] = []
+                values.reserveCapacity(end - start)
+                for index in start..<end {
+                    let event = events[index]
+                    let first = (index - start) * 6
+                    values.append("($\(first + 1), $\(first + 2), $\(first + 3), $\(first + 4), $\(first + 5), $\(first + 6)::jsonb)")
+                    binds.append(event.id)
+                    binds.append(Timestamp.truncated(event.at))
+                    binds.append(event.kind.rawValue)
+                    binds.append(event.from)
+                    binds.append(event.text)
+                    binds.append(payloads[index])
+                }
+                let query = PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO events (id, at, kind, sender, text, payload) VALUES \(values.joined(separator: ", "))
+                        ON CONFLICT DO NOTHING RETURNING id
+                        """,
+                    binds: binds
+                )
+                inserted += try await connection.query(query, logger: logger).collect().count
+                start = end
+            }
+            return inserted
+        }
+    }
+
+    func latest(limit: Int) async throws -> [RoomEvent] {
+        guard limit > 0 else { return [] }
+        let rows = try await server.query("SELECT payload::text FROM events ORDER BY id DESC LIMIT \(limit)")
+        return StoredEvent.oldestFirst(try decode(rows))
+    }
+
+    func before(id: String, limit: Int) async throws -> [RoomEvent] {
+        guard limit > 0 else { return [] }
+        let rows = try await server.query(
+            "SELECT payload::text FROM events WHERE id < \(id) ORDER BY id DESC LIMIT \(limit)")
+        return StoredEvent.oldestFirst(try decode(rows))
+    }
+
+    func search(_ query: String, limit: Int) async throws -> [RoomEvent] {
+        let words = SearchWords(query)
+        guard limit > 0, !words.isEmpty else { return [] }
+        // plainto_tsquery reads only words (no operators, quotes or prefixes) and ANDs them.
+        let rows = try await server.query(
+            """
+            SELECT payload::text FROM events WHERE search @@ plainto_tsquery('simple', \(words.plainText))
+            ORDER BY id DESC LIMIT \(limit)
+            """
+        )
+        return try decode(rows)
+    }
+
+    func count() async throws -> Int {
+        let rows = try await server.query("SELECT COUNT(*)::int8 FROM events")
+        return try rows.first?.decode(Int.self) ?? 0
+    }
+
+    private func decode(_ rows: [PostgresRow]) throws -> [RoomEvent] {
+        try rows.map { try StoredEvent.event(fromPayload: $0.decode(String.self)) }
+    }
+}
