@@ -111,6 +111,8 @@ let package = Package(
             name: "warren",
             dependencies: [
                 "WarrenWeb",
+                "WarrenAuth",
+                "WarrenStore",
                 "WarrenServices",
                 "WarrenCore",
                 "AMQPClient",

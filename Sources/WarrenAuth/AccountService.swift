@@ -163,9 +163,11 @@ public struct AccountService: Sendable {
     /// - Returns: the name signed out.
     @discardableResult
     public func logout(refreshToken: String?, accessToken: String?) async throws(AuthFailure) -> String {
+        // Expired or already revoked tokens still sign out: revoking again only takes rights away.
+        let now = self.now()
         let claims =
-            refreshToken.flatMap { try? self.verified($0, as: .refresh, allowingExpired: true) }
-            ?? accessToken.flatMap { try? self.verified($0, as: .access, allowingExpired: true) }
+            refreshToken.flatMap { try? self.signer.verify($0, as: .refresh, now: now, allowingExpired: true) }
+            ?? accessToken.flatMap { try? self.signer.verify($0, as: .access, now: now, allowingExpired: true) }
         guard let claims else {
             throw AuthFailure(.invalidToken, "No valid token was given; nothing to sign out.")
         }
@@ -186,11 +188,11 @@ public struct AccountService: Sendable {
         return claims.subject == user
     }
 
-    private func verified(_ token: String, as type: TokenType, allowingExpired: Bool = false) throws(AuthFailure) -> TokenClaims {
+    private func verified(_ token: String, as type: TokenType) throws(AuthFailure) -> TokenClaims {
         let now = self.now()
         let claims: TokenClaims
         do {
-            claims = try self.signer.verify(token, as: type, now: now, allowingExpired: allowingExpired)
+            claims = try self.signer.verify(token, as: type, now: now)
         } catch {
             self.logger.debug("token refused", metadata: ["reason": "\(error)", "type": "\(type.rawValue)"])
             throw AuthFailure(.invalidToken, "The \(type.rawValue) token is invalid or expired; sign in again.")

@@ -3,6 +3,7 @@ import ArgumentParser
 import Logging
 import ServiceLifecycle
 import WarrenServices
+import WarrenStore
 import WarrenWeb
 
 import Foundation
@@ -40,12 +41,22 @@ struct UpCommand: AsyncParsableCommand {
         var services: [any Service] = try roles.map {
             RoleService(role: $0, amqp: try ServiceSupport.amqp(configuration, name: $0.name), logger: logger)
         }
+        var store: Store?
         if !self.noWeb {
             let web = try WebConfiguration(environment: ServiceSupport.mergedEnvironment())
+            let webLogger = Logger(label: "warren.web")
+            let (accounts, opened) = try await AccountsSupport.open(configuration, logger: webLogger)
+            store = opened
             // Last: the group stops services in reverse order, so the page goes first.
-            services.append(buildApplication(configuration: web, logger: Logger(label: "warren.web")))
+            services.append(buildApplication(configuration: web, accounts: accounts, logger: webLogger))
         }
-        try await runServices(services, logger: logger)
+        do {
+            try await runServices(services, logger: logger)
+        } catch {
+            await store?.close()
+            throw error
+        }
+        await store?.close()
         logger.notice("Warren stopped")
     }
 }

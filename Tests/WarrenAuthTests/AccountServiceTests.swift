@@ -128,6 +128,7 @@ struct AccountServiceTests {
         clock.advance(3600)
         #expect(try await service.logout(refreshToken: nil, accessToken: pair.accessToken) == "alice")
         #expect(await failure { _ = try await service.refresh(pair.refreshToken) }?.code == .invalidToken)
+        #expect(try await service.logout(refreshToken: nil, accessToken: pair.accessToken) == "alice", "twice is fine")
     }
 
     @Test func aRefreshTokenFromAnotherKeyOrExpiredIsRefused() async throws {
