@@ -21,14 +21,34 @@ enum AuthWebRole {
 
     static var port: Int { authURL?.port ?? 0 }
 
-    /// A fresh signing key and store; the same values make other services that share them.
+    /// A signing key and an account store; the same values make other services that share them.
     struct Keys: Sendable {
         let key = SigningKey.generate()
-        let store = MemoryAccountStore()
+        let store: any AccountStore
+
+        /// Another issuer, with accounts in memory (a forger's key, say).
+        static func inMemory() -> Keys { Keys(store: MemoryAccountStore()) }
 
         func accounts(now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) -> AccountService {
             AccountService(store: store, key: key, hasher: PasswordHasher(rounds: 1_000), now: now, logger: quietLogger)
         }
+    }
+
+    /// Runs `body` with a fresh key and a real SQLite account store in a temporary folder,
+    /// closed and removed afterwards.
+    static func withKeys<T: Sendable>(_ body: (Keys) async throws -> T) async throws -> T {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warren-auth-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let store = try await Store.open(url: "sqlite:" + folder.appendingPathComponent("warren.sqlite").path, logger: quietLogger)
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await body(Keys(store: store.accounts)))
+        } catch {
+            result = .failure(error)
+        }
+        await store.close()
+        try? FileManager.default.removeItem(at: folder)
+        return try result.get()
     }
 
     static var quietLogger: Logger {
