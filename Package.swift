@@ -168,6 +168,7 @@ let package = Package(
                 "WarrenWeb",
                 "WarrenAuth",
                 "WarrenStore",
+                "WarrenCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

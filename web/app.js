@@ -8,7 +8,16 @@ import { Outbox } from './outbox.js';
 import { verifyProof } from './proof.js';
 import { syncList } from './render.js';
 import { Room } from './room.js';
-import { clearSession, loadSession, newClientId, newSessionId, parseLoginReply, saveSession } from './session.js';
+import {
+  clearSession,
+  loadSession,
+  loadUnsent,
+  newClientId,
+  newSessionId,
+  parseLoginReply,
+  saveSession,
+  saveUnsent,
+} from './session.js';
 import { Limits, countCharacters, validateLogin, validatePost } from './validate.js';
 
 const $ = (id) => document.getElementById(id);
@@ -47,6 +56,8 @@ const state = {
   renderTimer: null,
   toAck: [],
   lastRelogin: 0,
+  savedUnsent: '', // what saveUnsent last stored
+  followList: true, // the room list showed its newest lines when last scrolled or drawn
 };
 
 const room = new Room({ limit: 500, pendingLimit: 100 });
@@ -118,10 +129,16 @@ function scheduleRender() {
   state.renderTimer = setTimeout(render, 0);
 }
 
+/** Whether the room list shows its newest lines (give or take a little). */
+function listAtBottom() {
+  const list = ui.events;
+  return list.scrollHeight - list.scrollTop - list.clientHeight < 48;
+}
+
 function render() {
   state.renderTimer = null;
   const list = ui.events;
-  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 48;
+  const atBottom = listAtBottom();
   if (room.changed) {
     room.changed = false;
     syncList(list, room.entries(), nodes);
@@ -129,6 +146,15 @@ function render() {
   }
   // Messages are acknowledged once they are on the screen.
   for (const message of state.toAck.splice(0)) message.ack();
+  keepUnsent();
+}
+
+/** Keeps the posts the broker has not confirmed in sessionStorage, for a reload to send. */
+function keepUnsent() {
+  if (!state.identity) return;
+  const posts = outbox.unconfirmed();
+  const value = posts.length > 0 ? JSON.stringify({ session: state.identity.session, posts }) : '';
+  if (value !== state.savedUnsent) state.savedUnsent = saveUnsent(storage, state.identity.session, posts);
 }
 
 function onRoomMessage(message) {
@@ -237,6 +263,8 @@ async function enter(identity) {
       return;
     }
     ui.meName.textContent = state.identity.login;
+    // Posts an earlier page of this tab wrote but could not get confirmed go out now, once.
+    outbox.restore(loadUnsent(storage, state.identity.session).filter((post) => validatePost(post.text).ok));
     showView('room');
     scheduleRender();
     ui.composeText.focus();
@@ -266,6 +294,7 @@ async function logout() {
   nodes.clear();
   ui.events.replaceChildren();
   state.toAck.length = 0;
+  state.savedUnsent = '';
   hideBanner();
   ui.logout.disabled = false;
   setStatus('disconnected', 'Not connected');
@@ -317,6 +346,23 @@ function onEventsClick(event) {
   scheduleRender();
 }
 
+// ---- hidden pages: the back/forward cache and frozen tabs ----
+
+// A page kept in the back/forward cache (or frozen) runs no script, so it can neither show nor
+// acknowledge what the broker delivers: let the socket go before that happens, so everything
+// unacknowledged goes back to the tab's queue and is delivered again when the page returns.
+// Nothing is acknowledged on the way out: a message that arrived but was not drawn yet is
+// redelivered (and shown once). Unconfirmed posts are kept for a reload (keepUnsent).
+function onPageHidden() {
+  keepUnsent();
+  state.client?.suspend();
+}
+
+function onPageShown(event) {
+  if (event.type === 'pageshow' && !event.persisted) return; // a fresh page: start() connects
+  state.client?.resume();
+}
+
 // ---- start ----
 
 async function start() {
@@ -362,11 +408,21 @@ ui.composeText.addEventListener('input', () => {
   updateCount();
 });
 ui.events.addEventListener('click', onEventsClick);
+// When the list gets shorter (an error under the compose box, a taller textarea, a phone's
+// keyboard), it keeps its newest lines in view if it showed them before.
+ui.events.addEventListener('scroll', () => (state.followList = listAtBottom()));
+new ResizeObserver(() => {
+  if (state.followList) ui.events.scrollTop = ui.events.scrollHeight;
+}).observe(ui.events);
 ui.logout.addEventListener('click', logout);
 ui.bannerAction.addEventListener('click', () => {
   hideBanner();
   state.client?.activate();
 });
 ui.fatalRetry.addEventListener('click', () => start());
+window.addEventListener('pagehide', onPageHidden);
+window.addEventListener('pageshow', onPageShown);
+document.addEventListener('freeze', onPageHidden);
+document.addEventListener('resume', onPageShown);
 
 start();

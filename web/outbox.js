@@ -44,6 +44,37 @@ export class Outbox {
     return clientId;
   }
 
+  /**
+   * Takes back posts an earlier page of this tab left unconfirmed, pending again under their own
+   * clientIds, and sends them (the room shows a post once even if the first send had arrived).
+   * @param {{clientId: string, text: string, proof?: boolean}[]} posts validated posts
+   * @returns {number} how many were taken back (no more than fit in the room's pending limit)
+   */
+  restore(posts) {
+    let taken = 0;
+    for (const { clientId, text, proof = false } of posts) {
+      if (this.room.pending(clientId)) continue;
+      if (this.room.pendingCount >= this.room.pendingLimit) break;
+      this.room.addPending({ clientId, text, proof, status: this._waitingStatus() });
+      this._transmit(clientId);
+      taken += 1;
+    }
+    return taken;
+  }
+
+  /**
+   * The pending posts the broker has not confirmed (waiting for the connection, or sent without
+   * a RECEIPT yet), oldest first: what a reload must not lose.
+   * @returns {{clientId: string, text: string, proof: boolean}[]}
+   */
+  unconfirmed() {
+    const waiting = new Set([PendingStatus.queued, PendingStatus.sending]);
+    return this.room
+      .entries()
+      .filter((entry) => entry.pending && waiting.has(entry.pending.status))
+      .map(({ pending: { clientId, text, proof } }) => ({ clientId, text, proof }));
+  }
+
   /** Sends a failed post again, by hand. @param {string} clientId */
   retry(clientId) {
     const entry = this.room.pending(clientId);

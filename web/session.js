@@ -2,6 +2,7 @@
 // reload finds the same queue), random client ids for posts, and the login reply's shape.
 
 const STORAGE_KEY = 'warren.session';
+const UNSENT_KEY = 'warren.unsent';
 
 /** What a session id looks like: base64url, 22 to 64 characters (the server's rule). */
 export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{22,64}$/;
@@ -71,10 +72,11 @@ export function saveSession(storage, { login, session }) {
   }
 }
 
-/** Forgets the saved session (after logout). @param {Storage} storage */
+/** Forgets the saved session and its unsent posts (after logout). @param {Storage} storage */
 export function clearSession(storage) {
   try {
     storage.removeItem(STORAGE_KEY);
+    storage.removeItem(UNSENT_KEY);
   } catch {
     // nothing to forget
   }
@@ -100,4 +102,43 @@ export function parseLoginReply(body) {
     return { ok: false, code: String(reply.code ?? 'login.refused'), message };
   }
   return { ok: false, code: 'reply.malformed', message: 'The login service sent a reply of an unexpected shape.' };
+}
+
+/**
+ * Keeps this tab's posts that the broker has not confirmed, so a page that is unloaded (a
+ * reload, or navigating away and back without the back/forward cache) can send them still.
+ * @param {Storage} storage sessionStorage
+ * @param {string} session the tab's session id: posts are only taken back by the same session
+ * @param {{clientId: string, text: string, proof: boolean}[]} posts
+ * @returns {string} what was stored, to skip writing the same again
+ */
+export function saveUnsent(storage, session, posts) {
+  const value = posts.length > 0 ? JSON.stringify({ session, posts }) : '';
+  try {
+    if (value) storage.setItem(UNSENT_KEY, value);
+    else storage.removeItem(UNSENT_KEY);
+  } catch {
+    // storage may be full or disabled; the posts are still sent while this page lives
+  }
+  return value;
+}
+
+/**
+ * The unsent posts an earlier page of this tab kept for `session`, well-formed ones only.
+ * @param {Storage} storage
+ * @param {string} session
+ * @param {number} [limit] at most this many (the oldest first)
+ * @returns {{clientId: string, text: string, proof: boolean}[]}
+ */
+export function loadUnsent(storage, session, limit = 100) {
+  try {
+    const saved = JSON.parse(storage.getItem(UNSENT_KEY) ?? 'null');
+    if (saved?.session !== session || !Array.isArray(saved.posts)) return [];
+    return saved.posts
+      .filter((p) => typeof p?.clientId === 'string' && p.clientId !== '' && typeof p.text === 'string')
+      .slice(0, limit)
+      .map((p) => ({ clientId: p.clientId, text: p.text, proof: p.proof === true }));
+  } catch {
+    return [];
+  }
 }

@@ -87,6 +87,7 @@ export class StompConnection {
     this._listeners = new Map();
     this._state = ConnectionState.disconnected;
     this._active = false;
+    this._suspended = false; // suspend() was called: no socket until resume()
     this._link = null; // the current socket and its per-connection state
     this._reconnectTimer = null;
     this._opening = null; // token of a beforeConnect in progress
@@ -121,7 +122,7 @@ export class StompConnection {
   /** Starts connecting (and keeps reconnecting) unless already active. Safe to call any time. */
   activate() {
     this._active = true;
-    if (this._deactivation) return; // reopens once the deactivation finishes
+    if (this._deactivation || this._suspended) return; // reopens once deactivated, or on resume()
     if (this._link || this._reconnectTimer !== null || this._opening) return;
     this._attempt = 0;
     this._open();
@@ -156,6 +157,32 @@ export class StompConnection {
       this._finishDeactivation();
     }
     return promise;
+  }
+
+  /**
+   * Lets go of the socket as if it were lost, and opens none until resume(): for a page that is
+   * hidden in the back/forward cache or frozen, which cannot show what the broker delivers.
+   * Unacknowledged messages go back to the queue with the socket; unlike deactivate(), sends
+   * waiting for a connection stay queued, sends waiting for a RECEIPT fail with
+   * `connection-lost` (so they may be sent again), and subscriptions are renewed on resume().
+   */
+  suspend() {
+    if (this._suspended) return;
+    this._suspended = true;
+    this._cancelReconnect();
+    this._opening = null;
+    if (this._link && !this._deactivation) {
+      this._linkLost(this._link, new StompError(ErrorCode.connectionLost, 'suspended while the page is hidden'));
+    }
+  }
+
+  /** Undoes suspend(): reconnects at once if the client is active. Safe to call any time. */
+  resume() {
+    if (!this._suspended) return;
+    this._suspended = false;
+    if (!this._active || this._deactivation || this._link || this._reconnectTimer !== null || this._opening) return;
+    this._attempt = 0;
+    this._open();
   }
 
   // ---- connection lifecycle ----
@@ -317,7 +344,7 @@ export class StompConnection {
   }
 
   _afterLoss(error) {
-    if (!this._active) {
+    if (!this._active || this._suspended) {
       this._setState(ConnectionState.disconnected, { error });
       return;
     }
@@ -348,7 +375,7 @@ export class StompConnection {
     this._stopped(error);
     this._setState(ConnectionState.disconnected);
     deactivation.resolve();
-    if (this._active) {
+    if (this._active && !this._suspended) {
       this._attempt = 0;
       this._open();
     }

@@ -20,6 +20,8 @@ public struct WarrenConfiguration: Sendable, Hashable {
     public var httpPort: Int
     /// `WARREN_HTTP_HOST`: the address the web server listens on.
     public var httpHost: String
+    /// `WARREN_WEB_ROOT`: the folder of the page the web server serves.
+    public var webRoot: String
     /// `WARREN_PREFIX`: the broker names.
     public var topology: Topology
     /// `WARREN_POW_BITS`: the proof-of-work difficulty.
@@ -76,6 +78,7 @@ public struct WarrenConfiguration: Sendable, Hashable {
         let stompVhost = reader.nonEmpty(.stompVhost)
         let httpPort = reader.integer(.httpPort, 0...65_535)
         let httpHost = reader.check(.httpHost) { $0.contains(where: \.isWhitespace) ? nil : $0 }
+        let webRoot = reader.nonEmpty(.webRoot)
         let topology = reader.check(.prefix) { (value: String) throws(Refusal) -> Topology? in try Topology(prefix: value) }
         let powBits = reader.integer(.powBits, Limits.powMinBits...Limits.powMaxBits)
         let cronSchedule = reader.check(.cronSchedule) { (value: String) throws(CronParseError) -> CronSchedule? in try CronSchedule(parsing: value) }
@@ -107,7 +110,7 @@ public struct WarrenConfiguration: Sendable, Hashable {
 
         guard reader.issues.isEmpty,
             let amqpURL, let stompURL, let stompLogin, let stompPasscode, let stompVhost, let httpPort,
-            let httpHost, let topology, let powBits, let cronSchedule, let cronText, let ttl, let maxLength,
+            let httpHost, let webRoot, let topology, let powBits, let cronSchedule, let cronText, let ttl, let maxLength,
             let rpcTimeout, let databaseURL, let logLevel, let authKey, let authKeyFile, let brokerAuth
         else {
             throw ConfigurationError(issues: reader.issues)
@@ -117,7 +120,7 @@ public struct WarrenConfiguration: Sendable, Hashable {
         let unknown = Set(environment.keys).union(file.values.keys).filter { $0.hasPrefix("WARREN_") && !known.contains($0) }
         return WarrenConfiguration(
             amqpURL: amqpURL, stompURL: stompURL, stompLogin: stompLogin, stompPasscode: stompPasscode,
-            stompVhost: stompVhost, httpPort: httpPort, httpHost: httpHost, topology: topology, powBits: powBits,
+            stompVhost: stompVhost, httpPort: httpPort, httpHost: httpHost, webRoot: webRoot, topology: topology, powBits: powBits,
             cronSchedule: cronSchedule, cronText: cronText, userQueueTTLMs: ttl, userQueueMaxLength: maxLength,
             rpcTimeoutMs: rpcTimeout, databaseURL: databaseURL, logLevel: logLevel,
             authKey: authKey, authKeyFile: authKeyFile, brokerAuth: brokerAuth, sources: reader.sources,
@@ -154,9 +157,10 @@ public struct WarrenConfiguration: Sendable, Hashable {
         mutating func check<Value, Failure: Error>(
             _ key: ConfigurationKey, _ convert: (String) throws(Failure) -> Value?
         ) -> Value? {
-            let (value, source) = raw(key)
+            let (given, source) = raw(key)
+            let value = Reader.hidingPassword(given)
             do {
-                if let converted = try convert(value) { return converted }
+                if let converted = try convert(given) { return converted }
                 issues.append(ConfigurationIssue(variable: key.rawValue, value: key.isSecret ? "(hidden)" : value, source: source, expected: key.expected))
             } catch {
                 let detail = (error as? CronParseError).map { "; \($0.description)" }
@@ -164,6 +168,13 @@ public struct WarrenConfiguration: Sendable, Hashable {
                 issues.append(ConfigurationIssue(variable: key.rawValue, value: key.isSecret ? "(hidden)" : value, source: source, expected: key.expected + detail))
             }
             return nil
+        }
+
+        /// A URL's password becomes `***`, so a refused value can be shown in messages and logs.
+        static func hidingPassword(_ value: String) -> String {
+            guard var components = URLComponents(string: value), components.password != nil else { return value }
+            components.password = "***"
+            return components.string ?? value
         }
 
         mutating func nonEmpty(_ key: ConfigurationKey) -> String? {

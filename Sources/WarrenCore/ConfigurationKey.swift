@@ -14,6 +14,8 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     case httpPort = "WARREN_HTTP_PORT"
     /// The address the web server listens on.
     case httpHost = "WARREN_HTTP_HOST"
+    /// The folder of the page the web server serves.
+    case webRoot = "WARREN_WEB_ROOT"
     /// The prefix of every broker name.
     case prefix = "WARREN_PREFIX"
     /// The proof-of-work difficulty.
@@ -50,6 +52,7 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .stompVhost: "warren"
         case .httpPort: "8080"
         case .httpHost: "127.0.0.1"
+        case .webRoot: "web"
         case .prefix: Topology.defaultPrefix
         case .powBits: "24"
         case .cronSchedule: "* * * * *"
@@ -70,7 +73,7 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         switch self {
         case .amqpURL: "an amqp:// or amqps:// URL with a host, such as \(defaultValue)"
         case .stompURL: "a ws:// or wss:// URL with a host, such as \(defaultValue)"
-        case .stompLogin, .stompPasscode, .stompVhost: "a non-empty string"
+        case .stompLogin, .stompPasscode, .stompVhost, .webRoot: "a non-empty string"
         case .httpPort: "a port number from 0 to 65535 (0 picks a free port)"
         case .httpHost: "a host name or IP address without spaces, such as 127.0.0.1 or 0.0.0.0"
         case .prefix: "dot-separated segments of 1 to 64 letters, digits, '_' or '-', such as chat"

@@ -8,18 +8,18 @@ import WarrenAuth
 /// swift-service-lifecycle `Service`); tests drive the same value in-process with `app.test(.router)`.
 /// - Parameters:
 ///   - configuration: where to listen, what to serve, what to tell browsers.
-///   - brokerReachable: the check behind `/healthz`; by default a TCP connection to the broker's
-///     AMQP port (see ``tcpReachabilityCheck(to:timeout:logger:)``). Its answers are cached for a second.
+///   - brokerReachable: the check behind `/healthz`; by default an AMQP greeting with the broker
+///     (see ``amqpGreetingCheck(to:timeout:logger:)``). Its answers are cached for a second.
 ///   - accounts: accounts and tokens; when given, the router answers `/api/*` and the broker's `/auth/*`.
 ///   - logger: the application's logger; each request logs through it.
 /// - Returns: an application ready to `run()` or to join a `ServiceGroup`.
 public func buildApplication(
     configuration: WebConfiguration,
-    brokerReachable: (@Sendable () async -> Bool)? = nil,
+    brokerReachable: (@Sendable () async -> BrokerHealth)? = nil,
     accounts: AccountService? = nil,
     logger: Logger = Logger(label: "warren.web")
 ) -> some ApplicationProtocol {
-    let check = brokerReachable ?? tcpReachabilityCheck(to: configuration.broker, logger: logger)
+    let check = brokerReachable ?? amqpGreetingCheck(to: configuration.broker, logger: logger)
     let router = buildRouter(
         configuration: configuration,
         health: CachedHealthCheck(maximumAge: .seconds(1), check: check),
@@ -87,11 +87,11 @@ public func buildRouter<C: Clock>(
     }
 
     router.get("healthz") { _, _ in
-        let reachable = await health.isReachable()
+        let broker = await health.health()
         return EditedResponse(
-            status: reachable ? .ok : .serviceUnavailable,
+            status: broker.reachable ? .ok : .serviceUnavailable,
             headers: [.cacheControl: "no-store"],
-            response: HealthReport(brokerReachable: reachable)
+            response: HealthReport(broker)
         )
     }
     if let accounts {

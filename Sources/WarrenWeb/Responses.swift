@@ -47,11 +47,14 @@ public struct HealthReport: ResponseCodable, Equatable, Sendable {
     public var status: String
     /// `reachable` or `unreachable`.
     public var broker: String
+    /// Why the broker is unreachable; absent when it is reachable.
+    public var reason: String?
 
     /// Describes a broker that is, or is not, reachable.
-    public init(brokerReachable: Bool) {
-        self.status = brokerReachable ? "ok" : "unavailable"
-        self.broker = brokerReachable ? "reachable" : "unreachable"
+    public init(_ health: BrokerHealth) {
+        self.status = health.reachable ? "ok" : "unavailable"
+        self.broker = health.reachable ? "reachable" : "unreachable"
+        self.reason = health.reason
     }
 
     /// Encodes the report as JSON.

@@ -13,13 +13,6 @@ enum ServiceSupport {
         try? String(contentsOfFile: ".env", encoding: .utf8)
     }
 
-    /// The process environment with the `.env` file's values under it (the environment wins).
-    static func mergedEnvironment() -> [String: String] {
-        var merged = envFileText().map { EnvFile.parse($0).values } ?? [:]
-        for (key, value) in ProcessInfo.processInfo.environment { merged[key] = value }
-        return merged
-    }
-
     /// WARREN_* from the environment and `.env`; a bad value is a one-line failure.
     static func loadConfiguration() throws -> WarrenConfiguration {
         do {

@@ -43,7 +43,7 @@ struct UpCommand: AsyncParsableCommand {
         }
         var store: Store?
         if !self.noWeb {
-            let web = try WebConfiguration(environment: ServiceSupport.mergedEnvironment())
+            let web = WebConfiguration(configuration)
             let webLogger = Logger(label: "warren.web")
             let (accounts, opened) = try await AccountsSupport.open(configuration, logger: webLogger)
             store = opened

@@ -13,12 +13,12 @@ struct WebCommand: AsyncParsableCommand {
         discussion: """
             Serves the files of the web root (index.html at /), tells browsers where the \
             broker's Web-STOMP endpoint is through /config.json, and answers /healthz with 200 \
-            while the broker's AMQP port is reachable and 503 when it is not. Browsers then talk \
+            while the broker answers an AMQP 0-9-1 greeting and 503, with the reason, when it does not. Browsers then talk \
             to RabbitMQ directly; no chat traffic passes through this server. Accounts: \
             /api/register, /api/login, /api/refresh and /api/logout, and the broker's HTTP auth \
             backend at /auth/user, /auth/vhost, /auth/resource and /auth/topic.
 
-            Environment (an unset or empty variable takes the default, in brackets):
+            Environment, then .env (an unset or empty variable takes the default, in brackets):
               WARREN_HTTP_HOST         address to listen on [127.0.0.1]
               WARREN_HTTP_PORT         port to listen on, 0 for any free one [8080]
               WARREN_WEB_ROOT          folder of the page [web]
@@ -26,10 +26,10 @@ struct WebCommand: AsyncParsableCommand {
                                        [ws://127.0.0.1:15674/ws]
               WARREN_STOMP_VHOST       broker virtual host told to browsers [warren]
               WARREN_STOMP_LOGIN       browsers' broker login [browser]
-              WARREN_BROWSER_PASSWORD  browsers' broker passcode [browser]
+              WARREN_STOMP_PASSCODE    browsers' broker passcode [browser]
               WARREN_PREFIX            prefix of broker names [chat]
               WARREN_POW_BITS          proof-of-work difficulty in bits [24]
-              WARREN_AMQP_URL          broker whose AMQP port /healthz checks
+              WARREN_AMQP_URL          broker that /healthz greets
                                        [amqp://warren:warren@127.0.0.1:5672/warren]
               WARREN_DATABASE_URL      accounts store [sqlite:.warren/warren.sqlite]
               WARREN_AUTH_KEY          token signing key, base64 of at least 32 bytes
@@ -65,7 +65,7 @@ struct WebCommand: AsyncParsableCommand {
         try self.options.bootstrapLogging()
         let logger = Logger(label: "warren.web")
 
-        var configuration = try WebConfiguration(environment: ProcessInfo.processInfo.environment)
+        var configuration = WebConfiguration(try ServiceSupport.loadConfiguration())
         if let host { configuration.host = host }
         if let port { configuration.port = port }
         if let webRoot { configuration.webRoot = webRoot }

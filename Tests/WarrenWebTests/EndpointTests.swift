@@ -70,6 +70,7 @@ struct EndpointTests {
                 let body = try JSONDecoder().decode(HealthReport.self, from: Data(buffer: response.body))
                 #expect(body.status == "unavailable")
                 #expect(body.broker == "unreachable")
+                #expect(body.reason == "the broker check failed")
             }
         }
     }
@@ -94,5 +95,46 @@ struct EndpointTests {
             }
         }
         #expect(counter.value == 1)
+    }
+
+    @Test("/healthz is 503 with a reason when nothing listens on the broker's port")
+    func healthzClosedPort() async throws {
+        let port = try await TestListener.closedPort()
+        let reason = try await Self.healthz(brokerPort: port, expecting: .serviceUnavailable)
+        #expect(reason?.contains("cannot connect to 127.0.0.1:\(port)") == true, "\(reason ?? "no reason")")
+    }
+
+    @Test("/healthz is 503 with a reason when the broker's port answers, but not in AMQP")
+    func healthzNotAMQP() async throws {
+        let listener = try await TestListener.start(greeting: Array("SSH-2.0-OpenSSH_9.2p1 Debian\r\n".utf8))
+        let reason = try await Self.healthz(brokerPort: listener.port, expecting: .serviceUnavailable)
+        #expect(reason?.contains("not with AMQP connection.start") == true, "\(reason ?? "no reason")")
+        try await listener.close()
+    }
+
+    @Test("/healthz is 200 when the broker's port answers with connection.start")
+    func healthzAMQP() async throws {
+        let listener = try await TestListener.start(greeting: TestListener.connectionStartPrefix)
+        let reason = try await Self.healthz(brokerPort: listener.port, expecting: .ok)
+        #expect(reason == nil)
+        try await listener.close()
+    }
+
+    /// GET /healthz of an application whose broker check is the real one, aimed at `brokerPort`.
+    /// - Returns: the body's `reason`.
+    static func healthz(brokerPort: Int, expecting status: HTTPResponse.Status) async throws -> String? {
+        let fixture = try WebFixture()
+        var configuration = fixture.configuration
+        configuration.broker = .init(host: "127.0.0.1", port: brokerPort)
+        let app = buildApplication(configuration: configuration, logger: .quiet)
+        return try await app.test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == status)
+                let body = try JSONDecoder().decode(HealthReport.self, from: Data(buffer: response.body))
+                #expect(body.status == (status == .ok ? "ok" : "unavailable"))
+                #expect(body.broker == (status == .ok ? "reachable" : "unreachable"))
+                return body.reason
+            }
+        }
     }
 }

@@ -12,7 +12,7 @@ struct HealthCheckTests {
         let counter = Counter()
         let cache = CachedHealthCheck(maximumAge: .seconds(1), clock: clock) {
             counter.increment()
-            return counter.value.isMultiple(of: 2)
+            return counter.value.isMultiple(of: 2) ? .reachable : .unreachable("odd")
         }
         #expect(await cache.isReachable() == false)
         clock.advance(by: .milliseconds(999))
@@ -41,18 +41,46 @@ struct HealthCheckTests {
         #expect(counter.value == 1)
     }
 
-    @Test("The TCP check sees a listening port, and not a closed one")
-    func tcpCheck() async throws {
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: "127.0.0.1", port: 0)
-            .get()
-        let port = try #require(server.localAddress?.port)
-        let check = tcpReachabilityCheck(to: .init(host: "127.0.0.1", port: port), timeout: .seconds(1))
-        #expect(await check() == true)
+    @Test("The AMQP check sees a broker's connection.start")
+    func greetingFromABroker() async throws {
+        let listener = try await TestListener.start(greeting: TestListener.connectionStartPrefix)
+        let check = amqpGreetingCheck(to: .init(host: "127.0.0.1", port: listener.port), timeout: .seconds(5))
+        #expect(await check() == .reachable)
+        try await listener.close()
+    }
 
-        try await server.close()
-        #expect(await check() == false)
+    @Test("The AMQP check refuses a closed port, with a reason")
+    func closedPort() async throws {
+        let port = try await TestListener.closedPort()
+        let health = await amqpGreetingCheck(to: .init(host: "127.0.0.1", port: port), timeout: .seconds(5))()
+        #expect(health.reachable == false)
+        #expect(health.reason?.contains("cannot connect to 127.0.0.1:\(port)") == true, "\(health)")
+    }
+
+    @Test("The AMQP check refuses a TCP listener that answers in another protocol")
+    func notAMQP() async throws {
+        let listener = try await TestListener.start(greeting: Array("HTTP/1.1 400 Bad Request\r\n\r\n".utf8))
+        let health = await amqpGreetingCheck(to: .init(host: "127.0.0.1", port: listener.port), timeout: .seconds(5))()
+        #expect(health.reachable == false)
+        #expect(health.reason?.contains("not with AMQP connection.start (first bytes: 48 54 54 50 2F 31 2E 31)") == true, "\(health)")
+        try await listener.close()
+    }
+
+    @Test("The AMQP check refuses a listener that never answers, once its timeout is over")
+    func silentListener() async throws {
+        let listener = try await TestListener.start(greeting: nil)
+        let health = await amqpGreetingCheck(to: .init(host: "127.0.0.1", port: listener.port), timeout: .milliseconds(300))()
+        #expect(health.reachable == false)
+        #expect(health.reason?.contains("no AMQP answer from 127.0.0.1:\(listener.port) within 300 ms") == true, "\(health)")
+        try await listener.close()
+    }
+
+    @Test("The AMQP check names another AMQP version")
+    func otherVersion() async throws {
+        let listener = try await TestListener.start(greeting: Array("AMQP".utf8) + [0, 0, 9, 0])
+        let health = await amqpGreetingCheck(to: .init(host: "127.0.0.1", port: listener.port), timeout: .seconds(5))()
+        #expect(health.reason?.contains("another AMQP version (it answered with protocol header AMQP 0 0 9 0)") == true, "\(health)")
+        try await listener.close()
     }
 }
 

@@ -1,12 +1,13 @@
 import Hummingbird
 import Testing
+import WarrenCore
 import WarrenWeb
 
 @Suite("Web configuration")
 struct WebConfigurationTests {
-    @Test("With no variables every default applies")
+    @Test("With nothing set, the web role gets WarrenConfiguration's defaults")
     func defaults() throws {
-        let configuration = try WebConfiguration(environment: [:])
+        let configuration = WebConfiguration(try WarrenConfiguration.load(environment: [:], envFile: nil))
         #expect(configuration == WebConfiguration())
         #expect(configuration.host == "127.0.0.1")
         #expect(configuration.port == 8080)
@@ -21,20 +22,28 @@ struct WebConfigurationTests {
         #expect(configuration.stompOrigin == "ws://127.0.0.1:15674")
     }
 
-    @Test("Every variable is read")
+    @Test("Every web setting comes through WarrenConfiguration, from the environment and .env")
     func everyVariable() throws {
-        let configuration = try WebConfiguration(environment: [
-            "WARREN_HTTP_HOST": "0.0.0.0",
-            "WARREN_HTTP_PORT": "9090",
-            "WARREN_WEB_ROOT": "/app/web",
-            "WARREN_STOMP_URL": "wss://chat.example.org/ws",
-            "WARREN_STOMP_VHOST": "prod",
-            "WARREN_STOMP_LOGIN": "guest-tab",
-            "WARREN_BROWSER_PASSWORD": "pa ss",
-            "WARREN_PREFIX": "team-a.chat",
-            "WARREN_POW_BITS": "20",
-            "WARREN_AMQP_URL": "amqps://warren:secret@rabbitmq/warren",
-        ])
+        let envFile = """
+            WARREN_WEB_ROOT=/app/web
+            WARREN_STOMP_PASSCODE="pa ss"
+            WARREN_POW_BITS=20
+            WARREN_HTTP_PORT=1
+            """
+        let configuration = WebConfiguration(
+            try WarrenConfiguration.load(
+                environment: [
+                    "WARREN_HTTP_HOST": "0.0.0.0",
+                    "WARREN_HTTP_PORT": "9090",  // the environment wins over .env
+                    "WARREN_STOMP_URL": "wss://chat.example.org/ws",
+                    "WARREN_STOMP_VHOST": "prod",
+                    "WARREN_STOMP_LOGIN": "guest-tab",
+                    "WARREN_PREFIX": "team-a.chat",
+                    "WARREN_AMQP_URL": "amqps://warren:secret@rabbitmq/warren",
+                ],
+                envFile: envFile
+            )
+        )
         #expect(configuration.host == "0.0.0.0")
         #expect(configuration.port == 9090)
         #expect(configuration.webRoot == "/app/web")
@@ -48,66 +57,35 @@ struct WebConfigurationTests {
         #expect(configuration.broker == .init(host: "rabbitmq", port: 5671))
     }
 
-    @Test("Empty variables take their defaults")
-    func emptyMeansDefault() throws {
-        let configuration = try WebConfiguration(environment: [
-            "WARREN_HTTP_PORT": "",
-            "WARREN_STOMP_URL": " ",
-            "WARREN_BROWSER_PASSWORD": "",
-            "WARREN_POW_BITS": "",
-        ])
-        #expect(configuration == WebConfiguration())
+    @Test("The broker endpoint is the AMQP URL's host and port")
+    func brokerEndpoint() {
+        #expect(WebConfiguration.BrokerEndpoint(amqpURL: "amqp://u:p@broker.internal:5800/v") == .init(host: "broker.internal", port: 5800))
+        #expect(WebConfiguration.BrokerEndpoint(amqpURL: "amqp://broker") == .init(host: "broker", port: 5672))
+        #expect(WebConfiguration.BrokerEndpoint(amqpURL: "amqp:///vhost") == nil)
     }
 
-    @Test("An IPv6 Web-STOMP host keeps its brackets in the origin")
+    @Test("An IPv6 Web-STOMP host is bracketed in the origin")
     func ipv6Origin() throws {
-        let configuration = try WebConfiguration(environment: ["WARREN_STOMP_URL": "ws://[::1]:15674/ws"])
+        let configuration = WebConfiguration(try WarrenConfiguration.load(environment: ["WARREN_STOMP_URL": "ws://[::1]:15674/ws"], envFile: nil))
         #expect(configuration.stompOrigin == "ws://[::1]:15674")
     }
 
-    @Test(
-        "Unusable values are refused, naming the variable",
-        arguments: [
-            ("WARREN_HTTP_PORT", "eighty", WebConfigurationError.Code.invalidPort),
-            ("WARREN_HTTP_PORT", "70000", .invalidPort),
-            ("WARREN_HTTP_PORT", "-1", .invalidPort),
-            ("WARREN_POW_BITS", "0", .invalidNumber),
-            ("WARREN_POW_BITS", "65", .invalidNumber),
-            ("WARREN_POW_BITS", "many", .invalidNumber),
-            ("WARREN_STOMP_URL", "http://127.0.0.1:15674/ws", .invalidURL),
-            ("WARREN_STOMP_URL", "127.0.0.1:15674", .invalidURL),
-            ("WARREN_STOMP_URL", "ws:///ws", .invalidURL),
-            ("WARREN_STOMP_URL", "ws://127.0.0.1:99999/ws", .invalidURL),
-            ("WARREN_AMQP_URL", "http://rabbitmq:5672", .invalidURL),
-            ("WARREN_AMQP_URL", "amqp:///warren", .invalidURL),
-            ("WARREN_PREFIX", "chat room", .invalidName),
-            ("WARREN_PREFIX", "chat.", .invalidName),
-            ("WARREN_PREFIX", "a..b", .invalidName),
-            ("WARREN_PREFIX", "chat#", .invalidName),
-        ]
-    )
-    func badValues(variable: String, value: String, code: WebConfigurationError.Code) {
-        let error = #expect(throws: WebConfigurationError.self) {
-            try WebConfiguration(environment: [variable: value])
+    @Test("A bad web setting is refused by the one loader, naming the variable")
+    func badValue() {
+        let error = #expect(throws: ConfigurationError.self) {
+            try WarrenConfiguration.load(environment: ["WARREN_HTTP_PORT": "eighty", "WARREN_STOMP_URL": "http://x/ws"], envFile: nil)
         }
-        #expect(error?.code == code)
-        #expect(error?.variable == variable)
-        #expect(error?.description.hasPrefix("\(variable)=") == true)
-    }
-
-    @Test("An error message spells out what was wrong and what was expected")
-    func errorMessage() {
-        let error = #expect(throws: WebConfigurationError.self) {
-            try WebConfiguration(environment: ["WARREN_HTTP_PORT": "eighty"])
-        }
-        #expect(error?.description == "WARREN_HTTP_PORT=\"eighty\": expected a port number from 0 to 65535")
+        let variables = error?.issues.compactMap(\.variable) ?? []
+        #expect(variables.contains("WARREN_HTTP_PORT"))
+        #expect(variables.contains("WARREN_STOMP_URL"))
     }
 
     @Test("A bad AMQP URL's password stays out of the message")
-    func passwordRedacted() {
-        let error = #expect(throws: WebConfigurationError.self) {
-            try WebConfiguration(environment: ["WARREN_AMQP_URL": "http://warren:hunter2@rabbitmq:5672/warren"])
+    func passwordHidden() {
+        let error = #expect(throws: ConfigurationError.self) {
+            try WarrenConfiguration.load(environment: ["WARREN_AMQP_URL": "http://warren:hunter2@rabbitmq:5672/warren"], envFile: nil)
         }
+        #expect(error?.description.contains("WARREN_AMQP_URL") == true)
         #expect(error?.description.contains("hunter2") == false)
     }
 

@@ -2,24 +2,35 @@
 """Warren's real-browser end-to-end test: two headless Chromium sessions (alice and bob) against a
 running `warren up` and its broker.
 
-    python3 tests/browser/test_chat.py --url http://127.0.0.1:18080/ [--screenshot PATH]
+    python3 tests/browser/test_chat.py --url http://127.0.0.1:18080/ [--artifacts DIR]
+        [--close-connections "COMMAND"]
+
+--close-connections is a shell command that makes the broker force-close every connection of
+the chat's vhost (scripts/test-browser passes `scripts/broker ctl close_all_connections -p
+warren ...`); without it the reconnect step fails. Screenshots of both pages go to DIR.
 
 Every step is bounded (WebDriverWait with a timeout). The steps run in order; one that fails is
 counted and the run goes on where that still makes sense. The last line is
 `browser: N passed, N failed`; the exit status is 0 only when nothing failed.
 
-Console messages allowed (everything else at level SEVERE fails step 7):
-  * none by default. WARNING-level lines (the page's own console.warn for dropped messages or an
-    unconfirmed logout) are printed but do not fail the run.
+Console messages allowed (everything else at level SEVERE fails the console step):
+  * ALLOWED_SEVERE below, anywhere;
+  * Chromium's "net::ERR_INTERNET_DISCONNECTED" for the WebSocket, only while the reconnect step
+    holds alice's page offline (it is what the page's reconnect attempts meet then).
+  WARNING-level lines (the page's own console.warn for dropped messages or an unconfirmed
+  logout, or a "STOMP died" when the broker closes the connections) are printed but do not
+  fail the run.
 """
 
 import argparse
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
 import traceback
+import uuid
 
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException, UnexpectedAlertPresentException
@@ -89,6 +100,58 @@ look();
 
 WORKING_MUST_SHOW_MS = 250
 
+# Records whether the reconnecting banner was ever shown (the page may reconnect within a second,
+# faster than polling could see), with its text.
+WATCH_BANNER_JS = r"""
+const banner = document.getElementById('banner');
+window.__warrenBanner = { seen: false, text: '' };
+const look = () => {
+  const text = document.getElementById('banner-text').textContent;
+  if (!banner.hidden && /reconnecting/i.test(text)) window.__warrenBanner = { seen: true, text };
+};
+new MutationObserver(look).observe(banner, { attributes: true, childList: true, subtree: true, characterData: true });
+look();
+"""
+
+# Records in sessionStorage (which survives the navigation) how the page left and came back.
+WATCH_NAVIGATION_JS = r"""
+sessionStorage.removeItem('test.pagehide');
+sessionStorage.removeItem('test.pageshow');
+addEventListener('pagehide', (e) => sessionStorage.setItem('test.pagehide', String(e.persisted)));
+addEventListener('pageshow', (e) => sessionStorage.setItem('test.pageshow', String(e.persisted)));
+"""
+
+# Sends one post to the inbox over a STOMP connection of its own, as a page that skipped its own
+# checks would: the server must refuse it. Resolves with "ok" on the broker's RECEIPT.
+RAW_POST_JS = r"""
+const [text, clientId, done] = arguments;
+const fail = (why) => done(`failed: ${why}`);
+(async () => {
+  const config = await (await fetch('/config.json')).json();
+  const { login, session } = JSON.parse(sessionStorage.getItem('warren.session'));
+  const body = JSON.stringify({ text, clientId, login, session });
+  const ws = new WebSocket(config.stompURL, ['v12.stomp']);
+  ws.binaryType = 'arraybuffer';
+  let received = '';
+  ws.onerror = () => fail('socket error');
+  ws.onopen = () => ws.send(`CONNECT\naccept-version:1.2\nhost:${config.vhost}\nlogin:${config.login}\npasscode:${config.passcode}\n\n\0`);
+  ws.onmessage = (e) => {
+    received += typeof e.data === 'string' ? e.data : new TextDecoder().decode(e.data);
+    if (received.startsWith('CONNECTED') && received.includes('\0')) {
+      received = '';
+      ws.send(`SEND\ndestination:/amq/queue/${config.prefix}.inbox\ncontent-type:application/json\npersistent:true\nreceipt:raw-1\n\n${body}\0`);
+    } else if (received.startsWith('RECEIPT')) {
+      ws.close();
+      done('ok');
+    } else if (received.startsWith('ERROR')) {
+      fail(received.slice(0, 300));
+    }
+  };
+})().catch((error) => fail(error.message));
+"""
+
+OFFLINE_SEVERE = r"WebSocket connection to '.*' failed: .*net::ERR_INTERNET_DISCONNECTED"
+
 
 def parse_ms(text):
     """'10 ms' / '1.2 s' (format.js formatDuration) in milliseconds, or None."""
@@ -126,12 +189,45 @@ class User:
     def __init__(self, name, driver, url):
         self.name, self.driver, self.url = name, driver, url
         self.console = []  # every browser log entry seen, in order
+        self.offline = []  # [start, end] epoch ms of the times this page was cut off
 
     def drain_log(self):
         try:
             self.console.extend(self.driver.get_log("browser"))
         except Exception as error:  # noqa: BLE001 - the log is diagnostics, never the failure
             print(f"  ({self.name}: could not read the console log: {error})")
+
+    def set_offline(self, offline):
+        """Cuts the page off the network (new connections fail) or puts it back, via DevTools."""
+        self.driver.execute_cdp_cmd("Network.enable", {})
+        self.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
+            "offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+        now = time.time() * 1000
+        if offline:
+            self.offline.append([now, None])
+        elif self.offline and self.offline[-1][1] is None:
+            self.offline[-1][1] = now
+
+    def expected_offline(self, entry):
+        """Whether a console entry is a failed connection attempt made while the page was cut off."""
+        at = entry.get("timestamp", 0)
+        return bool(re.search(OFFLINE_SEVERE, entry.get("message", ""))) and any(
+            start - 1000 <= at <= (end or float("inf")) + 5000 for start, end in self.offline)
+
+    def screenshot(self, folder, name):
+        if not folder:
+            return
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.abspath(os.path.join(folder, f"{name}.png"))
+        self.driver.save_screenshot(path)
+        print(f"  screenshot: {path}")
+
+    def compose_error(self):
+        node = self.driver.find_element(By.ID, "compose-error")
+        return node.text if node.is_displayed() else ""
+
+    def status(self):
+        return self.driver.find_element(By.ID, "status").get_attribute("data-state")
 
     def snapshot(self):
         return self.driver.execute_script(SNAPSHOT_JS) or []
@@ -231,7 +327,8 @@ class Run:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", required=True)
-    parser.add_argument("--screenshot", default=None)
+    parser.add_argument("--artifacts", default=None, help="folder for the screenshots")
+    parser.add_argument("--close-connections", default=None, help="shell command that force-closes the broker's connections")
     parser.add_argument("--cron-text", default=os.environ.get("WARREN_CRON_TEXT") or "Hello world!")
     args = parser.parse_args()
 
@@ -331,13 +428,180 @@ def main():
                 assert n == 1, f"alice shows '{text}' {n} times"
 
         def s7():
+            stamp = int(time.time())
+            long_text = ("too long " * 223)[:2001]  # 2,001 characters, one over the limit
+            before = len(bob.snapshot())
+            for bad, what, expected in (("", "an empty post", r"empty"),
+                                        ("  \n\t ", "a post of only whitespace", r"empty"),
+                                        (long_text, "a post of 2,001 characters", r"2001 characters long; at most 2000")):
+                alice.post(bad)
+                message = alice.wait(f"a visible error for {what}",
+                                     lambda u: re.search(expected, u.compose_error()) and u.compose_error())
+                print(f"  {what}: '{message}'")
+                pend = [e for e in alice.snapshot() if e["pending"]]
+                assert not pend, f"{what} was queued as a post: {pend}"
+            alice.screenshot(args.artifacts, "alice-refused-post")
+            kept = alice.driver.find_element(By.ID, "compose-text").get_attribute("value")
+            assert kept == long_text, "the over-long text was not kept in the box for shortening"
+            follow = f"after the refused posts {stamp}"
+            alice.post(follow)
+            for u in (alice, bob):
+                u.wait_entry(f"'{follow}'", follow)
+            assert alice.compose_error() == "", f"the error stayed after a good post: {alice.compose_error()}"
+            # Nothing reached anybody before the good post: bob's new entries (cron and presence
+            # lines aside) are that post alone, and neither page shows the bad texts or an error.
+            added = [e for e in bob.snapshot()[before:] if e["kind"] not in ("system", "presence")]
+            assert [e["text"] for e in added] == [follow], f"bob's page got more than '{follow}': {added}"
+            for u in (alice, bob):
+                for e in u.snapshot():
+                    assert e["text"] not in ("", long_text) and e["kind"] != "error", f"{u.name} shows {e}"
+
+        def s7b():
+            stamp = int(time.time())
+            before = len(bob.snapshot())
+            refused = []
+            for text, expected in (("", "The post is empty"), ("y" * 2001, "The post is 2001 characters long; at most 2000")):
+                answer = alice.driver.execute_async_script(RAW_POST_JS, text, str(uuid.uuid4()))
+                assert answer == "ok", f"the raw post did not reach the broker: {answer}"
+                line = alice.wait(f"the server's refusal '{expected}…' on alice's page",
+                                  lambda u: next((e for e in u.snapshot() if e["kind"] == "error" and expected in (e["text"] or "")), None))
+                refused.append(text)
+                print(f"  alice sees: Error: {line['text']}")
+            alice.screenshot(args.artifacts, "alice-server-refusal")
+            follow = f"after the posts the server refused {stamp}"
+            alice.post(follow)
+            bob.wait_entry(f"'{follow}'", follow)
+            added = [e for e in bob.snapshot()[before:] if e["kind"] not in ("system", "presence")]
+            assert [e["text"] for e in added] == [follow], f"bob's page got more than '{follow}': {added}"
+            for e in alice.snapshot():
+                assert e["text"] not in refused or e["kind"] == "error", f"alice shows a refused post as a post: {e}"
+
+        def cut_alice_off():
+            """The broker closes every connection; alice's page stays cut off (her reconnect
+            attempts fail) so that what she writes has to wait in the outbox; bob's comes back."""
+            if not args.close_connections:
+                raise Failure("no --close-connections command was given")
+            for u in (alice, bob):
+                u.drain_log()
+                u.driver.execute_script(WATCH_BANNER_JS)
+            alice.set_offline(True)
+            done = subprocess.run(args.close_connections, shell=True, capture_output=True, text=True, timeout=180)
+            if done.returncode != 0:
+                raise Failure(f"'{args.close_connections}' failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+            print(f"  {done.stdout.strip().splitlines()[-1] if done.stdout.strip() else '(closed)'}")
+            for u in (alice, bob):
+                u.wait("the reconnecting banner", lambda u: u.driver.execute_script("return window.__warrenBanner.seen"))
+            bob.wait("bob's page connected again", lambda u: u.room_shown() and not u.driver.find_element(By.ID, "banner").is_displayed())
+            alice.wait("alice's page reconnecting, banner shown",
+                       lambda u: u.status() == "reconnecting" and u.driver.find_element(By.ID, "banner").is_displayed())
+
+        def post_while_cut_off(text):
+            alice.post(text)
+            alice.wait(f"'{text}' waiting for the connection",
+                       lambda u: any(e["pending"] and e["text"] == text and e["pendingLabel"] == "Waiting for the connection…"
+                                     for e in u.snapshot()))
+
+        def shown_once(texts):
+            """After a moment (the outbox resends an unconfirmed post 1.5 s after reconnecting,
+            so a duplicate would come by then), each text is shown once on both pages, and
+            nothing is pending any more."""
+            time.sleep(2.0)
+            for u in (alice, bob):
+                for text in texts:
+                    n = len(u.entries(text))
+                    assert n == 1, f"{u.name} shows '{text}' {n} times"
+                pend = [e for e in u.snapshot() if e["pending"]]
+                assert not pend, f"{u.name} still shows pending posts: {pend}"
+
+        def s8():
+            stamp = int(time.time())
+            cut_off = f"bob, while alice is cut off {stamp}"
+            outboxed = f"typed while disconnected {stamp}"
+            after = f"after the reconnect {stamp}"
+            try:
+                cut_alice_off()
+                bob.post(cut_off)
+                bob.wait_entry(f"'{cut_off}' on bob's page", cut_off)
+                post_while_cut_off(outboxed)
+                assert not bob.entries(outboxed), "bob has alice's post before she reconnected"
+                alice.screenshot(args.artifacts, "alice-disconnected")
+            finally:
+                alice.set_offline(False)
+            alice.wait("alice's page connected again, banner gone",
+                       lambda u: u.room_shown() and not u.driver.find_element(By.ID, "banner").is_displayed(), timeout=WAIT + 30)
+            for u in (alice, bob):
+                u.wait_entry(f"alice's outbox post '{outboxed}'", outboxed)
+            alice.wait_entry(f"'{cut_off}', posted while she was cut off", cut_off)
+            bob.post(after)
+            for u in (alice, bob):
+                u.wait_entry(f"'{after}' with the reverser's reply (the services reconnected too)", after, has_reply(after[::-1]))
+            shown_once((cut_off, outboxed, after))
+
+        def s8b():
+            stamp = int(time.time())
+            texts = [f"queued, then reloaded {i} {stamp}" for i in range(3)]
+            try:
+                cut_alice_off()
+                for text in texts:
+                    post_while_cut_off(text)
+            finally:
+                alice.set_offline(False)
+            # At once, before the page's next reconnect attempt (a second or more away): the
+            # page that held the three posts goes, and a new one must send them.
+            alice.driver.execute_script("location.reload()")
+            alice.wait("the room after the reload, connected", lambda u: u.room_shown(), timeout=WAIT + 15)
+            for u in (alice, bob):
+                for text in texts:
+                    u.wait_entry(f"'{text}', written while disconnected, after alice's reload", text)
+            shown_once(texts)
+
+        def s9():
+            stamp = int(time.time())
+            texts = [f"while alice is on another page {i} {stamp}" for i in range(3)]
+            alice.driver.execute_script(WATCH_NAVIGATION_JS)
+            alice.driver.execute_script("setTimeout(() => { location.href = 'about:blank'; }, 0)")
+            bob.post(texts[0])  # while her page is going
+            alice.wait("alice on about:blank", lambda u: u.driver.current_url == "about:blank")
+            for text in texts[1:]:
+                bob.post(text)
+                bob.wait_entry(f"'{text}' on bob's page", text)
+            alice.driver.back()
+            alice.wait("alice's room again, connected", lambda u: u.room_shown())
+            for text in texts:
+                alice.wait_entry(f"'{text}', posted while she was away", text)
+            hide, show = (alice.driver.execute_script(f"return sessionStorage.getItem('test.{k}')") for k in ("pagehide", "pageshow"))
+            print(f"  pagehide persisted={hide}, pageshow persisted={show}: "
+                  + ("restored from the back/forward cache" if show == "true" else "loaded afresh"))
+            time.sleep(1.0)
+            for text in texts:
+                n = len(alice.entries(text))
+                assert n == 1, f"alice shows '{text}' {n} times"
+
+        def s11():
+            alice.driver.set_window_size(390, 844)
+            alice.wait("the room laid out for the narrow window",
+                       lambda u: u.driver.execute_script("return innerWidth") <= 400)
+            wide = alice.driver.execute_script(r"""
+                const width = document.documentElement.clientWidth;
+                return [...document.querySelectorAll('body *')]
+                  .filter((n) => n.getClientRects().length > 0 && n.getBoundingClientRect().right > width + 1)
+                  .slice(0, 5).map((n) => `${n.tagName.toLowerCase()}#${n.id}.${n.className}`);""")
+            alice.screenshot(args.artifacts, "alice-phone")
+            overflow = alice.driver.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            alice.driver.set_window_size(1100, 1000)  # back to the size of the final screenshot
+            assert not wide, f"at 390 px wide these stick out on the right: {wide}"
+            assert overflow <= 0, f"the page scrolls sideways by {overflow} px at 390 px wide"
+
+        def s10():
             bad = []
             for u in (alice, bob):
                 u.drain_log()
                 for entry in u.console:
                     line = f"{u.name} {entry.get('level')} {entry.get('source', '')}: {entry.get('message')}"
                     if entry.get("level") == "SEVERE":
-                        if any(re.search(p, entry.get("message", "")) for p in ALLOWED_SEVERE):
+                        if u.expected_offline(entry):
+                            print(f"  expected: {line}")
+                        elif any(re.search(p, entry.get("message", "")) for p in ALLOWED_SEVERE):
                             print(f"  allowed: {line}")
                         else:
                             bad.append(line)
@@ -352,14 +616,22 @@ def main():
         run.step("4b. '!rpc': working state, then one verified proof (RPC) in both pages", proof_step("prove this too !rpc", "RPC"))
         run.step("5. the cron's system line appears", s5)
         run.step("6. alice reloads: still logged in, sees what bob posted meanwhile", s6)
-        run.step("7. no JavaScript errors in either console", s7)
+        run.step("7. an empty and an over-long post: a visible error for alice, nothing reaches anybody", s7)
+        run.step("7b. the same posts sent past the page's checks: the server refuses them to alice, bob sees nothing", s7b)
+        run.step("8. the broker closes every connection: banners, reconnect, the outbox post once, nothing lost", s8)
+        run.step("8b. posts written while disconnected survive a reload: each reaches both pages once", s8b)
+        run.step("9. alice goes to another page and back while bob posts: nothing lost, nothing twice", s9)
+        run.step("10. no JavaScript errors in either console", s10)
+        run.step("11. at phone width (390 px) nothing sticks out sideways", s11)
 
-        if args.screenshot:
+        if args.artifacts:
             try:
-                alice.driver.save_screenshot(args.screenshot)
-                root, ext = os.path.splitext(args.screenshot)
-                bob.driver.save_screenshot(f"{root}-bob{ext}")
-                print(f"screenshots: {args.screenshot} (alice, after her reload), {root}-bob{ext} (bob)")
+                os.makedirs(args.artifacts, exist_ok=True)
+                for u in users:
+                    path = os.path.abspath(os.path.join(args.artifacts, f"{u.name}.png"))
+                    u.driver.execute_script("const l = document.getElementById('events'); if (l) l.scrollTop = l.scrollHeight;")
+                    u.driver.save_screenshot(path)
+                    print(f"screenshot: {path} ({u.name})")
             except Exception as error:  # noqa: BLE001
                 print(f"(no screenshot: {error})")
     finally:

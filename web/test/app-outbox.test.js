@@ -29,6 +29,31 @@ function setup({ connected = true } = {}) {
 const lost = () => Object.assign(new Error('socket closed'), { code: 'connection-lost' });
 
 describe('Outbox', () => {
+  it('lists the posts the broker has not confirmed, and takes them back on a new page under their clientIds', async () => {
+    const first = setup({ connected: false });
+    const queued = first.outbox.post('written offline');
+    first.world.connected = true;
+    const sent = first.outbox.post('sent, no receipt yet');
+    const confirmed = first.outbox.post('confirmed');
+    await flush();
+    first.sends[2].resolve();
+    await flush();
+    const kept = first.outbox.unconfirmed();
+    assert.deepEqual(kept, [
+      { clientId: queued, text: 'written offline', proof: false },
+      { clientId: sent, text: 'sent, no receipt yet', proof: false },
+    ]);
+    assert.equal(first.room.pending(confirmed).pending.status, 'sent');
+
+    const next = setup(); // the page after a reload
+    assert.equal(next.outbox.restore(kept), 2);
+    assert.equal(next.outbox.restore(kept), 0); // already pending: not twice
+    await flush();
+    assert.deepEqual(next.sends.map((s) => s.payload.clientId), [queued, sent]);
+    next.room.receive({ id: 'e1', kind: 'message', from: 'alice', text: 'written offline', at: '', clientId: queued });
+    assert.equal(next.room.pending(queued), undefined);
+  });
+
   it('sends the post with its clientId, login and session, and marks it sent on RECEIPT', async () => {
     const { room, sends, outbox } = setup();
     const clientId = outbox.post('hello');

@@ -1,7 +1,18 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { SESSION_ID_PATTERN, base64url, clearSession, loadSession, newClientId, newSessionId, parseLoginReply, saveSession } from '../session.js';
+import {
+  SESSION_ID_PATTERN,
+  base64url,
+  clearSession,
+  loadSession,
+  loadUnsent,
+  newClientId,
+  newSessionId,
+  parseLoginReply,
+  saveSession,
+  saveUnsent,
+} from '../session.js';
 
 class MemoryStorage {
   constructor() {
@@ -110,5 +121,35 @@ describe('parseLoginReply', () => {
     assert.equal(parseLoginReply('nope').code, 'reply.malformed');
     assert.equal(parseLoginReply('{"ok":true}').code, 'reply.malformed');
     assert.equal(parseLoginReply('{"ok":false}').message, 'The login service refused the login.');
+  });
+});
+
+describe('unsent posts kept across a reload', () => {
+  const posts = [
+    { clientId: 'c1', text: 'one', proof: false },
+    { clientId: 'c2', text: 'two !pow', proof: true },
+  ];
+
+  it('round-trip for the same session only, and go with logout', () => {
+    const storage = new MemoryStorage();
+    assert.deepEqual(loadUnsent(storage, 'S1'), []);
+    saveUnsent(storage, 'S1', posts);
+    assert.deepEqual(loadUnsent(storage, 'S1'), posts);
+    assert.deepEqual(loadUnsent(storage, 'S2'), []);
+    clearSession(storage);
+    assert.deepEqual(loadUnsent(storage, 'S1'), []);
+  });
+
+  it('an empty list removes the entry; damaged or odd entries are skipped; the count is bounded', () => {
+    const storage = new MemoryStorage();
+    saveUnsent(storage, 'S1', posts);
+    assert.equal(saveUnsent(storage, 'S1', []), '');
+    assert.equal(storage.getItem('warren.unsent'), null);
+    storage.setItem('warren.unsent', '{not json');
+    assert.deepEqual(loadUnsent(storage, 'S1'), []);
+    storage.setItem('warren.unsent', JSON.stringify({ session: 'S1', posts: [{ clientId: '', text: 'x' }, { clientId: 'c3' }, 7, { clientId: 'c4', text: 'ok', proof: 'yes' }] }));
+    assert.deepEqual(loadUnsent(storage, 'S1'), [{ clientId: 'c4', text: 'ok', proof: false }]);
+    saveUnsent(storage, 'S1', Array.from({ length: 5 }, (_, i) => ({ clientId: `c${i}`, text: 't', proof: false })));
+    assert.equal(loadUnsent(storage, 'S1', 3).length, 3);
   });
 });

@@ -437,3 +437,59 @@ describe('StompClient beforeConnect', () => {
     assert.equal(t.sockets.length, 1);
   });
 });
+
+describe('StompClient suspend/resume (a page in the back/forward cache)', () => {
+  const message = (sub, ack) => brokerFrame('MESSAGE', { subscription: sub, destination: '/amq/queue/a', 'message-id': ack, ack }, 'x');
+
+  it('drops the socket, opens none while suspended, and reconnects and resubscribes on resume', () => {
+    const t = makeClient();
+    t.client.activate();
+    t.connect();
+    const got = [];
+    const sub = t.client.subscribe('/amq/queue/a', (m) => got.push(m), { ack: 'client-individual' });
+    t.socket().receive(message(sub.id, 'T_1'));
+    t.client.suspend();
+    assert.equal(t.sockets[0].closed, true);
+    assert.equal(t.client.state, 'disconnected');
+    assert.equal(t.clock.pending, 0); // no reconnect timer while hidden
+    t.client.activate(); // e.g. a banner button: still nothing until resume
+    assert.equal(t.sockets.length, 1);
+    // A message taken in before the page was hidden is not acknowledged on a dead socket.
+    assert.equal(got[0].ack(), false);
+    t.client.resume();
+    assert.equal(t.sockets.length, 2);
+    t.connect();
+    assert.equal(t.client.state, 'connected');
+    assert.deepEqual(t.socket().framesOf('SUBSCRIBE').map((f) => f.headers.id), [sub.id]);
+    assert.equal(t.sockets[0].framesOf('ACK').length + t.sockets[1].framesOf('ACK').length, 0);
+  });
+
+  it('keeps sends made while suspended for after resume, and fails unconfirmed ones as connection-lost', async () => {
+    const t = makeClient();
+    t.client.activate();
+    t.connect();
+    const unconfirmed = t.client.send('/q', 'before');
+    t.client.suspend();
+    await assert.rejects(unconfirmed, { code: 'connection-lost' });
+    const later = t.client.send('/q', 'while hidden');
+    t.client.resume();
+    t.connect();
+    assert.deepEqual(t.socket().framesOf('SEND').map((f) => f.body), ['while hidden']);
+    t.receipt('SEND');
+    await later;
+  });
+
+  it('resume does nothing unless suspended, and nothing for an inactive client', () => {
+    const t = makeClient();
+    t.client.resume();
+    assert.equal(t.sockets.length, 0);
+    t.client.suspend();
+    t.client.resume();
+    assert.equal(t.sockets.length, 0);
+    t.client.activate();
+    t.connect();
+    t.client.resume();
+    assert.equal(t.sockets.length, 1);
+    assert.equal(t.client.state, 'connected');
+  });
+});
