@@ -100,6 +100,17 @@ let package = Package(
             ]
         ),
         .target(
+            name: "WarrenAuth",
+            dependencies: [
+                "WarrenCore",
+                "WarrenStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "WarrenServices",
             dependencies: [
                 "AMQPClient",
@@ -116,7 +127,9 @@ let package = Package(
         .target(
             name: "WarrenWeb",
             dependencies: [
+                "WarrenAuth",
                 "WarrenCore",
+                "WarrenStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -128,6 +141,8 @@ let package = Package(
             name: "warren",
             dependencies: [
                 "WarrenWeb",
+                "WarrenAuth",
+                "WarrenStore",
                 "WarrenServices",
                 "WarrenCore",
                 "WarrenStore",
@@ -163,6 +178,7 @@ let package = Package(
             dependencies: ["ProofOfWork", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(name: "WarrenCoreTests", dependencies: ["WarrenCore"]),
+        .testTarget(name: "WarrenAuthTests", dependencies: ["WarrenAuth", "WarrenCore", "WarrenStore"]),
         .testTarget(
             name: "WarrenStoreTests",
             dependencies: [
@@ -181,6 +197,8 @@ let package = Package(
             name: "WarrenWebTests",
             dependencies: [
                 "WarrenWeb",
+                "WarrenAuth",
+                "WarrenStore",
                 "WarrenCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -192,6 +210,9 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
+                "WarrenAuth",
+                "WarrenWeb",
+                "WarrenStore",
                 "AMQPProtocol",
                 "AMQPClient",
                 "WarrenServices",

@@ -46,6 +46,13 @@ public struct WarrenConfiguration: Sendable, Hashable {
     public var historyFlushMs: Int
     /// `WARREN_LOG_LEVEL`: the least severe level logged.
     public var logLevel: LogLevel
+    /// `WARREN_AUTH_KEY`: the token signing key, decoded; nil when unset (see ``authKeyFile``).
+    public var authKey: [UInt8]?
+    /// `WARREN_AUTH_KEY_FILE`: where a generated signing key is kept when ``authKey`` is nil.
+    public var authKeyFile: String
+    /// `WARREN_BROKER_AUTH`: the broker asks Warren who browsers are, so the login service
+    /// refuses a post whose broker-validated user id is missing or not its login.
+    public var brokerAuth: Bool
     /// Where each value came from, by variable name, for a start-up log line.
     public var sources: [String: ConfigurationSource]
     /// `WARREN_*` variables that are not settings: probably typos. Worth a warning, not an error.
@@ -96,11 +103,25 @@ public struct WarrenConfiguration: Sendable, Hashable {
         let historyBatch = reader.integer(.historyBatch, 1...Limits.historyBatchMax)
         let historyFlushMs = reader.integer(.historyFlushMs, 1...60_000)
         let logLevel = reader.check(.logLevel) { LogLevel(rawValue: $0.lowercased()) }
+        let authKey = reader.check(.authKey) { (value: String) -> [UInt8]?? in
+            if value.isEmpty { return .some(nil) }
+            guard let data = Data(base64Encoded: value), data.count >= 32 else { return nil }
+            return .some(Array(data))
+        }
+        let authKeyFile = reader.nonEmpty(.authKeyFile)
+        let brokerAuth = reader.check(.brokerAuth) { (value: String) -> Bool? in
+            switch value.lowercased() {
+            case "on", "true", "1", "yes": true
+            case "off", "false", "0", "no": false
+            default: nil
+            }
+        }
 
         guard reader.issues.isEmpty,
             let amqpURL, let stompURL, let stompLogin, let stompPasscode, let stompVhost, let httpPort,
             let httpHost, let webRoot, let topology, let powBits, let cronSchedule, let cronText, let ttl, let maxLength,
-            let rpcTimeout, let databaseURL, let history, let historyBatch, let historyFlushMs, let logLevel
+            let rpcTimeout, let databaseURL, let history, let historyBatch, let historyFlushMs, let logLevel,
+            let authKey, let authKeyFile, let brokerAuth
         else {
             throw ConfigurationError(issues: reader.issues)
         }
@@ -112,7 +133,8 @@ public struct WarrenConfiguration: Sendable, Hashable {
             stompVhost: stompVhost, httpPort: httpPort, httpHost: httpHost, webRoot: webRoot, topology: topology, powBits: powBits,
             cronSchedule: cronSchedule, cronText: cronText, userQueueTTLMs: ttl, userQueueMaxLength: maxLength,
             rpcTimeoutMs: rpcTimeout, databaseURL: databaseURL, history: history, historyBatch: historyBatch,
-            historyFlushMs: historyFlushMs, logLevel: logLevel, sources: reader.sources,
+            historyFlushMs: historyFlushMs, logLevel: logLevel,
+            authKey: authKey, authKeyFile: authKeyFile, brokerAuth: brokerAuth, sources: reader.sources,
             unknownVariables: unknown.sorted()
         )
     }
@@ -150,11 +172,11 @@ public struct WarrenConfiguration: Sendable, Hashable {
             let value = Reader.hidingPassword(given)
             do {
                 if let converted = try convert(given) { return converted }
-                issues.append(ConfigurationIssue(variable: key.rawValue, value: value, source: source, expected: key.expected))
+                issues.append(ConfigurationIssue(variable: key.rawValue, value: key.isSecret ? "(hidden)" : value, source: source, expected: key.expected))
             } catch {
                 let detail = (error as? CronParseError).map { "; \($0.description)" }
                     ?? (error as? Refusal).map { "; \($0.message)" } ?? ""
-                issues.append(ConfigurationIssue(variable: key.rawValue, value: value, source: source, expected: key.expected + detail))
+                issues.append(ConfigurationIssue(variable: key.rawValue, value: key.isSecret ? "(hidden)" : value, source: source, expected: key.expected + detail))
             }
             return nil
         }

@@ -40,6 +40,12 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     case historyFlushMs = "WARREN_HISTORY_FLUSH_MS"
     /// The least severe log level written.
     case logLevel = "WARREN_LOG_LEVEL"
+    /// The key that signs access and refresh tokens (base64, at least 32 bytes); a secret.
+    case authKey = "WARREN_AUTH_KEY"
+    /// Where the signing key is kept when WARREN_AUTH_KEY is unset (made on first use, mode 600).
+    case authKeyFile = "WARREN_AUTH_KEY_FILE"
+    /// Whether the broker asks Warren about browsers, so the login service checks `user_id`.
+    case brokerAuth = "WARREN_BROKER_AUTH"
 
     /// The value used when neither the environment nor `.env` sets one; works with
     /// `scripts/run` on one machine.
@@ -65,6 +71,9 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .historyBatch: "200"
         case .historyFlushMs: "200"
         case .logLevel: LogLevel.info.rawValue
+        case .authKey: ""
+        case .authKeyFile: ".warren/auth.key"
+        case .brokerAuth: "off"
         }
     }
 
@@ -87,7 +96,15 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .historyBatch: "a whole number from 1 to \(Limits.historyBatchMax)"
         case .historyFlushMs: "a whole number of milliseconds from 1 to 60000"
         case .logLevel: "one of " + LogLevel.allCases.map(\.rawValue).joined(separator: ", ")
+        case .authKey: "a base64 key of at least 32 bytes (e.g. `head -c 32 /dev/urandom | base64`), or unset to keep one in WARREN_AUTH_KEY_FILE"
+        case .authKeyFile: "a file path"
+        case .brokerAuth: "on or off"
         }
+    }
+
+    /// True for a secret, whose value never appears in an error message.
+    public var isSecret: Bool {
+        self == .authKey
     }
 }
 

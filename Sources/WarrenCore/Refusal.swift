@@ -41,6 +41,8 @@ public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
         public static let loginTooLong = Code(rawValue: "login.tooLong")
         /// The login name has a character outside `[A-Za-z0-9_.-]`.
         public static let loginInvalidCharacter = Code(rawValue: "login.invalidCharacter")
+        /// The broker did not vouch for the login the request names (broker auth is on).
+        public static let loginNotVouched = Code(rawValue: "login.notVouched")
 
         /// The session id is shorter than ``Limits/sessionMinLength``.
         public static let sessionTooShort = Code(rawValue: "session.tooShort")

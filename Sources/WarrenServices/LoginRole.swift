@@ -94,6 +94,14 @@ public struct LoginRole: WarrenRole {
             try await delivery.deadLetter("login request refused: \(error)", logger: self.logger)
             return
         }
+        if let reason = PostAuthor.refusal(userID: delivery.properties.userID, login: request.login, required: self.configuration.brokerAuth) {
+            let refusal = Refusal(.loginNotVouched, "You are not signed in as \(request.login).")
+            if let replyTo {
+                try await publisher.publish(LoginReply.failure(refusal), routingKey: replyTo, properties: WarrenProperties.reply(correlationID: correlationID))
+            }
+            try await delivery.deadLetter("login request refused: \(reason)", logger: self.logger)
+            return
+        }
         let queue = self.topology.userQueue(login: request.login, session: request.session)
         var logger = self.logger
         logger[metadataKey: "login"] = "\(request.login)"
@@ -162,6 +170,10 @@ public struct LoginRole: WarrenRole {
             post = try InboxPost.decode(delivery.body.readableBytesView)
         } catch {
             try await delivery.deadLetter("post refused: \(error)", logger: self.logger)
+            return
+        }
+        if let reason = PostAuthor.refusal(userID: delivery.properties.userID, login: post.login, required: self.configuration.brokerAuth) {
+            try await delivery.deadLetter("post refused: \(reason)", logger: self.logger)
             return
         }
         switch PostAdmission.admit(post, topology: self.topology) {

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import WarrenAuth
 
 /// Builds the `web` role's application: the router below, served on the configured host and port.
 ///
@@ -9,17 +10,20 @@ import Logging
 ///   - configuration: where to listen, what to serve, what to tell browsers.
 ///   - brokerReachable: the check behind `/healthz`; by default an AMQP greeting with the broker
 ///     (see ``amqpGreetingCheck(to:timeout:logger:)``). Its answers are cached for a second.
+///   - accounts: accounts and tokens; when given, the router answers `/api/*` and the broker's `/auth/*`.
 ///   - logger: the application's logger; each request logs through it.
 /// - Returns: an application ready to `run()` or to join a `ServiceGroup`.
 public func buildApplication(
     configuration: WebConfiguration,
     brokerReachable: (@Sendable () async -> BrokerHealth)? = nil,
+    accounts: AccountService? = nil,
     logger: Logger = Logger(label: "warren.web")
 ) -> some ApplicationProtocol {
     let check = brokerReachable ?? amqpGreetingCheck(to: configuration.broker, logger: logger)
     let router = buildRouter(
         configuration: configuration,
         health: CachedHealthCheck(maximumAge: .seconds(1), check: check),
+        accounts: accounts,
         logger: logger
     )
     return Application(
@@ -54,14 +58,16 @@ func browserURL(host: String, port: Int) -> String {
 /// - Parameters:
 ///   - configuration: what to serve and what to tell browsers.
 ///   - health: the (cached) broker check behind `/healthz`.
+///   - accounts: accounts and tokens behind `/api/*` and `/auth/*`; nil leaves them out.
 ///   - logger: the logger of file serving.
 /// - Returns: a router whose middleware adds security headers and an access log to every response.
 public func buildRouter<C: Clock>(
     configuration: WebConfiguration,
     health: CachedHealthCheck<C>,
+    accounts: AccountService? = nil,
     logger: Logger = Logger(label: "warren.web")
-) -> Router<BasicRequestContext> {
-    let router = Router()
+) -> Router<WarrenRequestContext> {
+    let router = Router(context: WarrenRequestContext.self)
     // Outermost first: the security headers and the access log also cover errors and files.
     router.addMiddleware {
         SecurityHeadersMiddleware(stompOrigin: configuration.stompOrigin)
@@ -87,6 +93,9 @@ public func buildRouter<C: Clock>(
             headers: [.cacheControl: "no-store"],
             response: HealthReport(broker)
         )
+    }
+    if let accounts {
+        addAccountRoutes(to: router, accounts: accounts, policy: configuration.brokerPolicy)
     }
     return router
 }

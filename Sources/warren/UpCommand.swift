@@ -48,10 +48,14 @@ struct UpCommand: AsyncParsableCommand {
         var services: [any Service] = try roles.map {
             RoleService(role: $0, amqp: try ServiceSupport.amqp(configuration, name: $0.name), logger: logger)
         }
+        var store: Store?
         if !self.noWeb {
             let web = WebConfiguration(configuration)
+            let webLogger = Logger(label: "warren.web")
+            let (accounts, opened) = try await AccountsSupport.open(configuration, logger: webLogger)
+            store = opened
             // Last: the group stops services in reverse order, so the page goes first.
-            services.append(buildApplication(configuration: web, logger: Logger(label: "warren.web")))
+            services.append(buildApplication(configuration: web, accounts: accounts, logger: webLogger))
         }
         do {
             try await runServices(services, logger: logger)

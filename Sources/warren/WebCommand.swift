@@ -14,7 +14,9 @@ struct WebCommand: AsyncParsableCommand {
             Serves the files of the web root (index.html at /), tells browsers where the \
             broker's Web-STOMP endpoint is through /config.json, and answers /healthz with 200 \
             while the broker answers an AMQP 0-9-1 greeting and 503, with the reason, when it does not. Browsers then talk \
-            to RabbitMQ directly; no chat traffic passes through this server.
+            to RabbitMQ directly; no chat traffic passes through this server. Accounts: \
+            /api/register, /api/login, /api/refresh and /api/logout, and the broker's HTTP auth \
+            backend at /auth/user, /auth/vhost, /auth/resource and /auth/topic.
 
             Environment, then .env (an unset or empty variable takes the default, in brackets):
               WARREN_HTTP_HOST         address to listen on [127.0.0.1]
@@ -29,6 +31,10 @@ struct WebCommand: AsyncParsableCommand {
               WARREN_POW_BITS          proof-of-work difficulty in bits [24]
               WARREN_AMQP_URL          broker that /healthz greets
                                        [amqp://warren:warren@127.0.0.1:5672/warren]
+              WARREN_DATABASE_URL      accounts store [sqlite:.warren/warren.sqlite]
+              WARREN_AUTH_KEY          token signing key, base64 of at least 32 bytes
+                                       [unset: kept in WARREN_AUTH_KEY_FILE]
+              WARREN_AUTH_KEY_FILE     where a generated key is kept [.warren/auth.key]
               WARREN_LOG_LEVEL         default of --log-level [info]
 
             Stops gracefully on SIGTERM or SIGINT (Ctrl-C): it finishes the requests in flight.
@@ -75,8 +81,15 @@ struct WebCommand: AsyncParsableCommand {
             logger.warning("The web root has no index.html: / will answer 404", metadata: ["webRoot": "\(configuration.webRoot)"])
         }
 
-        let app = buildApplication(configuration: configuration, logger: logger)
-        try await runServices([app], logger: logger)
+        let (accounts, store) = try await AccountsSupport.open(try ServiceSupport.loadConfiguration(), logger: logger)
+        let app = buildApplication(configuration: configuration, accounts: accounts, logger: logger)
+        do {
+            try await runServices([app], logger: logger)
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
         logger.notice("Warren web stopped")
     }
 }

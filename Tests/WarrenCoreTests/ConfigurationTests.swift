@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import WarrenCore
 
@@ -35,7 +36,11 @@ struct ConfigurationTests {
     func defaultsValid() throws {
         let environment = Dictionary(uniqueKeysWithValues: ConfigurationKey.allCases.map { ($0.rawValue, $0.defaultValue) })
         var configuration = try WarrenConfiguration.load(environment: environment, envFile: nil)
-        #expect(configuration.sources.values.allSatisfy { $0 == .environment })
+        // An empty value counts as unset, so a setting whose default is "nothing" (WARREN_AUTH_KEY)
+        // still reports the default as its source.
+        let explicit = configuration.sources.filter { ConfigurationKey(rawValue: $0.key)?.defaultValue.isEmpty == false }
+        #expect(explicit.count == ConfigurationKey.allCases.count - 1)
+        #expect(explicit.values.allSatisfy { $0 == .environment })
         configuration.sources = WarrenConfiguration.defaults.sources
         #expect(configuration == WarrenConfiguration.defaults)
     }
@@ -158,5 +163,36 @@ struct ConfigurationTests {
         #expect(configuration.historyBatch == 50)
         #expect(configuration.historyFlushMs == 20)
         #expect(try WarrenConfiguration.load(environment: ["WARREN_HISTORY": "STORE"], envFile: nil).history == .store)
+    }
+
+    @Test("auth settings: the key in base64, its file, broker auth on or off")
+    func authSettings() throws {
+        let defaults = try WarrenConfiguration.load(environment: [:], envFile: nil)
+        #expect(defaults.authKey == nil)
+        #expect(defaults.authKeyFile == ".warren/auth.key")
+        #expect(defaults.brokerAuth == false)
+        let key = Array(repeating: UInt8(0xAB), count: 32)
+        let configured = try WarrenConfiguration.load(
+            environment: ["WARREN_AUTH_KEY": Data(key).base64EncodedString(), "WARREN_BROKER_AUTH": "on", "WARREN_AUTH_KEY_FILE": "/tmp/k"],
+            envFile: nil
+        )
+        #expect(configured.authKey == key)
+        #expect(configured.brokerAuth)
+        #expect(configured.authKeyFile == "/tmp/k")
+    }
+
+    @Test("a short or undecodable key is an error that never shows the key")
+    func authKeyErrors() {
+        for value in [Data(repeating: 1, count: 31).base64EncodedString(), "not base64 at all!"] {
+            do {
+                _ = try WarrenConfiguration.load(environment: ["WARREN_AUTH_KEY": value, "WARREN_BROKER_AUTH": "maybe"], envFile: nil)
+                Issue.record("accepted \(value)")
+            } catch {
+                #expect(error.issues.map(\.variable) == ["WARREN_AUTH_KEY", "WARREN_BROKER_AUTH"])
+                #expect(!error.description.contains(value))
+                #expect(error.description.contains("at least 32 bytes"))
+                #expect(error.description.contains("on or off"))
+            }
+        }
     }
 }

@@ -122,3 +122,19 @@ import WarrenServices
         #expect(declarer.userQueueArguments["x-max-length"] == .int64(5))
     }
 }
+
+@Suite("Post author check")
+struct PostAuthorTests {
+    @Test func withBrokerAuthOffEveryRequestProceeds() {
+        #expect(PostAuthor.refusal(userID: nil, login: "alice", required: false) == nil)
+        #expect(PostAuthor.refusal(userID: "bob", login: "alice", required: false) == nil)
+    }
+
+    @Test func withBrokerAuthOnTheUserIDMustBeTheLogin() {
+        #expect(PostAuthor.refusal(userID: "alice", login: "alice", required: true) == nil)
+        #expect(PostAuthor.refusal(userID: nil, login: "alice", required: true)?.contains("no broker-validated user id") == true)
+        #expect(PostAuthor.refusal(userID: "bob", login: "alice", required: true)?.contains("bob") == true)
+        #expect(PostAuthor.refusal(userID: "Alice", login: "alice", required: true) != nil, "exact, as the broker's names are")
+        #expect(PostAuthor.refusal(userID: "", login: "alice", required: true) != nil)
+    }
+}

@@ -1,0 +1,71 @@
+import Testing
+import WarrenCore
+@testable import WarrenAuth
+
+@Suite("Broker permissions")
+struct BrokerPolicyTests {
+    let policy = BrokerPolicy(topology: try! Topology(prefix: "chat"), vhost: "warren")
+    let session = "AAAAAAAAAAAAAAAAAAAAAA"
+
+    func allows(_ resource: BrokerResource, _ name: String, _ permission: BrokerPermission, user: String = "alice", vhost: String = "warren") -> Bool {
+        policy.allowsResource(user: user, vhost: vhost, resource: resource, name: name, permission: permission)
+    }
+
+    @Test func theTempQueueMayBeConfiguredAndRead() {
+        #expect(allows(.queue, "amq.gen-abc123", .configure))
+        #expect(allows(.queue, "amq.gen-abc123", .read))
+        #expect(!allows(.queue, "amq.gen-abc123", .write))
+        #expect(!allows(.queue, "amq.gen-", .configure))
+        #expect(!allows(.exchange, "amq.gen-abc123", .configure))
+    }
+
+    @Test func onlyOwnTabQueuesMayBeRead() {
+        #expect(allows(.queue, "chat.user.alice.\(session)", .read))
+        #expect(!allows(.queue, "chat.user.bob.\(session)", .read))
+        #expect(!allows(.queue, "chat.user.alice.x.\(session)", .read), "alice.x's queue")
+        #expect(!allows(.queue, "chat.user.alice.short", .read))
+        #expect(!allows(.queue, "chat.user.alice.", .read))
+        #expect(!allows(.queue, "chat.user.Alice.\(session)", .read), "names are exact")
+        #expect(!allows(.queue, "chat.user.alice.\(session)", .configure))
+        #expect(!allows(.queue, "chat.user.alice.\(session)", .write))
+        #expect(!allows(.queue, "other.user.alice.\(session)", .read))
+    }
+
+    @Test func onlyLoginAndInboxMayBeWrittenThroughTheDefaultExchange() {
+        #expect(allows(.exchange, "amq.default", .write))
+        #expect(allows(.queue, "chat.login", .write))
+        #expect(allows(.queue, "chat.inbox", .write))
+        #expect(!allows(.exchange, "amq.default", .read))
+        #expect(!allows(.exchange, "amq.default", .configure))
+        #expect(!allows(.exchange, "chat.room", .write))
+        #expect(!allows(.exchange, "chat.posts", .write))
+        #expect(!allows(.exchange, "amq.topic", .write))
+        #expect(!allows(.queue, "chat.inbox", .read))
+        #expect(!allows(.queue, "chat.login", .configure))
+        #expect(!allows(.queue, "chat.history", .write))
+    }
+
+    @Test func nothingElse() {
+        #expect(!allows(.queue, "chat.history", .read))
+        #expect(!allows(.queue, "chat.anything", .configure))
+        #expect(!allows(.exchange, "chat.room", .read))
+        #expect(!allows(.exchange, "chat.room", .configure))
+        #expect(!policy.allowsTopic())
+    }
+
+    @Test func anotherVhostOrAnInvalidNameIsDenied() {
+        #expect(!allows(.exchange, "amq.default", .write, vhost: "/"))
+        #expect(!allows(.exchange, "amq.default", .write, user: "bad name"))
+        #expect(!allows(.queue, "amq.gen-x", .read, user: ""))
+        #expect(policy.allowsVhost(user: "alice", vhost: "warren"))
+        #expect(!policy.allowsVhost(user: "alice", vhost: "/"))
+    }
+
+    @Test func theConfiguredPrefixIsUsed() throws {
+        let other = BrokerPolicy(topology: try Topology(prefix: "team-a.chat"), vhost: "warren")
+        #expect(other.allowsResource(user: "alice", vhost: "warren", resource: .queue, name: "team-a.chat.inbox", permission: .write))
+        #expect(!other.allowsResource(user: "alice", vhost: "warren", resource: .queue, name: "chat.inbox", permission: .write))
+        #expect(other.allowsResource(user: "alice", vhost: "warren", resource: .queue, name: "team-a.chat.user.alice.\(session)", permission: .read))
+        #expect(!other.allowsResource(user: "alice", vhost: "warren", resource: .queue, name: "chat.user.alice.\(session)", permission: .read))
+    }
+}
