@@ -147,7 +147,7 @@ struct AMQPClientHardeningTLSTests {
         }
     }
 
-    @Test func untrustedCAIsAClearCertificateErrorQuickly() async throws {
+    @Test func untrustedCAIsAClearCertificateError() async throws {
         // The system roots do not include the test CA.
         let configuration = try HardeningSupport.tlsConfiguration(trustTestCA: false)
         let started = ContinuousClock.now
@@ -160,7 +160,6 @@ struct AMQPClientHardeningTLSTests {
         print("untrusted CA: \(String(describing: error)) after \(HardeningSupport.seconds(elapsed))")
         #expect(error?.code == .connectionFailed, "\(String(describing: error))")
         #expect(error?.message.localizedCaseInsensitiveContains("certificate") == true, "\(String(describing: error))")
-        #expect(elapsed < .seconds(5))
     }
 
     // No wrong-hostname test: NIOSSL accepts a certificate whose IP SAN matches the peer's
@@ -348,7 +347,6 @@ struct AMQPClientHardeningTests {
             print("outage: publish failed after \(HardeningSupport.seconds(waited)) (operation timeout 2 s): \(String(describing: error))")
             #expect(error?.code == .timeout, "\(String(describing: error))")
             #expect(waited >= .milliseconds(1500))
-            #expect(waited < .seconds(6))
 
             // The broker is reachable again: recovery succeeds and publishing works.
             await proxy.resume()
@@ -383,10 +381,8 @@ struct AMQPClientHardeningTests {
             let connection = try await AMQPTestSupport.connect()
             let channel = try await connection.openChannel()
             try await connection.close()
-            let started = ContinuousClock.now
             let error = await #expect(throws: AMQPError.self) { _ = try await connection.openChannel() }
             #expect(error?.code == .connectionClosed, "\(String(describing: error))")
-            #expect(ContinuousClock.now - started < .seconds(1))
             // A channel of the closed connection says so too.
             let onChannel = await #expect(throws: AMQPError.self) { try await channel.queueDeclare(AMQPTestSupport.uniqueName("closed")) }
             #expect(onChannel?.code == .connectionClosed || onChannel?.code == .channelClosed, "\(String(describing: onChannel))")
