@@ -57,6 +57,17 @@ let package = Package(
             ],
             path: "Benchmarks/amqp/amqp-bench"
         ),
+        .executableTarget(
+            name: "store-bench",
+            dependencies: [
+                "WarrenStore",
+                "WarrenCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Benchmarks/history/store-bench"
+        ),
         .target(name: "WarrenCore"),
         .target(
             name: "WarrenStore",

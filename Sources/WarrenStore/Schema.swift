@@ -77,7 +77,8 @@ enum Schema {
                 "CREATE INDEX refresh_tokens_family ON refresh_tokens(family)",
             ],
             postgres: [
-                // COLLATE "C": ids sort bytewise whatever the database's locale.
+                // COLLATE "C": ids sort bytewise whatever the database's locale. JSON rather than
+                // JSONB: the payload is kept as written, and JSONB refuses the escape \u0000.
                 """
                 CREATE TABLE events (
                     id TEXT COLLATE "C" PRIMARY KEY,
@@ -85,7 +86,7 @@ enum Schema {
                     kind TEXT NOT NULL,
                     sender TEXT NOT NULL,
                     text TEXT NOT NULL,
-                    payload JSONB NOT NULL,
+                    payload JSON NOT NULL,
                     search TSVECTOR GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED
                 )
                 """,

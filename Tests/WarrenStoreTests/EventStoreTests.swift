@@ -66,7 +66,7 @@ struct EventStoreTests {
     @Test("an event comes back exactly as written, optional fields and all", arguments: StoreTestEnvironment.backends)
     func roundTrip(backend: TestBackend) async throws {
         try await withScratchStore(backend) { store, _ async throws in
-            let ids = Samples.events(["a", "b", "c"]).map(\.id)
+            let ids = Samples.events(["a", "b", "c", "d"]).map(\.id)
             let proof = Proof(
                 bits: 20, challenge: "challenge", nonce: "12345678901234567890", hash: String(repeating: "0", count: 64),
                 elapsedMs: 12, hashesPerSecond: 1_000_000, via: .rpc)
@@ -74,9 +74,12 @@ struct EventStoreTests {
                 RoomEvent(id: ids[0], kind: .proof, from: "bob", text: "work !rpc", at: Samples.start, proof: proof, clientId: "c1"),
                 RoomEvent(id: ids[1], kind: .reply, from: "reverser", text: "cpr! krow", at: Samples.start.addingTimeInterval(0.001), inReplyTo: ids[0]),
                 RoomEvent(id: ids[2], kind: .error, from: "login", text: "too long", at: Samples.start.addingTimeInterval(0.999), code: "text.tooLong"),
+                // Posts cannot hold NUL, but another producer's event might: stored whole all the same.
+                RoomEvent(id: ids[3], kind: .system, from: "cr\u{0}on", text: "nul \u{0} inside", at: Samples.start.addingTimeInterval(2)),
             ]
-            try await store.events.insert(events)
-            #expect(try await store.events.latest(limit: 3) == events)
+            #expect(try await store.events.insert(events) == 4)
+            #expect(try await store.events.latest(limit: 4) == events)
+            #expect(try await store.events.search("inside", limit: 4) == [events[3]])
         }
     }
 

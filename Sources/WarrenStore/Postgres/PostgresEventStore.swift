@@ -16,38 +16,52 @@ final class PostgresEventStore: EventStore {
     func insert(_ events: [RoomEvent]) async throws -> Int {
         guard !events.isEmpty else { return 0 }
         let payloads = try events.map { try StoredEvent.payload(of: $0) }
+        let statements = stride(from: 0, to: events.count, by: Self.rowsPerStatement).map { start in
+            Self.insertStatement(events, payloads: payloads, range: start..<min(start + Self.rowsPerStatement, events.count))
+        }
         let logger = server.logger
+        // One statement is atomic on its own: a round trip for BEGIN and COMMIT buys nothing.
+        if statements.count == 1 {
+            return try await server.query(statements[0]).count
+        }
         return try await server.transaction { connection in
             var inserted = 0
-            var start = 0
-            while start < events.count {
-                let end = min(start + Self.rowsPerStatement, events.count)
-                var binds = PostgresBindings(capacity: (end - start) * 6)
-                var values: [String] = []
-                values.reserveCapacity(end - start)
-                for index in start..<end {
-                    let event = events[index]
-                    let first = (index - start) * 6
-                    values.append("($\(first + 1), $\(first + 2), $\(first + 3), $\(first + 4), $\(first + 5), $\(first + 6)::jsonb)")
-                    binds.append(event.id)
-                    binds.append(Timestamp.truncated(event.at))
-                    binds.append(event.kind.rawValue)
-                    binds.append(event.from)
-                    binds.append(event.text)
-                    binds.append(payloads[index])
-                }
-                let query = PostgresQuery(
-                    unsafeSQL: """
-                        INSERT INTO events (id, at, kind, sender, text, payload) VALUES \(values.joined(separator: ", "))
-                        ON CONFLICT DO NOTHING RETURNING id
-                        """,
-                    binds: binds
-                )
-                inserted += try await connection.query(query, logger: logger).collect().count
-                start = end
+            for statement in statements {
+                inserted += try await connection.query(statement, logger: logger).collect().count
             }
             return inserted
         }
+    }
+
+    /// `INSERT … ON CONFLICT DO NOTHING RETURNING id` for the events in `range`.
+    private static func insertStatement(_ events: [RoomEvent], payloads: [String], range: Range<Int>) -> PostgresQuery {
+        var binds = PostgresBindings(capacity: range.count * 6)
+        var values: [String] = []
+        values.reserveCapacity(range.count)
+        for index in range {
+            let event = events[index]
+            let first = (index - range.lowerBound) * 6
+            values.append("($\(first + 1), $\(first + 2), $\(first + 3), $\(first + 4), $\(first + 5), $\(first + 6)::json)")
+            binds.append(event.id)
+            binds.append(Timestamp.truncated(event.at))
+            binds.append(event.kind.rawValue)
+            // PostgreSQL text cannot hold NUL; these columns are copies for indexing, the
+            // payload keeps the event whole.
+            binds.append(Self.withoutNUL(event.from))
+            binds.append(Self.withoutNUL(event.text))
+            binds.append(payloads[index])
+        }
+        return PostgresQuery(
+            unsafeSQL: """
+                INSERT INTO events (id, at, kind, sender, text, payload) VALUES \(values.joined(separator: ", "))
+                ON CONFLICT DO NOTHING RETURNING id
+                """,
+            binds: binds
+        )
+    }
+
+    private static func withoutNUL(_ text: String) -> String {
+        text.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "") : text
     }
 
     func latest(limit: Int) async throws -> [RoomEvent] {

@@ -34,7 +34,8 @@ final class PostgresServer: Sendable {
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = connectTimeout
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        let runner = Task { await client.run() }
+        // Immediate, so `run()` has begun before the first lease (postgres-nio warns otherwise).
+        let runner = Task.immediate { await client.run() }
         let server = PostgresServer(client: client, runner: runner, logger: logger)
         do {
             try await withDeadline(connectTimeout) {
@@ -68,7 +69,10 @@ final class PostgresServer: Sendable {
                 do {
                     _ = try await connection.query("ROLLBACK", logger: logger)
                 } catch let rollbackError {
-                    logger.error("PostgreSQL rollback failed", metadata: ["error": "\(PostgresServer.describe(rollbackError))"])
+                    // A connection in an unknown transaction state must not go back to the pool:
+                    // closing it makes the pool open a fresh one.
+                    logger.error("PostgreSQL rollback failed; closing the connection", metadata: ["error": "\(PostgresServer.describe(rollbackError))"])
+                    try? await connection.close()
                 }
                 throw error
             }

@@ -62,7 +62,7 @@ struct ScratchDatabase: Sendable {
         case .postgres:
             guard let adminURL = StoreTestEnvironment.postgresURL else {
                 Issue.record("CI is set but WARREN_TEST_DATABASE_URL is not: scripts/test exports it after starting PostgreSQL")
-                throw StoreError.unsupportedURL("(WARREN_TEST_DATABASE_URL unset)")
+                throw StoreError.unavailable("CI is set but WARREN_TEST_DATABASE_URL is not")
             }
             guard case .postgres(var location) = try StoreLocation(parsing: adminURL) else {
                 throw StoreError.unsupportedURL("WARREN_TEST_DATABASE_URL must be a postgres:// URL")

@@ -1,0 +1,62 @@
+import Foundation
+
+/// One write configuration's figure.
+struct WriteResult {
+    let store: String
+    let mode: String
+    let batch: Int
+    let events: Int
+    let seconds: Double
+
+    var eventsPerSecond: Double { seconds > 0 ? Double(events) / seconds : 0 }
+
+    var jsonLine: String {
+        "{\"bench\":\"history-store\",\"store\":\"\(store)\",\"mode\":\"\(mode)\",\"batch\":\(batch),\"events\":\(events),"
+            + "\"seconds\":\(String(format: "%.3f", seconds)),\"events_per_s\":\(Int(eventsPerSecond.rounded()))}"
+    }
+}
+
+/// One read operation's latency figures, in milliseconds.
+struct ReadResult {
+    let store: String
+    let operation: String
+    let tableEvents: Int
+    let samples: Int
+    let p50: Double
+    let p99: Double
+    let mean: Double
+
+    var jsonLine: String {
+        "{\"bench\":\"history-store\",\"store\":\"\(store)\",\"op\":\"\(operation)\",\"table_events\":\(tableEvents),"
+            + "\"samples\":\(samples),\"p50_ms\":\(String(format: "%.3f", p50)),\"p99_ms\":\(String(format: "%.3f", p99)),"
+            + "\"mean_ms\":\(String(format: "%.3f", mean))}"
+    }
+}
+
+enum Report {
+    static func markdown(writes: [WriteResult], reads: [ReadResult], options: BenchOptions) -> String {
+        var lines = [
+            "Writes (up to \(options.events) events or \(options.seconds) s per row; one writer, as the history role):",
+            "",
+            "| store | mode | batch | events | seconds | events/s | × db_direct |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for result in writes {
+            let direct = writes.first { $0.store == result.store && $0.mode == "db_direct" }?.eventsPerSecond ?? 0
+            let ratio = direct > 0 ? String(format: "%.1f", result.eventsPerSecond / direct) : "–"
+            lines.append(
+                "| \(result.store) | \(result.mode) | \(result.batch) | \(result.events) | \(String(format: "%.2f", result.seconds)) "
+                    + "| \(Int(result.eventsPerSecond.rounded())) | \(ratio) |")
+        }
+        lines += [
+            "", "Backfill read (`latest(limit: 50)`, \(options.samples) calls):", "",
+            "| store | rows in table | p50 ms | p99 ms | mean ms |", "|---|---:|---:|---:|---:|",
+        ]
+        for read in reads {
+            lines.append(
+                "| \(read.store) | \(read.tableEvents) | \(String(format: "%.3f", read.p50)) | \(String(format: "%.3f", read.p99)) "
+                    + "| \(String(format: "%.3f", read.mean)) |")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
