@@ -17,7 +17,9 @@ import Foundation
 /// event. A post is admitted when it is valid and its session's queue exists; it goes to the
 /// posts exchange with key `post.plain|pow|rpc`. A refused post gets an `error` event in the
 /// sender's queue only; a post with no queue to tell, or one that is not JSON, is dead-lettered.
-/// Holds no state between messages, so any number of copies can run side by side.
+/// A session queue seen to exist is remembered for `sessionMemory` (1 s), so a burst of posts
+/// costs one passive declare; nothing else is kept between messages, so any number of copies
+/// can run side by side.
 public struct LoginRole: WarrenRole {
     /// The role's name.
     public let name = "login"
@@ -28,13 +30,21 @@ public struct LoginRole: WarrenRole {
     let now: @Sendable () -> Date
     /// How many deliveries each consumer holds unacknowledged.
     let prefetch: UInt16
+    /// The default prefetch: room for the posts whose publishes await the broker's confirm
+    /// (for persistent posts fanned out to many durable queues a confirm can take tens of ms
+    /// on a busy broker, so a small prefetch, not the broker, would set the pace).
+    public static let defaultPrefetch: UInt16 = 256
+    /// How long a post's session queue, once seen, is taken to exist without another passive
+    /// declare (logins always ask the broker).
+    let sessionMemory: Duration
 
     /// Creates the role.
     public init(
         configuration: WarrenConfiguration,
         logger: Logger,
         ids: EventIDGenerator = EventIDGenerator(),
-        prefetch: UInt16 = 16,
+        prefetch: UInt16 = LoginRole.defaultPrefetch,
+        sessionMemory: Duration = .seconds(1),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.configuration = configuration
@@ -42,6 +52,7 @@ public struct LoginRole: WarrenRole {
         self.ids = ids
         self.logger = logger
         self.prefetch = prefetch
+        self.sessionMemory = sessionMemory
         self.now = now
     }
 
@@ -156,21 +167,32 @@ public struct LoginRole: WarrenRole {
 
     private func consumePosts(connection: AMQPConnection, publisher: AMQPChannel) async throws {
         let consumer = try await self.consumer(on: connection, queue: self.topology.inbox)
-        let probe = QueueProbe(connection: connection)
-        for try await delivery in consumer.cancelOnGracefulShutdown() {
-            try await self.handlePost(delivery, probe: probe, publisher: publisher)
+        let probe = QueueProbe(connection: connection, memory: self.sessionMemory)
+        // Posts are checked and published one after another, in order; an accepted post's ack
+        // waits for the broker's confirm beside the loop, so the next post does not wait for
+        // it. At most `prefetch` posts are unacked, which bounds the waits in flight; on
+        // shutdown the group waits for them before the channel closes.
+        try await withThrowingDiscardingTaskGroup { group in
+            for try await delivery in consumer.cancelOnGracefulShutdown() {
+                if let acknowledge = try await self.handlePost(delivery, probe: probe, publisher: publisher) {
+                    group.addTask { try await acknowledge() }
+                }
+            }
         }
         await probe.close()
         try? await consumer.channel.close()
     }
 
-    func handlePost(_ delivery: AMQPDelivery, probe: QueueProbe, publisher: AMQPChannel) async throws {
+    /// Checks one post and publishes what it leads to. For an accepted post the publish is
+    /// only started: the returned closure waits for its confirm, then acks the post. Every
+    /// other outcome is finished (published, confirmed, acked or dead-lettered) on return.
+    func handlePost(_ delivery: AMQPDelivery, probe: QueueProbe, publisher: AMQPChannel) async throws -> (@Sendable () async throws -> Void)? {
         let post: InboxPost
         do {
             post = try InboxPost.decode(delivery.body.readableBytesView)
         } catch {
             try await delivery.deadLetter("post refused: \(error)", logger: self.logger)
-            return
+            return nil
         }
         if let reason = PostAuthor.refusal(userID: delivery.properties.userID, login: post.login, required: self.configuration.brokerAuth) {
             try await delivery.deadLetter("post refused: \(reason)", logger: self.logger)
@@ -180,21 +202,25 @@ public struct LoginRole: WarrenRole {
         case .accepted(let accepted, let queue):
             guard try await probe.exists(queue) else {
                 try await delivery.deadLetter("post refused: no queue \(queue) (unknown or expired session)", logger: self.logger)
-                return
+                return nil
             }
             let event = accepted.event(id: self.ids.nextString(), at: self.now())
             let headers: FieldTable? = accepted.route == .plain ? nil : [replyQueueHeader: .string(queue)]
-            try await publisher.publish(
+            let published = publisher.startPublish(
                 event,
                 exchange: self.topology.posts,
                 routingKey: accepted.route.routingKey,
                 properties: WarrenProperties.persistent(messageID: event.id, headers: headers)
             )
             self.logger.debug("post accepted", metadata: ["id": "\(event.id)", "route": "\(accepted.route.rawValue)"])
+            return {
+                try await published.confirmed()
+                try await delivery.ack()
+            }
         case .refused(let refusal, let queue?):
             guard try await probe.exists(queue) else {
                 try await delivery.deadLetter("post refused (\(refusal)) and no queue \(queue) to tell", logger: self.logger)
-                return
+                return nil
             }
             var event = RoomEvent.refusal(refusal, id: self.ids.nextString(), from: "warren", at: self.now(), clientId: post.clientId)
             event.inReplyTo = post.clientId
@@ -202,9 +228,10 @@ public struct LoginRole: WarrenRole {
             self.logger.info("post refused", metadata: ["code": "\(refusal.code)", "queue": "\(queue)"])
         case .refused(let refusal, nil):
             try await delivery.deadLetter("post refused: \(refusal); no valid session to tell", logger: self.logger)
-            return
+            return nil
         }
         try await delivery.ack()
+        return nil
     }
 }
 

@@ -43,6 +43,12 @@ extension AMQPChannel {
         try await self.publish(body: ByteBuffer(bytes: message.encode()), exchange: exchange, routingKey: routingKey, properties: properties)
     }
 
+    /// Starts publishing a wire message as JSON; await the result's `confirmed()` before acking
+    /// what it was made from.
+    func startPublish(_ message: some WireMessage, exchange: String = "", routingKey: String, properties: BasicProperties) -> AMQPPendingPublish {
+        self.startPublish(body: ByteBuffer(bytes: message.encode()), exchange: exchange, routingKey: routingKey, properties: properties)
+    }
+
     /// Opens a channel in confirm mode.
     static func confirming(on connection: AMQPConnection) async throws -> AMQPChannel {
         let channel = try await connection.openChannel()
@@ -81,16 +87,28 @@ extension AMQPDelivery {
 /// A channel kept open for passive declares, so checking that a queue exists costs one round
 /// trip; a 404 closes the channel, and the next check opens a new one. Meant for one consumer
 /// loop: concurrent checks could see each other's 404.
+///
+/// With a `memory` above zero, a queue seen to exist is taken to exist for that long without
+/// asking again (a queue deleted meanwhile still counts as there until then).
 final class QueueProbe: Sendable {
     private let connection: AMQPConnection
     private let channel = NIOLockedValueBox<AMQPChannel?>(nil)
+    private let recent: NIOLockedValueBox<RecentQueues>
 
-    init(connection: AMQPConnection) {
+    init(connection: AMQPConnection, memory: Duration = .zero) {
         self.connection = connection
+        self.recent = NIOLockedValueBox(RecentQueues(lifetime: memory))
     }
 
-    /// Whether `queue` exists.
+    /// Whether `queue` exists (or was seen to exist within the memory).
     func exists(_ queue: String) async throws -> Bool {
+        if self.recent.withLockedValue({ $0.contains(queue, now: .now) }) { return true }
+        let exists = try await self.ask(queue)
+        self.recent.withLockedValue { exists ? $0.insert(queue, now: .now) : $0.remove(queue) }
+        return exists
+    }
+
+    private func ask(_ queue: String) async throws -> Bool {
         let channel: AMQPChannel
         if let open = self.channel.withLockedValue({ $0 }), open.closeReason == nil {
             channel = open

@@ -13,9 +13,9 @@ struct ChatBenchTests {
         logger.logLevel = .warning
         let results = try await ChatBench(options: options, logger: logger).run()
 
-        #expect(results.count == 4, "paced and full, bare and login")
+        #expect(results.count == 6, "paced and full; bare, bare with confirms and login")
         for load in [ChatBenchResult.Load.paced, .full] {
-            for path in [ChatBenchResult.Path.bare, .login] {
+            for path in [ChatBenchResult.Path.bare, .bareConfirmed, .login] {
                 #expect(results.contains { $0.load == load && $0.path == path }, "\(load) \(path)")
             }
         }

@@ -38,7 +38,8 @@ public struct ChatBench: Sendable {
             try await self.withChat(tabs: tabs) { chat in
                 for round in 1...self.options.rounds {
                     for load in [ChatBenchResult.Load.paced, .full] {
-                        for path in [ChatBenchResult.Path.bare, .login] {
+                        let paths: [ChatBenchResult.Path] = self.options.bareWithConfirms ? [.bare, .bareConfirmed, .login] : [.bare, .login]
+                        for path in paths {
                             phase += 1
                             let result = try await self.phase(phase, chat: chat, load: load, path: path, round: round)
                             measured(result)
@@ -58,6 +59,7 @@ public struct ChatBench: Sendable {
         let tabs: BenchTabs
         let router: DeliveryRouter
         let poster: AMQPChannel
+        let confirmingPoster: AMQPChannel
         let ids = EventIDGenerator()
     }
 
@@ -87,6 +89,7 @@ public struct ChatBench: Sendable {
         let loginTask: Task<Void, Never>
         var tabs: BenchTabs?
         var poster: AMQPChannel?
+        var confirmingPoster: AMQPChannel?
         let router = DeliveryRouter()
         let outcome: Result<Void, any Error>
         do {
@@ -127,13 +130,17 @@ public struct ChatBench: Sendable {
             }
             let channel = try await admin.openChannel()
             poster = channel
-            try await body(Chat(topology: topology, tabs: made, router: router, poster: channel))
+            let confirming = try await admin.openChannel()
+            confirmingPoster = confirming
+            try await confirming.confirmSelect()
+            try await body(Chat(topology: topology, tabs: made, router: router, poster: channel, confirmingPoster: confirming))
             outcome = .success(())
         } catch {
             outcome = .failure(error)
         }
         router.stop()
         try? await poster?.close()
+        try? await confirmingPoster?.close()
         try? await loginConnection.close()
         await loginTask.value
         await tabs?.close()
@@ -171,7 +178,7 @@ public struct ChatBench: Sendable {
             let clientId = BenchClientID.make(phase: number, seq: seq)
             let text = "bench post \(seq) of phase \(number)"
             switch path {
-            case .bare:
+            case .bare, .bareConfirmed:
                 let event = RoomEvent(id: chat.ids.nextString(), kind: .message, from: tab.login, text: text, at: Date(), clientId: clientId)
                 persistent.messageID = event.id
                 messages.append((ByteBuffer(bytes: event.encode()), persistent))
@@ -180,20 +187,21 @@ public struct ChatBench: Sendable {
                 messages.append((ByteBuffer(bytes: post.encode()), persistent))
             }
         }
-        let exchange = path == .bare ? chat.topology.room : ""
+        let exchange = path == .login ? "" : chat.topology.room
         let bodies = messages
-        let routingKey = path == .bare ? "" : chat.topology.inbox
+        let routingKey = path == .login ? chat.topology.inbox : ""
 
         let tracker = DeliveryTracker(posts: posts, tabs: count)
         chat.router.start(phase: number, tracker: tracker)
         defer { chat.router.stop() }
         let timeout = self.options.timeoutSeconds
-        let poster = chat.poster
+        let poster = path == .bareConfirmed ? chat.confirmingPoster : chat.poster
         let started = ContinuousClock.now
         var error: String?
         do {
             try await withDeadline(timeout, "the poster (\(tracker.snapshot().sent) of \(posts) posts sent)") {
                 let start = monotonicNanoseconds()
+                var unconfirmed: [AMQPPendingPublish] = []
                 for seq in 0..<posts {
                     if let rate {
                         let due = start + UInt64(Double(seq) / rate * 1e9)
@@ -203,8 +211,13 @@ public struct ChatBench: Sendable {
                     await tracker.waitForWindow(window)
                     try Task.checkCancellation()
                     tracker.sending(seq, at: monotonicNanoseconds())
-                    try await poster.publish(body: bodies[seq].body, exchange: exchange, routingKey: routingKey, properties: bodies[seq].properties)
+                    let published = poster.startPublish(body: bodies[seq].body, exchange: exchange, routingKey: routingKey, properties: bodies[seq].properties)
+                    // Without confirm mode this is the socket write; with it, the broker's
+                    // confirm, awaited oldest first once `window` are outstanding.
+                    unconfirmed.append(published)
+                    if unconfirmed.count >= window { try await unconfirmed.removeFirst().confirmed() }
                 }
+                for pending in unconfirmed { try await pending.confirmed() }
             }
             let left = max(1, timeout - Self.seconds(since: started))
             if try await !tracker.waitForAll(within: left) {

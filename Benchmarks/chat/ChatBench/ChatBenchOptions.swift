@@ -1,3 +1,5 @@
+import WarrenServices
+
 /// What the chat benchmark runs.
 public struct ChatBenchOptions: Sendable {
     /// The broker.
@@ -23,6 +25,9 @@ public struct ChatBenchOptions: Sendable {
     /// row of its own, compared with the bare row of the same round.
     public var rounds: Int
 
+    /// Also measure the bare path with publisher confirms (a third row per load).
+    public var bareWithConfirms: Bool
+
     /// The defaults: 10, 50 and 200 tabs.
     public init(url: String) {
         self.url = url
@@ -32,9 +37,10 @@ public struct ChatBenchOptions: Sendable {
         self.fullDeliveries = 40_000
         self.minimumPosts = 50
         self.window = 0
-        self.loginPrefetch = 16
+        self.loginPrefetch = LoginRole.defaultPrefetch
         self.timeoutSeconds = 120
         self.rounds = 1
+        self.bareWithConfirms = true
     }
 
     /// A smoke check: few tabs, few posts, seconds in all.

@@ -20,7 +20,7 @@ public enum ChatBenchReport {
         ]
         for row in results {
             var versus = ""
-            if row.path == .login, let bare = bare(for: row, in: results) {
+            if row.path != .bare, let bare = bare(for: row, in: results) {
                 switch row.load {
                 case .paced: versus = String(format: "p50 %+.2f ms", row.p50Ms - bare.p50Ms)
                 case .full: versus = bare.deliveriesPerSecond > 0 ? String(format: "%.0f%% of the rate", 100 * row.deliveriesPerSecond / bare.deliveriesPerSecond) : "n/a"

@@ -5,6 +5,10 @@ public struct ChatBenchResult: Sendable, Codable, Equatable {
     public enum Path: String, Sendable, Codable {
         /// Straight to the room fanout: the ceiling.
         case bare
+        /// Straight to the room fanout on a channel in confirm mode, every confirm awaited (but
+        /// not one before the next publish): what the broker's confirms cost without the login
+        /// service.
+        case bareConfirmed = "bare+confirms"
         /// Through `<prefix>.inbox` and the login service.
         case login
     }

@@ -10,7 +10,7 @@ import Logging
 let usage = """
     usage: chat-bench [--url URL] [--tabs 10,50,200] [--paced-rate DELIVERIES_PER_S]
                       [--paced-seconds S] [--full-deliveries N] [--window POSTS]
-                      [--prefetch N] [--rounds N] [--timeout S] [--quick]
+                      [--prefetch N] [--rounds N] [--timeout S] [--no-bare-confirms] [--quick]
 
       --url              broker (default $WARREN_AMQP_URL, else amqp://warren:warren@127.0.0.1:5716/warren)
       --tabs             tab counts, one run each (default 10,50,200)
@@ -19,9 +19,10 @@ let usage = """
       --full-deliveries  deliveries per full-speed phase; posts = this / tabs, at least 50 (default 40000)
       --window           posts in flight at most, below the tab queues' x-max-length 1000
                          (default min(256, max(16, 20000 / tabs)))
-      --prefetch         the login service's prefetch (default 16)
+      --prefetch         the login service's prefetch (default: the role's, 256)
       --rounds           measure each (tabs, load) this many times (default 1)
       --timeout          seconds any phase or set-up step may take (default 120)
+      --no-bare-confirms skip the third path: bare with publisher confirms
       --quick            smoke check: 3 tabs, a few dozen posts (other options still apply after it)
     """
 
@@ -58,9 +59,11 @@ func parse(_ arguments: [String]) -> ChatBenchOptions {
         case "--prefetch": options.loginPrefetch = number(argument)
         case "--rounds": options.rounds = number(argument)
         case "--timeout": options.timeoutSeconds = number(argument)
+        case "--no-bare-confirms": options.bareWithConfirms = false
         case "--quick":
             var quick = ChatBenchOptions.quick(url: options.url)
             quick.loginPrefetch = options.loginPrefetch
+            quick.bareWithConfirms = options.bareWithConfirms
             options = quick
         case "-h", "--help":
             print(usage)

@@ -27,13 +27,7 @@ extension AMQPChannel {
         mandatory: Bool = false,
         properties: BasicProperties = BasicProperties()
     ) async throws {
-        let promise = self.eventLoop.makePromise(of: Void.self)
-        let id = self.id
-        let publish = Method.Basic.Publish(exchange: exchange, routingKey: routingKey, mandatory: mandatory)
-        self.withHandler(failing: promise) {
-            $0.publish(channelID: id, publish: publish, properties: properties, body: body, promise: promise)
-        }
-        try await AMQPConnection.mapErrors { try await promise.futureResult.get() }
+        try await self.startPublish(body: body, exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties).confirmed()
     }
 
     /// Publishes a message whose body is the given bytes.
