@@ -196,7 +196,7 @@ public struct LoginRole: WarrenRole {
         }
         if let reason = PostAuthor.refusal(userID: delivery.properties.userID, login: post.login, required: self.configuration.brokerAuth) {
             try await delivery.deadLetter("post refused: \(reason)", logger: self.logger)
-            return
+            return nil
         }
         switch PostAdmission.admit(post, topology: self.topology) {
         case .accepted(let accepted, let queue):

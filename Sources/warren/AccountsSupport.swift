@@ -10,23 +10,34 @@ enum AccountsSupport {
     /// Loads (or makes) the signing key, opens and migrates the store and builds the service.
     /// Close the returned store when the web role stops.
     static func open(_ configuration: WarrenConfiguration, logger: Logger) async throws -> (AccountService, Store) {
-        let key: SigningKey
-        do {
-            key = try SigningKey.load(configured: configuration.authKey, file: configuration.authKeyFile)
-        } catch {
-            throw CommandFailure("signing key: \(error)")
-        }
         let store: Store
         do {
             store = try await Store.open(url: configuration.databaseURL, logger: logger)
         } catch {
             throw CommandFailure("accounts store (WARREN_DATABASE_URL): \(error)")
         }
+        do {
+            return (try service(configuration, store: store, logger: logger), store)
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+
+    /// Loads (or makes) the signing key and builds the service on a store that is already open
+    /// (`warren up` shares one with the history role).
+    static func service(_ configuration: WarrenConfiguration, store: Store, logger: Logger) throws -> AccountService {
+        let key: SigningKey
+        do {
+            key = try SigningKey.load(configured: configuration.authKey, file: configuration.authKeyFile)
+        } catch {
+            throw CommandFailure("signing key: \(error)")
+        }
         // The services' broker account is no name a person may take.
         let serviceUser = URLComponents(string: configuration.amqpURL)?.user
         let accounts = AccountService(
             store: store.accounts, key: key, reservedNames: Set([serviceUser].compactMap { $0 }), logger: logger
         )
-        return (accounts, store)
+        return accounts
     }
 }

@@ -2,6 +2,7 @@ import AMQPClient
 import ArgumentParser
 import Logging
 import ServiceLifecycle
+import WarrenAuth
 import WarrenServices
 import WarrenStore
 import WarrenWeb
@@ -39,21 +40,26 @@ struct UpCommand: AsyncParsableCommand {
             PowWorkerRole(configuration: configuration, logger: logger),
             CronRole(configuration: configuration, logger: logger),
         ]
-        var store: Store?
-        if configuration.history == .store {
-            let opened = try await ServiceSupport.openStore(configuration, logger: logger)
-            roles.append(HistoryRole(configuration: configuration, store: opened.events, logger: logger))
-            store = opened
+        // One store for the history role and the web role's accounts.
+        let store: Store? =
+            configuration.history == .store || !self.noWeb
+            ? try await ServiceSupport.openStore(configuration, logger: logger) : nil
+        if configuration.history == .store, let store {
+            roles.append(HistoryRole(configuration: configuration, store: store.events, logger: logger))
         }
         var services: [any Service] = try roles.map {
             RoleService(role: $0, amqp: try ServiceSupport.amqp(configuration, name: $0.name), logger: logger)
         }
-        var store: Store?
-        if !self.noWeb {
+        if !self.noWeb, let store {
             let web = WebConfiguration(configuration)
             let webLogger = Logger(label: "warren.web")
-            let (accounts, opened) = try await AccountsSupport.open(configuration, logger: webLogger)
-            store = opened
+            let accounts: AccountService
+            do {
+                accounts = try AccountsSupport.service(configuration, store: store, logger: webLogger)
+            } catch {
+                await store.close()
+                throw error
+            }
             // Last: the group stops services in reverse order, so the page goes first.
             services.append(buildApplication(configuration: web, accounts: accounts, logger: webLogger))
         }
