@@ -351,7 +351,17 @@ struct AMQPClientHardeningTests {
             // The broker is reachable again: recovery succeeds and publishing works.
             await proxy.resume()
             let resumed = ContinuousClock.now
-            try await channel.publish(body: ByteBuffer(string: "after"), routingKey: queue)
+            // Recovery needs a reconnect attempt after the resume; on a busy machine that can
+            // take longer than one operation timeout, so the publish is retried (bounded by the
+            // test's own timeout). Only timeouts are retried: any other error fails the test.
+            while true {
+                do {
+                    try await channel.publish(body: ByteBuffer(string: "after"), routingKey: queue)
+                    break
+                } catch let error as AMQPError where error.code == .timeout {
+                    print("outage: publish after resume timed out, trying again: \(error)")
+                }
+            }
             print("outage: publish after resume succeeded after \(HardeningSupport.seconds(ContinuousClock.now - resumed)), generation \(recovering.generation)")
             #expect(recovering.generation >= 2)
             var iterator = try await channel.consume(queue: queue, noAck: true).makeAsyncIterator()
