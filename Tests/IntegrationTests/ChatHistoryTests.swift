@@ -89,9 +89,12 @@ struct ChatHistoryTests {
                 let posting = Task {
                     for index in early..<total {
                         try await bob.post("post \(index)")
-                        // A steady stream rather than a burst, so the backfill of 50 reaches back
-                        // past the moment the tab's queue was bound.
-                        try await Task.sleep(for: .milliseconds(3))
+                        // A steady stream rather than a burst, slow enough that the 50 events of
+                        // the backfill (taken when the barrier is reached, a little after the tab's
+                        // queue is bound) span ~1.25 s and so reach back past the moment the tab
+                        // asked to sign in. At 3 ms a quiet machine posted more than 50 events
+                        // between the two and the backfill held only events the tab also got live.
+                        try await Task.sleep(for: .milliseconds(25))
                     }
                 }
                 // Sign in while the stream is flowing.
