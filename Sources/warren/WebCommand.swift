@@ -65,7 +65,8 @@ struct WebCommand: AsyncParsableCommand {
         try self.options.bootstrapLogging()
         let logger = Logger(label: "warren.web")
 
-        var configuration = WebConfiguration(try ServiceSupport.loadConfiguration())
+        let settings = try ServiceSupport.loadConfiguration()
+        var configuration = WebConfiguration(settings)
         if let host { configuration.host = host }
         if let port { configuration.port = port }
         if let webRoot { configuration.webRoot = webRoot }
@@ -81,7 +82,7 @@ struct WebCommand: AsyncParsableCommand {
             logger.warning("The web root has no index.html: / will answer 404", metadata: ["webRoot": "\(configuration.webRoot)"])
         }
 
-        let (accounts, store) = try await AccountsSupport.open(try ServiceSupport.loadConfiguration(), logger: logger)
+        let (accounts, store) = try await AccountsSupport.open(settings, logger: logger)
         let app = buildApplication(configuration: configuration, accounts: accounts, logger: logger)
         do {
             try await runServices([app], logger: logger)
