@@ -270,10 +270,13 @@ struct AMQPClientFlowTests {
     @Test func heartbeatsKeepAnIdleConnectionOpen() async throws {
         try await AMQPTestSupport.withTimeout(15) {
             var configuration = try AMQPTestSupport.configuration()
-            configuration.heartbeat = 1
+            // 2 s, not 1 s: with the whole suite running in parallel on two cores the broker
+            // was once silent for 2 s, which at 1 s is two missed intervals (a dead peer).
+            configuration.heartbeat = 2
             let connection = try await AMQPConnection.connect(configuration: configuration)
-            #expect(connection.heartbeat == 1)
-            try await Task.sleep(for: .milliseconds(3_500))
+            #expect(connection.heartbeat == 2)
+            // Idle for more than three intervals.
+            try await Task.sleep(for: .milliseconds(7_000))
             #expect(connection.isActive)
             let channel = try await connection.openChannel()
             _ = try await channel.queueDeclare("", exclusive: true)
