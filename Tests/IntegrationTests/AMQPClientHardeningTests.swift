@@ -318,8 +318,10 @@ struct AMQPClientHardeningTests {
         defer { Task { await proxy.shutdown() } }
         try await AMQPTestSupport.withTimeout(25) {
             var configuration = try HardeningSupport.configuration(through: proxy, name: "hardening outage")
-            // Reconnection attempts through the stalled proxy hang in the handshake: give up on each soon.
-            configuration.connectionTimeout = .seconds(1)
+            // Reconnection attempts through the stalled proxy hang in the handshake: give up on
+            // each soonish (3 s: at 1 s the first, unstalled connect once timed out while the
+            // whole suite ran on two cores).
+            configuration.connectionTimeout = .seconds(3)
             let recovering = try await AMQPRecoveringConnection.connect(
                 configuration: configuration,
                 policy: AMQPRecoveryPolicy(initialDelay: .milliseconds(50), maxDelay: .milliseconds(300), operationTimeout: .seconds(2))
