@@ -44,35 +44,48 @@ public struct RoleService: Service {
 
     /// Connects, runs the role, and connects again whenever the connection is lost, until
     /// graceful shutdown.
+    ///
+    /// Only the very first connection attempt fails the service (a wrong URL or password
+    /// should not loop quietly); once connected, the service retries for as long as it runs,
+    /// and logs each loss ("connection lost; reconnecting"), each failed attempt and the
+    /// reconnection ("reconnected" with the number of attempts it took).
     public func run() async throws {
-        var attempt = 0
         var logger = self.logger
         logger[metadataKey: "role"] = "\(self.role.name)"
+        var reconnect = ReconnectState()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let connection: AMQPConnection
             do {
                 connection = try await AMQPConnection.connect(configuration: self.amqp, logger: logger)
             } catch {
-                // The first attempt fails loudly: a wrong URL or password should not loop quietly.
-                if attempt == 0 { throw error }
+                guard let attempt = reconnect.connectFailed() else { throw error }
                 logger.warning("cannot connect; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
-                attempt += 1
                 try await self.backoff(attempt: attempt)
                 continue
             }
-            logger.info("connected")
-            attempt = 1
+            if let attempts = reconnect.connected() {
+                logger.info("reconnected", metadata: ["attempts": "\(attempts)"])
+            } else {
+                logger.info("connected")
+            }
+            let ended: (any Error)?
             do {
                 try await self.role.run(on: connection)
-                try? await connection.close()
+                ended = nil
+            } catch {
+                ended = error
+            }
+            try? await connection.close()
+            if Task.isShuttingDownGracefully || Task.isCancelled {
                 logger.info("stopped")
                 return
-            } catch {
-                try? await connection.close()
-                if Task.isShuttingDownGracefully || Task.isCancelled { return }
-                logger.warning("connection lost; reconnecting", metadata: ["error": "\(error)"])
-                try await self.backoff(attempt: attempt)
             }
+            // A role returns only on shutdown; returning otherwise means its consumers ended
+            // under it (e.g. the broker cancelled them), so it is run again like after a loss.
+            let reason = ended.map { "\($0)" } ?? "the role returned while not shutting down"
+            logger.warning("connection lost; reconnecting", metadata: ["error": "\(reason)"])
+            reconnect.lost()
+            try await self.backoff(attempt: 0)
         }
     }
 
@@ -82,5 +95,36 @@ public struct RoleService: Service {
         try? await cancelWhenGracefulShutdown {
             try await Task.sleep(for: delay)
         }
+    }
+}
+
+/// The bookkeeping of ``RoleService``'s reconnect loop; pure.
+struct ReconnectState: Equatable {
+    /// Whether the service was ever connected.
+    private(set) var everConnected = false
+    /// Failed attempts since the connection was lost.
+    private(set) var failures = 0
+
+    /// A connection attempt failed: the attempt number to back off for, or nil when this was
+    /// the first attempt of all (the service should fail).
+    mutating func connectFailed() -> Int? {
+        guard self.everConnected else { return nil }
+        self.failures += 1
+        return self.failures
+    }
+
+    /// A connection was made: how many attempts the reconnection took (nil on the first
+    /// connection).
+    mutating func connected() -> Int? {
+        defer {
+            self.everConnected = true
+            self.failures = 0
+        }
+        return self.everConnected ? self.failures + 1 : nil
+    }
+
+    /// The connection was lost.
+    mutating func lost() {
+        self.failures = 0
     }
 }

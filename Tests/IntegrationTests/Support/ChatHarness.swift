@@ -203,15 +203,23 @@ final class EventLog: Sendable {
 
     static func consuming(_ queue: String, on channel: AMQPChannel) async throws -> EventLog {
         let log = EventLog()
-        let consumer = try await channel.consume(queue: queue, noAck: true)
+        try await log.consume(queue, on: channel)
+        return log
+    }
+
+    /// Consumes `queue` on `channel` into this log too: how a browser subscribes its tab's queue
+    /// again after it reconnected. With `acknowledging`, each delivery is acknowledged once
+    /// recorded, so one cut off by a lost connection comes again (recorded twice, same id).
+    func consume(_ queue: String, on channel: AMQPChannel, acknowledging: Bool = false) async throws {
+        let consumer = try await channel.consume(queue: queue, noAck: !acknowledging)
         Task {
             for try await delivery in consumer {
                 if let event = try? RoomEvent.decode(delivery.body.readableBytesView) {
-                    log.box.withLockedValue { $0.append(event) }
+                    self.box.withLockedValue { $0.append(event) }
                 }
+                if acknowledging { try await delivery.ack() }
             }
         }
-        return log
     }
 
     var all: [RoomEvent] { self.box.withLockedValue { $0 } }
