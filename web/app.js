@@ -1,6 +1,7 @@
 // The page: wires the DOM, the STOMP client and the room model together. The logic worth testing
 // lives in the modules it imports; this file only connects them.
 
+import { Auth, checkCredentials } from './auth.js';
 import { StompClient } from './stomp.js';
 import { destinations, loadConfig } from './config.js';
 import { describeState } from './format.js';
@@ -18,7 +19,7 @@ import {
   saveSession,
   saveUnsent,
 } from './session.js';
-import { Limits, countCharacters, validateLogin, validatePost } from './validate.js';
+import { Limits, countCharacters, validatePost } from './validate.js';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -35,8 +36,11 @@ const ui = {
   fatalRetry: $('fatal-retry'),
   loginForm: $('login-form'),
   loginName: $('login-name'),
+  loginPassword: $('login-password'),
+  loginNotice: $('login-notice'),
   loginError: $('login-error'),
   loginSubmit: $('login-submit'),
+  registerSubmit: $('register-submit'),
   events: $('events'),
   composeForm: $('compose-form'),
   composeText: $('compose-text'),
@@ -61,11 +65,19 @@ const state = {
 };
 
 const room = new Room({ limit: 500, pendingLimit: 100 });
+// The signed-in person; when the server ends the sign-in, back to the sign-in form with why.
+const auth = new Auth({ onEnded: (message) => leave({ notice: message }) });
+/** Headers of every SEND to the services: the broker checks user-id against the CONNECT login. */
+function sendHeaders(extra) {
+  const name = auth.name ?? state.identity?.login; // after the sign-in ended, the socket is still theirs
+  return name ? { ...JSON_HEADERS, ...extra, 'user-id': name } : { ...JSON_HEADERS, ...extra };
+}
+
 const nodes = new Map();
 const outbox = new Outbox({
   room,
   send: (payload) =>
-    state.client.send(state.dest.inbox, JSON.stringify(payload), { ...JSON_HEADERS, persistent: 'true' }),
+    state.client.send(state.dest.inbox, JSON.stringify(payload), sendHeaders({ persistent: 'true' })),
   identity: () => state.identity,
   isConnected: () => Boolean(state.client?.connected),
   newClientId: () => newClientId(),
@@ -116,6 +128,8 @@ function onState(detail) {
       break;
     case 'auth-failed':
       showBanner(`The broker refused the connection: ${detail.error?.message ?? 'login refused'}.`, true);
+      // A revoked sign-in shows here first: a refresh the server refuses ends it (onEnded).
+      if (auth.signedIn) auth.refresh().catch(() => {});
       break;
     default:
       break;
@@ -191,7 +205,7 @@ function checkProof(event) {
 
 function loginRequest(action, identity, timeoutMs = 15000) {
   const body = JSON.stringify({ action, login: identity.login, session: identity.session });
-  return state.client.request(state.dest.login, body, { timeoutMs, headers: JSON_HEADERS });
+  return state.client.request(state.dest.login, body, { timeoutMs, headers: sendHeaders() });
 }
 
 /** Logs in (idempotent: the same session finds its queue again) and subscribes to the queue. */
@@ -202,7 +216,7 @@ async function join(identity) {
     reply = parseLoginReply((await loginRequest('login', identity)).body);
   } catch (error) {
     if (error.code === 'auth-failed') {
-      return { ok: false, message: `The broker refused this page's connection (${error.message}). The login and passcode in /config.json do not match the broker's.` };
+      return { ok: false, message: `The broker refused your sign-in (${error.message}). Sign in again; if that fails too, the broker cannot reach Warren's web server.` };
     }
     if (!state.client.connected) {
       return { ok: false, message: `Could not connect to the chat broker at ${state.config.stompURL}; it may be down. Try again in a moment.` };
@@ -235,29 +249,51 @@ async function relogin() {
 
 async function onLoginSubmit(event) {
   event.preventDefault();
-  const name = ui.loginName.value.trim();
-  const check = validateLogin(name);
+  const register = event.submitter === ui.registerSubmit;
+  const check = checkCredentials(ui.loginName.value.trim(), ui.loginPassword.value);
   if (!check.ok) {
+    const field = check.field === 'name' ? ui.loginName : ui.loginPassword;
     ui.loginError.textContent = check.message;
-    ui.loginName.setAttribute('aria-invalid', 'true');
-    ui.loginName.focus();
+    field.setAttribute('aria-invalid', 'true');
+    field.focus();
     return;
   }
   ui.loginName.removeAttribute('aria-invalid');
+  ui.loginPassword.removeAttribute('aria-invalid');
+  ui.loginError.textContent = '';
+  ui.loginNotice.hidden = true;
+  setBusy(register ? 'Registering…' : 'Signing in…');
+  let name;
+  try {
+    name = register ? await auth.register(check.name, ui.loginPassword.value) : await auth.login(check.name, ui.loginPassword.value);
+  } catch (error) {
+    setBusy(null);
+    ui.loginError.textContent = error.message;
+    ui.loginPassword.focus();
+    return;
+  }
+  ui.loginPassword.value = '';
   // A session that could not be resumed (broker or service unreachable) is tried again as it is.
   const saved = loadSession(storage);
-  await enter({ login: check.login, session: saved?.login === check.login ? saved.session : newSessionId() });
+  await enter({ login: name, session: saved?.login === name ? saved.session : newSessionId() });
+}
+
+/** Disables the form's buttons with `label` on the one pressed, or restores them (null). */
+function setBusy(label) {
+  ui.loginSubmit.disabled = ui.registerSubmit.disabled = label !== null;
+  ui.loginSubmit.textContent = label ?? 'Sign in';
+  if (label === null) ui.registerSubmit.textContent = 'Register';
 }
 
 async function enter(identity) {
   ui.loginError.textContent = '';
-  ui.loginSubmit.disabled = true;
-  ui.loginSubmit.textContent = 'Joining…';
+  setBusy('Joining…');
   try {
     const result = await join(identity);
     if (!result.ok) {
       if (result.refused) clearSession(storage); // keep a session that failed only for want of a connection
       if (state.client.state !== 'auth-failed') await state.client.deactivate(); // keep the auth-failed banner
+      await auth.logout(); // signed out again, so the form means what it shows
       showView('login');
       ui.loginError.textContent = result.message;
       return;
@@ -269,12 +305,16 @@ async function enter(identity) {
     scheduleRender();
     ui.composeText.focus();
   } finally {
-    ui.loginSubmit.disabled = false;
-    ui.loginSubmit.textContent = 'Join';
+    setBusy(null);
   }
 }
 
-async function logout() {
+/**
+ * Leaves the room: tells the login service (while connected), disconnects, signs out and shows
+ * the sign-in form, with `notice` above it when the sign-in ended by itself.
+ * @param {{notice?: string}} [options]
+ */
+async function leave({ notice } = {}) {
   const identity = state.identity;
   ui.logout.disabled = true;
   outbox.reset();
@@ -288,6 +328,7 @@ async function logout() {
     }
   }
   await state.client.deactivate();
+  await auth.logout(); // revokes the sign-in on the server, unless it has ended already
   state.identity = null;
   clearSession(storage);
   room.clear();
@@ -298,8 +339,14 @@ async function logout() {
   hideBanner();
   ui.logout.disabled = false;
   setStatus('disconnected', 'Not connected');
+  showNotice(notice);
   showView('login');
   ui.loginName.focus();
+}
+
+function showNotice(text) {
+  ui.loginNotice.textContent = text ?? '';
+  ui.loginNotice.hidden = !text;
 }
 
 // ---- composing ----
@@ -377,30 +424,47 @@ async function start() {
   state.dest = destinations(state.config.prefix);
   state.client = new StompClient({
     url: state.config.stompURL,
-    login: state.config.login,
-    passcode: state.config.passcode,
     host: state.config.vhost,
+    // Every connection, the first and each reconnect, signs in as the person with a fresh token.
+    beforeConnect: async (client) => {
+      if (!auth.signedIn) {
+        client.deactivate();
+        throw new Error('nobody is signed in');
+      }
+      client.passcode = await auth.freshToken();
+      client.login = auth.name;
+    },
   });
   state.client.on('state', onState);
   state.client.on('error', (error) => console.warn('[warren]', error.code, error.message));
   setStatus('disconnected', 'Not connected');
 
+  // A reload: a new access token from the refresh cookie, and this tab's room session again.
   const saved = loadSession(storage);
-  if (saved && validateLogin(saved.login).ok) {
-    ui.loginName.value = saved.login;
-    showView('login');
-    await enter(saved);
+  let name = null;
+  try {
+    name = await auth.resume();
+  } catch (error) {
+    showNotice(`Could not resume your sign-in: ${error.message}`);
+  }
+  showView('login');
+  if (name) {
+    ui.loginName.value = name;
+    await enter({ login: name, session: saved?.login === name ? saved.session : newSessionId() });
   } else {
-    showView('login');
+    if (saved && !ui.loginNotice.textContent) showNotice('Your session has ended; please sign in again.');
+    if (saved) ui.loginName.value = saved.login;
     ui.loginName.focus();
   }
 }
 
 ui.loginForm.addEventListener('submit', onLoginSubmit);
-ui.loginName.addEventListener('input', () => {
-  ui.loginError.textContent = '';
-  ui.loginName.removeAttribute('aria-invalid');
-});
+for (const field of [ui.loginName, ui.loginPassword]) {
+  field.addEventListener('input', () => {
+    ui.loginError.textContent = '';
+    field.removeAttribute('aria-invalid');
+  });
+}
 ui.composeForm.addEventListener('submit', onComposeSubmit);
 ui.composeText.addEventListener('keydown', onComposeKey);
 ui.composeText.addEventListener('input', () => {
@@ -414,7 +478,7 @@ ui.events.addEventListener('scroll', () => (state.followList = listAtBottom()));
 new ResizeObserver(() => {
   if (state.followList) ui.events.scrollTop = ui.events.scrollHeight;
 }).observe(ui.events);
-ui.logout.addEventListener('click', logout);
+ui.logout.addEventListener('click', () => leave());
 ui.bannerAction.addEventListener('click', () => {
   hideBanner();
   state.client?.activate();

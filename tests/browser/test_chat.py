@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Warren's real-browser end-to-end test: two headless Chromium sessions (alice and bob) against a
-running `warren up` and its broker.
+running `warren up` and its broker. They register through the page and chat as themselves: the
+page connects to the broker with its name and access token, and the broker asks that warren
+(WARREN_BROKER_AUTH=on, set up by scripts/test-browser).
 
     python3 tests/browser/test_chat.py --url http://127.0.0.1:18080/ [--artifacts DIR]
         [--close-connections "COMMAND"]
@@ -122,24 +124,30 @@ addEventListener('pageshow', (e) => sessionStorage.setItem('test.pageshow', Stri
 """
 
 # Sends one post to the inbox over a STOMP connection of its own, as a page that skipped its own
-# checks would: the server must refuse it. Resolves with "ok" on the broker's RECEIPT.
+# checks would: the server must refuse it. It signs in for a token of its own (without touching
+# the page's refresh cookie: credentials 'omit' stores no cookie) and posts as that person, with
+# user-id. Resolves with "ok" on the broker's RECEIPT.
 RAW_POST_JS = r"""
-const [text, clientId, done] = arguments;
+const [text, clientId, password, done] = arguments;
 const fail = (why) => done(`failed: ${why}`);
 (async () => {
   const config = await (await fetch('/config.json')).json();
   const { login, session } = JSON.parse(sessionStorage.getItem('warren.session'));
+  const signIn = await fetch('/api/login', { method: 'POST', credentials: 'omit', headers: { 'content-type': 'application/json' },
+                                             body: JSON.stringify({ name: login, password }) });
+  if (!signIn.ok) return fail(`sign-in answered ${signIn.status}`);
+  const token = (await signIn.json()).accessToken;
   const body = JSON.stringify({ text, clientId, login, session });
   const ws = new WebSocket(config.stompURL, ['v12.stomp']);
   ws.binaryType = 'arraybuffer';
   let received = '';
   ws.onerror = () => fail('socket error');
-  ws.onopen = () => ws.send(`CONNECT\naccept-version:1.2\nhost:${config.vhost}\nlogin:${config.login}\npasscode:${config.passcode}\n\n\0`);
+  ws.onopen = () => ws.send(`CONNECT\naccept-version:1.2\nhost:${config.vhost}\nlogin:${login}\npasscode:${token}\n\n\0`);
   ws.onmessage = (e) => {
     received += typeof e.data === 'string' ? e.data : new TextDecoder().decode(e.data);
     if (received.startsWith('CONNECTED') && received.includes('\0')) {
       received = '';
-      ws.send(`SEND\ndestination:/amq/queue/${config.prefix}.inbox\ncontent-type:application/json\npersistent:true\nreceipt:raw-1\n\n${body}\0`);
+      ws.send(`SEND\ndestination:/amq/queue/${config.prefix}.inbox\ncontent-type:application/json\npersistent:true\nuser-id:${login}\nreceipt:raw-1\n\n${body}\0`);
     } else if (received.startsWith('RECEIPT')) {
       ws.close();
       done('ok');
@@ -188,6 +196,7 @@ def make_driver(name, tmp):
 class User:
     def __init__(self, name, driver, url):
         self.name, self.driver, self.url = name, driver, url
+        self.password = f"{name}'s password {uuid.uuid4().hex[:8]}"
         self.console = []  # every browser log entry seen, in order
         self.offline = []  # [start, end] epoch ms of the times this page was cut off
 
@@ -251,14 +260,27 @@ class User:
                 and d.find_element(By.ID, "me-name").text == self.name
                 and d.find_element(By.ID, "status").get_attribute("data-state") == "connected")
 
-    def login(self):
+    def sign_in_view(self):
+        d = self.driver
+        return d.find_element(By.ID, "login-view").is_displayed() and not d.find_element(By.ID, "me").is_displayed()
+
+    def login_error(self):
+        return self.driver.find_element(By.ID, "login-error").text
+
+    def fill_sign_in(self, password, button):
+        """Types the name and `password` into the sign-in form and presses `button`."""
+        self.wait("the sign-in form", lambda u: u.sign_in_view())
+        for field_id, value in (("login-name", self.name), ("login-password", password)):
+            field = self.driver.find_element(By.ID, field_id)
+            field.clear()
+            field.send_keys(value)
+        self.driver.find_element(By.ID, button).click()
+
+    def login(self, register=False):
+        """Registers (or signs in) through the page's form and waits for the room."""
         self.driver.get(self.url)
-        self.wait("the login form", lambda u: u.driver.find_element(By.ID, "login-view").is_displayed())
-        field = self.driver.find_element(By.ID, "login-name")
-        field.clear()
-        field.send_keys(self.name)
-        self.driver.find_element(By.ID, "login-submit").click()
-        self.wait("the room after logging in", lambda u: u.room_shown())
+        self.fill_sign_in(self.password, "register-submit" if register else "login-submit")
+        self.wait("the room after signing in", lambda u: u.room_shown())
 
     def post(self, text):
         box = self.driver.find_element(By.ID, "compose-text")
@@ -349,8 +371,8 @@ def main():
 
     try:
         def s1():
-            alice.login()
-            bob.login()
+            alice.login(register=True)
+            bob.login(register=True)
 
         def s2():
             alice.post("hello bob")
@@ -461,7 +483,7 @@ def main():
             before = len(bob.snapshot())
             refused = []
             for text, expected in (("", "The post is empty"), ("y" * 2001, "The post is 2001 characters long; at most 2000")):
-                answer = alice.driver.execute_async_script(RAW_POST_JS, text, str(uuid.uuid4()))
+                answer = alice.driver.execute_async_script(RAW_POST_JS, text, str(uuid.uuid4()), alice.password)
                 assert answer == "ok", f"the raw post did not reach the broker: {answer}"
                 line = alice.wait(f"the server's refusal '{expected}…' on alice's page",
                                   lambda u: next((e for e in u.snapshot() if e["kind"] == "error" and expected in (e["text"] or "")), None))
@@ -592,6 +614,31 @@ def main():
             assert not wide, f"at 390 px wide these stick out on the right: {wide}"
             assert overflow <= 0, f"the page scrolls sideways by {overflow} px at 390 px wide"
 
+        def s12():
+            alice.driver.find_element(By.ID, "logout").click()
+            alice.wait("the sign-in form after logging out", lambda u: u.sign_in_view())
+            alice.wait("the status 'disconnected'", lambda u: u.status() == "disconnected")
+            alice.driver.refresh()
+            alice.wait("the sign-in form after a reload", lambda u: u.sign_in_view())
+            time.sleep(1.0)  # a page that resumed the sign-in would show the room by now
+            assert alice.sign_in_view(), "alice's page left the sign-in form after the reload"
+            assert not alice.driver.find_element(By.ID, "room-view").is_displayed()
+
+        def s13():
+            for password, expected in (("short", r"5 characters long; use at least 8"),
+                                       ("a wrong password", r"The name or the password is wrong")):
+                alice.fill_sign_in(password, "login-submit")
+                message = alice.wait(f"the error for the password '{password}'",
+                                     lambda u: re.search(expected, u.login_error()) and u.login_error())
+                print(f"  '{password}': {message}")
+                assert alice.sign_in_view(), f"alice's page left the sign-in form with the password '{password}'"
+            alice.screenshot(args.artifacts, "alice-wrong-password")
+            alice.fill_sign_in(alice.password, "login-submit")
+            alice.wait("the room after signing in again", lambda u: u.room_shown())
+            text = f"back after signing in {int(time.time())}"
+            alice.post(text)
+            bob.wait_entry(f"'{text}' from alice, signed in again", text)
+
         def s10():
             bad = []
             for u in (alice, bob):
@@ -609,7 +656,7 @@ def main():
                         print(f"  warning: {line}")
             assert not bad, "JavaScript errors in the console:\n    " + "\n    ".join(bad)
 
-        run.step("1. alice and bob log in and see the room", s1, essential=True)
+        run.step("1. alice and bob register through the page and see the room", s1, essential=True)
         run.step("2. 'hello bob' reaches both, with 'bob olleh' threaded under it", s2)
         run.step("3. bob's <img onerror> shows as literal text, no <img> in the list", s3)
         run.step("4a. '!pow': working state, then one verified proof (job queue) in both pages", proof_step("prove it !pow", "job queue"))
@@ -623,6 +670,8 @@ def main():
         run.step("9. alice goes to another page and back while bob posts: nothing lost, nothing twice", s9)
         run.step("10. no JavaScript errors in either console", s10)
         run.step("11. at phone width (390 px) nothing sticks out sideways", s11)
+        run.step("12. alice logs out: the sign-in form, also after a reload (the sign-in is revoked)", s12)
+        run.step("13. a short and a wrong password show an error; the right one signs alice in again", s13)
 
         if args.artifacts:
             try:
