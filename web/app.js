@@ -5,6 +5,7 @@ import { Auth, checkCredentials } from './auth.js';
 import { StompClient } from './stomp.js';
 import { destinations, loadConfig } from './config.js';
 import { describeState } from './format.js';
+import { attachHistory, attachSearch } from './history.js';
 import { Outbox } from './outbox.js';
 import { verifyProof } from './proof.js';
 import { syncList } from './render.js';
@@ -64,7 +65,7 @@ const state = {
   followList: true, // the room list showed its newest lines when last scrolled or drawn
 };
 
-const room = new Room({ limit: 500, pendingLimit: 100 });
+const room = new Room({ limit: 2000, pendingLimit: 100 });
 // The signed-in person; when the server ends the sign-in, back to the sign-in form with why.
 const auth = new Auth({ onEnded: (message) => leave({ notice: message }) });
 /** Headers of every SEND to the services: the broker checks user-id against the CONNECT login. */
@@ -303,6 +304,7 @@ async function enter(identity) {
     outbox.restore(loadUnsent(storage, state.identity.session).filter((post) => validatePost(post.text).ok));
     showView('room');
     scheduleRender();
+    earlier.check();
     ui.composeText.focus();
   } finally {
     setBusy(null);
@@ -334,6 +336,7 @@ async function leave({ notice } = {}) {
   room.clear();
   nodes.clear();
   ui.events.replaceChildren();
+  earlier.reset();
   state.toAck.length = 0;
   state.savedUnsent = '';
   hideBanner();
@@ -457,6 +460,17 @@ async function start() {
     ui.loginName.focus();
   }
 }
+
+// Earlier messages at the top of the list, and the search panel (history.js).
+const earlier = attachHistory({ list: ui.events, room, render });
+attachSearch({
+  form: $('search-form'),
+  input: $('search-text'),
+  panel: $('search-panel'),
+  title: $('search-title'),
+  results: $('search-results'),
+  close: $('search-close'),
+});
 
 ui.loginForm.addEventListener('submit', onLoginSubmit);
 for (const field of [ui.loginName, ui.loginPassword]) {

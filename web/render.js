@@ -29,7 +29,7 @@ const PENDING_LABELS = {
 const KIND_LABELS = { reply: 'reply', proof: 'proof of work', system: 'system', presence: 'presence', error: 'error' };
 
 /**
- * Keeps a list element in step with the room's entries.
+ * Keeps a list element in step with the room's entries, after its leading `data-fixed` lines.
  * @param {HTMLElement} list the <ol>
  * @param {import('./room.js').Entry[]} entries
  * @param {Map<string, {rev: number, node: HTMLElement}>} cache kept between calls
@@ -39,6 +39,8 @@ export function syncList(list, entries, cache, options = {}) {
   const doc = list.ownerDocument;
   const keep = new Set();
   let cursor = list.firstElementChild;
+  // Lines marked data-fixed (the history status line) stay first and are not entries.
+  while (cursor?.dataset.fixed !== undefined) cursor = cursor.nextElementSibling;
   for (const entry of entries) {
     keep.add(entry.key);
     let cached = cache.get(entry.key);

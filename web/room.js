@@ -1,4 +1,5 @@
-// The room as the page shows it, without any DOM: room events in arrival order, each shown once
+// The room as the page shows it, without any DOM: room events in id order (ids sort as they
+// were made, so backfill, scroll-back and live delivery merge into one timeline), each shown once
 // (by event id, and by clientId for posts), reverser replies threaded under their post, this
 // tab's own posts pending until the room echoes them, errors next to the post they refuse.
 //
@@ -71,7 +72,7 @@ export class Room {
   /** Forgets everything (on logout). */
   clear() {
     this._rev = 0;
-    this._list = []; // top-level entries with events, arrival order
+    this._list = []; // top-level entries with events, in id order
     this._pending = new Map(); // clientId -> pending entry, creation order
     this._byId = new Map(); // event id -> entry (top level and replies)
     this._byClientId = new Map(); // author NUL clientId -> entry of a shown post
@@ -83,6 +84,11 @@ export class Room {
   /** Top-level entries in display order: room events, then this tab's pending posts. */
   entries() {
     return [...this._list, ...this._pending.values()];
+  }
+
+  /** The id of the oldest room event shown (where loading earlier ones starts), or undefined. */
+  get oldestId() {
+    return this._list[0]?.event.id;
   }
 
   /** Number of top-level room events held. */
@@ -203,7 +209,7 @@ export class Room {
       }
     }
     this._byId.set(event.id, entry);
-    this._list.push(entry);
+    this._insert(entry);
     this._adoptOrphans(entry);
     this._trim();
     return replaced ? { accepted: true, entry, replaced } : { accepted: true, entry };
@@ -244,7 +250,7 @@ export class Room {
     }
     const entry = this._touch({ key: `e:${event.id}`, event, own: false, replies: [], errors: [] });
     this._byId.set(event.id, entry);
-    this._list.push(entry);
+    this._insert(entry);
     this._trim();
     return entry;
   }
@@ -274,6 +280,14 @@ export class Room {
       if (at >= 0) this._list.splice(at, 1);
       this._attach(parent, reply);
     }
+  }
+
+  /** Puts a top-level entry in id order; live events come last, so the search starts there. */
+  _insert(entry) {
+    const id = entry.event.id;
+    let at = this._list.length;
+    while (at > 0 && this._list[at - 1].event.id > id) at -= 1;
+    this._list.splice(at, 0, entry);
   }
 
   _trim() {

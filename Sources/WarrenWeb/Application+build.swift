@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import WarrenAuth
+import WarrenCore
 
 /// Builds the `web` role's application: the router below, served on the configured host and port.
 ///
@@ -11,12 +12,14 @@ import WarrenAuth
 ///   - brokerReachable: the check behind `/healthz`; by default an AMQP greeting with the broker
 ///     (see ``amqpGreetingCheck(to:timeout:logger:)``). Its answers are cached for a second.
 ///   - accounts: accounts and tokens; when given, the router answers `/api/*` and the broker's `/auth/*`.
+///   - history: what answers `/api/history` and `/api/search` (see ``HistoryRoutes``); nil: 503.
 ///   - logger: the application's logger; each request logs through it.
 /// - Returns: an application ready to `run()` or to join a `ServiceGroup`.
 public func buildApplication(
     configuration: WebConfiguration,
     brokerReachable: (@Sendable () async -> BrokerHealth)? = nil,
     accounts: AccountService? = nil,
+    history: (any HistoryAsking)? = nil,
     logger: Logger = Logger(label: "warren.web")
 ) -> some ApplicationProtocol {
     let check = brokerReachable ?? amqpGreetingCheck(to: configuration.broker, logger: logger)
@@ -24,6 +27,7 @@ public func buildApplication(
         configuration: configuration,
         health: CachedHealthCheck(maximumAge: .seconds(1), check: check),
         accounts: accounts,
+        history: history,
         logger: logger
     )
     return Application(
@@ -59,12 +63,14 @@ func browserURL(host: String, port: Int) -> String {
 ///   - configuration: what to serve and what to tell browsers.
 ///   - health: the (cached) broker check behind `/healthz`.
 ///   - accounts: accounts and tokens behind `/api/*` and `/auth/*`; nil leaves them out.
+///   - history: what answers `/api/history` and `/api/search`; nil: they answer 503.
 ///   - logger: the logger of file serving.
 /// - Returns: a router whose middleware adds security headers and an access log to every response.
 public func buildRouter<C: Clock>(
     configuration: WebConfiguration,
     health: CachedHealthCheck<C>,
     accounts: AccountService? = nil,
+    history: (any HistoryAsking)? = nil,
     logger: Logger = Logger(label: "warren.web")
 ) -> Router<WarrenRequestContext> {
     let router = Router(context: WarrenRequestContext.self)
@@ -97,6 +103,7 @@ public func buildRouter<C: Clock>(
     if let accounts {
         addAccountRoutes(to: router, accounts: accounts, policy: configuration.brokerPolicy)
     }
+    HistoryRoutes.add(to: router, history: history)
     return router
 }
 

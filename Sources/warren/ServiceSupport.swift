@@ -1,6 +1,7 @@
 import AMQPClient
 import ArgumentParser
 import Logging
+import ServiceLifecycle
 import WarrenCore
 import WarrenServices
 import WarrenStore
@@ -43,6 +44,15 @@ enum ServiceSupport {
         }
     }
 
+    /// The web role's way to the history role, and the service that keeps its AMQP connection;
+    /// both nil with WARREN_HISTORY=none (the history routes then answer 503).
+    static func historyClient(_ configuration: WarrenConfiguration, logger: Logger) throws -> (HistoryRPCClient?, (any Service)?) {
+        guard configuration.history == .store else { return (nil, nil) }
+        let client = HistoryRPCClient(configuration: configuration, logger: logger)
+        let service = RoleService(role: client, amqp: try amqp(configuration, name: client.name), logger: logger)
+        return (client, PatientService(service: service, logger: logger))
+    }
+
     /// Runs one role as a service until SIGTERM or SIGINT.
     static func runRole(_ makeRole: (WarrenConfiguration, Logger) -> any WarrenRole, options: GlobalOptions) async throws {
         try options.bootstrapLogging()
@@ -61,4 +71,26 @@ enum ServiceSupport {
           WARREN_PREFIX            prefix of broker names [chat]
           WARREN_LOG_LEVEL         default of --log-level [info]
         """
+}
+
+/// Runs a ``RoleService`` that may start before the broker: the page is served meanwhile and
+/// the history routes answer 503, where a role's first failed connection would end the process.
+struct PatientService: Service {
+    let service: RoleService
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await self.service.run()
+                return
+            } catch {
+                self.logger.warning(
+                    "cannot reach the broker for history requests; retrying",
+                    metadata: ["error": "\(error)"]
+                )
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(2)) }
+            }
+        }
+    }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Logging
+import ServiceLifecycle
+import WarrenServices
 import WarrenWeb
 
 // FileManager's folder check needs full Foundation on Linux.
@@ -29,12 +31,14 @@ struct WebCommand: AsyncParsableCommand {
               WARREN_STOMP_PASSCODE    browsers' broker passcode [browser]
               WARREN_PREFIX            prefix of broker names [chat]
               WARREN_POW_BITS          proof-of-work difficulty in bits [24]
-              WARREN_AMQP_URL          broker that /healthz greets
+              WARREN_AMQP_URL          broker that /healthz greets and /api/history and
+                                       /api/search ask through the history service
                                        [amqp://warren:warren@127.0.0.1:5672/warren]
               WARREN_DATABASE_URL      accounts store [sqlite:.warren/warren.sqlite]
               WARREN_AUTH_KEY          token signing key, base64 of at least 32 bytes
                                        [unset: kept in WARREN_AUTH_KEY_FILE]
               WARREN_AUTH_KEY_FILE     where a generated key is kept [.warren/auth.key]
+              WARREN_HISTORY           none: /api/history and /api/search answer 503 [store]
               WARREN_LOG_LEVEL         default of --log-level [info]
 
             Stops gracefully on SIGTERM or SIGINT (Ctrl-C): it finishes the requests in flight.
@@ -82,10 +86,14 @@ struct WebCommand: AsyncParsableCommand {
             logger.warning("The web root has no index.html: / will answer 404", metadata: ["webRoot": "\(configuration.webRoot)"])
         }
 
+        let (history, connection) = try ServiceSupport.historyClient(settings, logger: logger)
         let (accounts, store) = try await AccountsSupport.open(settings, logger: logger)
-        let app = buildApplication(configuration: configuration, accounts: accounts, logger: logger)
+        let app = buildApplication(configuration: configuration, accounts: accounts, history: history, logger: logger)
+        // The connection first: the group stops services in reverse order.
+        var services: [any Service] = connection.map { [$0] } ?? []
+        services.append(app)
         do {
-            try await runServices([app], logger: logger)
+            try await runServices(services, logger: logger)
         } catch {
             await store.close()
             throw error

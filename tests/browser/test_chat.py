@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Warren's real-browser end-to-end test: two headless Chromium sessions (alice and bob) against a
-running `warren up` and its broker. They register through the page and chat as themselves: the
+"""Warren's real-browser end-to-end test: headless Chromium sessions (alice and bob, later carol,
+a new tab) against a running `warren up` (with its history role) and its broker. They register through the page and chat as themselves: the
 page connects to the broker with its name and access token, and the broker asks that warren
 (WARREN_BROKER_AUTH=on, set up by scripts/test-browser).
 
@@ -156,6 +156,16 @@ const fail = (why) => done(`failed: ${why}`);
     }
   };
 })().catch((error) => fail(error.message));
+"""
+
+# Scrolls the room list to its top (where earlier messages load) and reports what the history
+# status line says.
+SCROLL_TOP_JS = r"""
+const list = document.getElementById('events');
+list.scrollTop = 0;
+list.dispatchEvent(new Event('scroll'));
+const line = list.querySelector(':scope > li.history-status');
+return line && !line.hidden ? line.textContent : '';
 """
 
 OFFLINE_SEVERE = r"WebSocket connection to '.*' failed: .*net::ERR_INTERNET_DISCONNECTED"
@@ -639,9 +649,63 @@ def main():
             alice.post(text)
             bob.wait_entry(f"'{text}' from alice, signed in again", text)
 
+        stamp = int(time.time())
+        early = [f"early {i} {stamp}" for i in range(55)]
+
+        def h12():
+            # More than a backfill's worth of posts (55 posts, 55 replies), then a new tab.
+            for text in early:
+                bob.post(text)
+            bob.wait_entry(f"'{early[-1]}' on bob's page", early[-1], has_reply(early[-1][::-1]), timeout=WAIT + 20)
+            carol = User("carol", make_driver("carol", tmp), args.url)
+            users.append(carol)
+            carol.login(register=True)
+            carol.wait_entry(f"'{early[-1]}', posted before carol's tab existed (backfill)", early[-1])
+            shown = [e for e in carol.snapshot() if e["kind"] == "message"]
+            assert "hello bob" not in [e["text"] for e in shown], "carol was sent the whole room at once, not its latest events"
+            time.sleep(1.0)  # a second copy (backfill and live overlapping) would come by now
+            for e in shown:
+                n = len(carol.entries(e["text"]))
+                assert n == 1, f"carol shows '{e['text']}' {n} times"
+
+        def h13():
+            carol = users[-1]
+            assert carol.name == "carol", "carol's tab did not start"
+            said = carol.wait("'Beginning of the room' after scrolling to the top",
+                              lambda u: (lambda t: t == "Beginning of the room" and t)(u.driver.execute_script(SCROLL_TOP_JS)),
+                              timeout=WAIT + 20)
+            print(f"  carol's history line: '{said}'")
+            carol.screenshot(args.artifacts, "carol-beginning")
+            messages = [e["text"] for e in carol.snapshot() if e["kind"] == "message"]
+            for text in early + ["hello bob"]:
+                n = messages.count(text)
+                assert n == 1, f"carol shows '{text}' {n} times after scrolling back"
+            order = [messages.index(t) for t in early]
+            assert order == sorted(order), "carol's earlier posts are out of order"
+            assert messages.index("hello bob") < order[0], "'hello bob' is not before the later posts"
+            assert carol.entries("hello bob") and has_reply("bob olleh")(carol.entries("hello bob")[0]), \
+                "'hello bob' came back without its reply"
+
+        def h14():
+            carol = users[-1]
+            assert carol.name == "carol", "carol's tab did not start"
+            field = carol.driver.find_element(By.ID, "search-text")
+            field.clear()
+            field.send_keys("onerror")
+            carol.driver.find_element(By.ID, "search-submit").click()
+            panel = carol.driver.find_element(By.ID, "search-panel")
+            results = carol.wait("search results for 'onerror'", lambda u: u.driver.execute_script(
+                "return [...document.querySelectorAll('#search-results > li.result > p.text')].map((p) => p.textContent)") or None)
+            assert evil in results, f"the search did not find bob's earlier post: {results}"
+            imgs = carol.driver.execute_script("return document.querySelectorAll('#search-panel img').length")
+            assert imgs == 0, f"the search panel has {imgs} <img> element(s)"
+            carol.screenshot(args.artifacts, "carol-search")
+            field.send_keys("\ue00c")  # Escape
+            carol.wait("the search panel closed by Escape", lambda u: not panel.is_displayed())
+
         def s10():
             bad = []
-            for u in (alice, bob):
+            for u in users:
                 u.drain_log()
                 for entry in u.console:
                     line = f"{u.name} {entry.get('level')} {entry.get('source', '')}: {entry.get('message')}"
@@ -668,10 +732,13 @@ def main():
         run.step("8. the broker closes every connection: banners, reconnect, the outbox post once, nothing lost", s8)
         run.step("8b. posts written while disconnected survive a reload: each reaches both pages once", s8b)
         run.step("9. alice goes to another page and back while bob posts: nothing lost, nothing twice", s9)
-        run.step("10. no JavaScript errors in either console", s10)
+        run.step("12. carol, a new tab, sees the latest posts at once (backfill), each once", h12)
+        run.step("13. carol scrolls to the top: earlier posts load, in order, up to 'Beginning of the room'", h13)
+        run.step("14. carol's search finds bob's earlier post, as text; Escape closes the results", h14)
+        run.step("10. no JavaScript errors in any console", s10)
         run.step("11. at phone width (390 px) nothing sticks out sideways", s11)
-        run.step("12. alice logs out: the sign-in form, also after a reload (the sign-in is revoked)", s12)
-        run.step("13. a short and a wrong password show an error; the right one signs alice in again", s13)
+        run.step("15. alice logs out: the sign-in form, also after a reload (the sign-in is revoked)", s12)
+        run.step("16. a short and a wrong password show an error; the right one signs alice in again", s13)
 
         if args.artifacts:
             try:

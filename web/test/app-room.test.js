@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { Room, normaliseEvent } from '../room.js';
 
 let seq = 0;
-const ev = (fields) => ({ id: `e${++seq}`, kind: 'message', from: 'bob', text: 'hi', at: '2026-11-23T11:20:00.123Z', ...fields });
+const ev = (fields) => ({ id: `e${String(++seq).padStart(6, '0')}`, kind: 'message', from: 'bob', text: 'hi', at: '2026-11-23T11:20:00.123Z', ...fields });
 const keys = (room) => room.entries().map((e) => e.key);
 
 describe('Room: events', () => {
-  it('shows events in arrival order and marks the user\'s own', () => {
+  it('shows events in id order and marks the user\'s own', () => {
     const room = new Room();
     room.me = 'alice';
     const a = ev({ from: 'bob' });
@@ -234,5 +234,33 @@ describe('Room: pending posts', () => {
     room.clear();
     assert.deepEqual(room.entries(), []);
     assert.equal(room.receive(post).accepted, true);
+  });
+});
+
+describe('Room: one timeline from backfill, scroll-back and live delivery', () => {
+  const id = (n) => `01JF${String(n).padStart(22, '0')}`;
+  const at = (n, fields) => ({ id: id(n), kind: 'message', from: 'bob', text: `t${n}`, at: '2026-11-23T11:20:00.123Z', ...fields });
+  const ids = (room) => room.entries().map((e) => e.event.id);
+
+  it('orders events by id whatever order they arrive in, each once', () => {
+    const room = new Room();
+    for (const n of [5, 6, 7]) room.receive(at(n)); // backfill
+    for (const n of [7, 8]) room.receive(at(n)); // live, overlapping the backfill
+    for (const n of [2, 3, 4, 5]) room.receive(at(n)); // scroll-back, overlapping at 5
+    assert.deepEqual(ids(room), [2, 3, 4, 5, 6, 7, 8].map(id));
+    assert.equal(room.oldestId, id(2));
+  });
+
+  it('keeps pending posts after every room event', () => {
+    const room = new Room();
+    room.me = 'alice';
+    room.receive(at(5));
+    room.addPending({ clientId: 'c1', text: 'mine' });
+    room.receive(at(3));
+    assert.deepEqual(room.entries().map((e) => e.key), [`e:${id(3)}`, `e:${id(5)}`, 'p:c1']);
+  });
+
+  it('has no oldest id when empty', () => {
+    assert.equal(new Room().oldestId, undefined);
   });
 });

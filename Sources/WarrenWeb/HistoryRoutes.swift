@@ -1,0 +1,80 @@
+import Hummingbird
+import NIOCore
+import WarrenCore
+
+/// `GET /api/history?before=ID&limit=N` and `GET /api/search?q=TEXT&limit=N`, answered by the
+/// history role through `history` (over the broker; the web role has no database).
+///
+/// Bodies are ``WarrenCore/HistoryReply`` JSON: `{"events": […], "ok": true}` with 200; a request
+/// the history role would refuse gets 400 with `{"code", "error", "ok": false}`; a history role
+/// that cannot answer (its store failed, none running, no broker connection) 503; one that did
+/// not answer in time 504. Without `before` the newest events come; `limit` defaults to
+/// ``defaultLimit``.
+public enum HistoryRoutes {
+    /// The `limit` when the query names none.
+    public static let defaultLimit = 50
+
+    /// Adds both routes to `router`; with `history` nil (history off) they answer 503.
+    public static func add<Context: RequestContext>(to router: Router<Context>, history: (any HistoryAsking)?) {
+        router.get("api/history") { request, _ in
+            await HistoryRoutes.answer(request, history: history) { query throws(Refusal) in
+                let before = query["before"].map(String.init)
+                return HistoryRequest(before.map { HistoryRequest.Query.before($0) } ?? .latest, limit: try HistoryRoutes.limit(query))
+            }
+        }
+        router.get("api/search") { request, _ in
+            await HistoryRoutes.answer(request, history: history) { query throws(Refusal) in
+                HistoryRequest(.search(query["q"].map(String.init) ?? ""), limit: try HistoryRoutes.limit(query))
+            }
+        }
+    }
+
+    /// The `limit` parameter, or the default; text that is not a number is refused.
+    static func limit(_ query: [String: Substring]) throws(Refusal) -> Int {
+        guard let text = query["limit"] else { return defaultLimit }
+        guard let limit = Int(text) else {
+            throw Refusal(.historyLimitInvalid, "The limit \"\(text.prefix(20))\" is not a number; ask for 1 to \(Limits.historyLimitMax) events.")
+        }
+        return limit
+    }
+
+    private static func answer(
+        _ request: Request,
+        history: (any HistoryAsking)?,
+        makeRequest: ([String: Substring]) throws(Refusal) -> HistoryRequest
+    ) async -> Response {
+        var query: [String: Substring] = [:]
+        for (key, value) in request.uri.queryParameters where query[String(key)] == nil {
+            query[String(key)] = value
+        }
+        let historyRequest: HistoryRequest
+        do throws(Refusal) {
+            historyRequest = try makeRequest(query).validate()
+        } catch {
+            return respond(.badRequest, .failure(error))
+        }
+        guard let history else {
+            return respond(.serviceUnavailable, .failure(Refusal(.historyUnavailable, "History is off on this server (WARREN_HISTORY=none).")))
+        }
+        do throws(HistoryAskError) {
+            let reply = try await history.ask(historyRequest)
+            if reply.ok { return respond(.ok, reply) }
+            return respond(reply.code == Refusal.Code.historyUnavailable.rawValue ? .serviceUnavailable : .badRequest, reply)
+        } catch {
+            let status: HTTPResponse.Status
+            switch error {
+            case .timeout: status = .gatewayTimeout
+            case .unavailable: status = .serviceUnavailable
+            }
+            return respond(status, .failure(Refusal(.historyUnavailable, error.description)))
+        }
+    }
+
+    private static func respond(_ status: HTTPResponse.Status, _ reply: HistoryReply) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply.encode()))
+        )
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import WarrenCore
+import WarrenWeb
+
+/// A stand-in for the history role: records what it was asked and answers as told.
+actor FakeHistory: HistoryAsking {
+    enum Behaviour: Sendable {
+        case events([RoomEvent])
+        case refuse(Refusal)
+        case fail(HistoryAskError)
+    }
+
+    private let behaviour: Behaviour
+    private(set) var requests: [HistoryRequest] = []
+
+    init(_ behaviour: Behaviour) {
+        self.behaviour = behaviour
+    }
+
+    func ask(_ request: HistoryRequest) async throws(HistoryAskError) -> HistoryReply {
+        self.requests.append(request)
+        switch self.behaviour {
+        case .events(let events): return .success(events)
+        case .refuse(let refusal): return .failure(refusal)
+        case .fail(let error): throw error
+        }
+    }
+}
+
+@Suite("/api/history and /api/search")
+struct HistoryRouteTests {
+    static let id = "01JF0000000000000000000001"
+    static let event = RoomEvent(id: id, kind: .message, from: "alice", text: "<b>hello</b>", at: Date(timeIntervalSince1970: 1_790_000_000))
+
+    /// Runs one GET against an app whose history is `history`; hands over status and body.
+    func get(_ uri: String, history: (any HistoryAsking)?, _ check: @escaping @Sendable (HTTPResponse.Status, HistoryReply, HTTPFields) throws -> Void) async throws {
+        let fixture = try WebFixture()
+        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true }, history: history, logger: .quiet)
+        try await app.test(.router) { client in
+            try await client.execute(uri: uri, method: .get) { response in
+                let reply = try HistoryReply.decode(Data(buffer: response.body))
+                try check(response.status, reply, response.headers)
+            }
+        }
+    }
+
+    @Test("without before: the latest events, limit 50 by default, as JSON, uncached")
+    func latest() async throws {
+        let history = FakeHistory(.events([Self.event]))
+        try await self.get("/api/history", history: history) { status, reply, headers in
+            #expect(status == .ok)
+            #expect(reply == .success([Self.event]))
+            #expect(headers[.contentType] == "application/json; charset=utf-8")
+            #expect(headers[.cacheControl] == "no-store")
+        }
+        #expect(await history.requests == [HistoryRequest(.latest, limit: 50)])
+    }
+
+    @Test("before and limit are passed on; search text is trimmed")
+    func passedOn() async throws {
+        let history = FakeHistory(.events([]))
+        try await self.get("/api/history?before=\(Self.id)&limit=7", history: history) { status, _, _ in #expect(status == .ok) }
+        try await self.get("/api/search?q=%20hello%20world%20&limit=20", history: history) { status, reply, _ in
+            #expect(status == .ok)
+            #expect(reply.events == [])
+        }
+        #expect(await history.requests == [HistoryRequest(.before(Self.id), limit: 7), HistoryRequest(.search("hello world"), limit: 20)])
+    }
+
+    @Test(
+        "a bad request is refused with 400 and the reason, without asking the history role",
+        arguments: [
+            ("/api/history?limit=0", "history.limitInvalid", "The limit is 0"),
+            ("/api/history?limit=201", "history.limitInvalid", "ask for 1 to 200"),
+            ("/api/history?limit=ten", "history.limitInvalid", "is not a number"),
+            ("/api/history?before=nope", "history.idInvalid", "\"nope\" is not an event id"),
+            ("/api/search?q=%20%20", "history.queryInvalid", "The search text is empty."),
+            ("/api/search", "history.queryInvalid", "The search text is empty."),
+            ("/api/search?q=\(String(repeating: "x", count: 201))", "history.queryInvalid", "201 characters long"),
+            ("/api/search?q=a%07b", "history.queryInvalid", "control"),
+        ]
+    )
+    func refused(uri: String, code: String, message: String) async throws {
+        let history = FakeHistory(.events([Self.event]))
+        try await self.get(uri, history: history) { status, reply, _ in
+            #expect(status == .badRequest)
+            #expect(reply.ok == false)
+            #expect(reply.code == code)
+            #expect(reply.error?.contains(message) == true, "\(reply.error ?? "no error")")
+        }
+        #expect(await history.requests.isEmpty)
+    }
+
+    @Test("the history role's own refusal: 400, or 503 when its store cannot answer")
+    func roleRefusal() async throws {
+        let refusing = FakeHistory(.refuse(Refusal(.historyQueryInvalid, "Bad search.")))
+        try await self.get("/api/search?q=x", history: refusing) { status, reply, _ in
+            #expect(status == .badRequest)
+            #expect(reply == .failure(Refusal(.historyQueryInvalid, "Bad search.")))
+        }
+        let broken = FakeHistory(.refuse(Refusal(.historyUnavailable, "The store is down.")))
+        try await self.get("/api/history", history: broken) { status, reply, _ in
+            #expect(status == .serviceUnavailable)
+            #expect(reply.error == "The store is down.")
+        }
+    }
+
+    @Test("no reply in time: 504; no connection: 503; history off: 503, each with the reason")
+    func unavailable() async throws {
+        try await self.get("/api/history", history: FakeHistory(.fail(.timeout("No answer within 3000 ms.")))) { status, reply, _ in
+            #expect(status == .gatewayTimeout)
+            #expect(reply == .failure(Refusal(.historyUnavailable, "No answer within 3000 ms.")))
+        }
+        try await self.get("/api/search?q=x", history: FakeHistory(.fail(.unavailable("No broker.")))) { status, reply, _ in
+            #expect(status == .serviceUnavailable)
+            #expect(reply.error == "No broker.")
+        }
+        try await self.get("/api/history", history: nil) { status, reply, _ in
+            #expect(status == .serviceUnavailable)
+            #expect(reply.code == "history.unavailable")
+            #expect(reply.error?.contains("WARREN_HISTORY=none") == true)
+        }
+    }
+}
