@@ -96,7 +96,9 @@ struct ChatFlowTests {
             #expect(try await chat.messageCount(chat.topology.dead) == 3)
 
             try await Task.sleep(for: .milliseconds(200))
-            #expect(watcher.all.isEmpty, "the room got \(watcher.all)")
+            // Presence may arrive late on a busy machine (bob's join); no refused post may arrive.
+            let posts = watcher.all.filter { $0.kind != .presence }
+            #expect(posts.isEmpty, "the room got \(posts)")
             #expect(!bob.events.all.contains { $0.kind == .error })
             #expect(alice.events.all.filter { $0.kind == .error }.count == 1)
             #expect(try await chat.messageCount(chat.topology.inbox) == 0)
