@@ -53,7 +53,8 @@ struct WebHistoryTests {
 
                     try await http.execute(uri: "/api/history?before=01JF&limit=5", method: .get) { response in
                         #expect(response.status == .badRequest)
-                        #expect(try HistoryReply.decode(Data(buffer: response.body)).code == "history.idInvalid")
+                        let reply = try HistoryReply.decode(Data(buffer: response.body))
+                        #expect(reply.code == "history.idInvalid")
                     }
                 }
             }

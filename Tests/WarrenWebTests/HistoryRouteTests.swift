@@ -80,7 +80,7 @@ struct HistoryRouteTests {
             ("/api/search?q=%20%20", "history.queryInvalid", "The search text is empty."),
             ("/api/search", "history.queryInvalid", "The search text is empty."),
             ("/api/search?q=\(String(repeating: "x", count: 201))", "history.queryInvalid", "201 characters long"),
-            ("/api/search?q=a%07b", "history.queryInvalid", "control"),
+            ("/api/search?q=a%07b", "history.queryInvalid", "contains U+0007"),
         ]
     )
     func refused(uri: String, code: String, message: String) async throws {
