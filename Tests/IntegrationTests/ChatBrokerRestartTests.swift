@@ -213,7 +213,7 @@ func bounded<T: Sendable>(_ what: String, within seconds: Double, _ body: @escap
             result.withLockedValue { $0 = value }
         }
     } catch let failure as TestFailure {
-        throw TestFailure("timed out after \(seconds) s waiting for \(what) (\(failure))")
+        throw TestFailure("timed out waiting for \(what) (\(failure))")
     }
     return try #require(result.withLockedValue { $0 })
 }
