@@ -109,7 +109,7 @@ public func buildRouter<C: Clock>(
         addAccountRoutes(to: router, accounts: accounts, policy: configuration.brokerPolicy)
         MessageRoutes.add(to: router, accounts: accounts, posts: posts)
     }
-    HistoryRoutes.add(to: router, history: history)
+    HistoryRoutes.add(to: router, history: history, accounts: accounts)
     return router
 }
 
