@@ -266,6 +266,7 @@ def parse_arguments(argv):
     parser.add_argument("--settle", type=float, default=2.0, help="seconds before joining and between joining and posting (default 2)")
     parser.add_argument("--timeout", type=float, default=30, help="seconds any one wait may take")
     parser.add_argument("--round", type=int, default=1, help="which round this is (for the JSON lines)")
+    parser.add_argument("--check", action="store_true", help="only check the options and exit")
     parser.add_argument("--tag", default=secrets.token_hex(3), help="part of every registered name")
     args = parser.parse_args(argv)
     args.connect_kinds = [k for k in (args.connect_as or args.auth).split(",") if k]
@@ -299,6 +300,8 @@ def identities_for(args, prefix, count, kind=None):
 
 async def main(argv):
     args = parse_arguments(argv)
+    if args.check:
+        return 0
     # Everyone signs up first: registration hashes passwords (PBKDF2), work that would otherwise
     # give the auth-on side quiet time between runs that the auth-off side does not get.
     connectors = {kind: identities_for(args, f"c{kind}", 1, kind)[0] for kind in args.connect_kinds} if args.connects > 0 else {}
