@@ -44,7 +44,8 @@ func withTCPSession<T: Sendable>(
             }
         }
     let socket = channel.channel
-    let watchdog = socket.eventLoop.scheduleTask(in: deadline) { socket.close(promise: nil) }
+    let patient = TimeAmount.nanoseconds(Int64(Double(deadline.nanoseconds) * TestPatience.factor))
+    let watchdog = socket.eventLoop.scheduleTask(in: patient) { socket.close(promise: nil) }
     defer { watchdog.cancel() }
     return try await channel.executeThenClose { inbound, outbound in
         var session = TCPSession(inbound: inbound.makeAsyncIterator(), outbound: outbound)
