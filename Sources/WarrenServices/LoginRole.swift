@@ -41,6 +41,8 @@ public struct LoginRole: WarrenRole {
     /// How long a post's session queue, once seen, is taken to exist without another passive
     /// declare (logins always ask the broker).
     let sessionMemory: Duration
+    /// The default session memory: a burst of posts from one tab costs one passive declare.
+    public static let defaultSessionMemory: Duration = .seconds(1)
 
     /// Creates the role.
     public init(
@@ -48,7 +50,7 @@ public struct LoginRole: WarrenRole {
         logger: Logger,
         ids: EventIDGenerator = EventIDGenerator(),
         prefetch: UInt16 = LoginRole.defaultPrefetch,
-        sessionMemory: Duration = .seconds(1),
+        sessionMemory: Duration = LoginRole.defaultSessionMemory,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.configuration = configuration
@@ -174,24 +176,54 @@ public struct LoginRole: WarrenRole {
         let consumer = try await self.consumer(on: connection, queue: self.topology.inbox)
         let probe = QueueProbe(connection: connection, memory: self.sessionMemory)
         // Posts are checked and published one after another, in order; an accepted post's ack
-        // waits for the broker's confirm beside the loop, so the next post does not wait for
-        // it. At most `prefetch` posts are unacked, which bounds the waits in flight; on
-        // shutdown the group waits for them before the channel closes.
-        try await withThrowingDiscardingTaskGroup { group in
-            for try await delivery in consumer.cancelOnGracefulShutdown() {
-                if let acknowledge = try await self.handlePost(delivery, probe: probe, publisher: publisher) {
-                    group.addTask { try await acknowledge() }
+        // waits for the broker's confirm beside the loop (one `multiple` ack per run of
+        // confirms), so the next post does not wait for it. At most `prefetch` posts are
+        // unacked, which bounds the acks waiting.
+        //
+        // Graceful shutdown cancels the consumer (basic.cancel) rather than the loop: no new
+        // post comes, the ones already delivered are still handled, the loop ends, and the
+        // acks waiting are sent before the channel closes. (`cancelOnGracefulShutdown()` would
+        // pass every delivery through one more task.)
+        let acks = ConfirmedAcks()
+        try await withThrowingTaskGroup(of: PostsTask.self) { group in
+            group.addTask {
+                try await acks.run()
+                return .acks
+            }
+            group.addTask {
+                defer { acks.finish() }
+                for try await delivery in consumer {
+                    if let published = try await self.handlePost(delivery, probe: probe, publisher: publisher) {
+                        acks.add(delivery, after: published)
+                    }
                 }
+                return .loop
+            }
+            group.addTask {
+                if (try? await gracefulShutdown()) != nil { try? await consumer.cancel() }
+                return .shutdownWatch
+            }
+            // The first failure ends the group (the other tasks are cancelled and awaited);
+            // once the loop and the acks are done, the watch is cancelled.
+            var running = 2
+            for try await finished in group where finished != .shutdownWatch {
+                running -= 1
+                if running == 0 { group.cancelAll() }
             }
         }
         await probe.close()
         try? await consumer.channel.close()
     }
 
+    /// The tasks of ``consumePosts(connection:publisher:)``.
+    private enum PostsTask: Sendable {
+        case loop, acks, shutdownWatch
+    }
+
     /// Checks one post and publishes what it leads to. For an accepted post the publish is
-    /// only started: the returned closure waits for its confirm, then acks the post. Every
-    /// other outcome is finished (published, confirmed, acked or dead-lettered) on return.
-    func handlePost(_ delivery: AMQPDelivery, probe: QueueProbe, publisher: AMQPChannel) async throws -> (@Sendable () async throws -> Void)? {
+    /// only started and returned: the post is to be acked once it is confirmed. Every other
+    /// outcome is finished (published, confirmed, acked or dead-lettered) on return.
+    func handlePost(_ delivery: AMQPDelivery, probe: QueueProbe, publisher: AMQPChannel) async throws -> AMQPPendingPublish? {
         let post: InboxPost
         do {
             post = try InboxPost.decode(delivery.body.readableBytesView)
@@ -221,10 +253,7 @@ public struct LoginRole: WarrenRole {
                 properties: WarrenProperties.persistent(messageID: event.id, headers: headers)
             )
             self.logger.debug("post accepted", metadata: ["id": "\(event.id)", "route": "\(accepted.route.rawValue)"])
-            return {
-                try await published.confirmed()
-                try await delivery.ack()
-            }
+            return published
         case .refused(let refusal, let queue?):
             guard try await probe.exists(queue) else {
                 try await delivery.deadLetter("post refused (\(refusal)) and no queue \(queue) to tell", logger: self.logger)

@@ -1,5 +1,6 @@
 import AMQPClient
 import Foundation
+import ServiceLifecycle
 import Testing
 import WarrenCore
 import WarrenServices
@@ -22,6 +23,46 @@ struct ChatLoginPipelineTests {
                 let received = tab.events.all.filter { $0.kind == .message }.compactMap(\.clientId)
                 #expect(received == sent, "\(tab.login) got the posts out of order or more than once")
             }
+            #expect(try await chat.messageCount(chat.topology.inbox) == 0)
+        }
+    }
+
+    /// Accepted posts are acked in runs (one `multiple` ack per run of confirms) while refused
+    /// and unreadable posts between them are settled by the loop; graceful shutdown handles what
+    /// was delivered and sends the acks still waiting. Each post is settled once: none comes
+    /// back to the inbox when the service's channels close, none is published twice.
+    @Test func acceptedAndRefusedPostsBetweenThemAreEachSettledOnce() async throws {
+        try await ChatHarness.with(timeout: 60) { chat in
+            let login = RoleService(role: chat.login(), amqp: chat.amqp, logger: chat.logger)
+            let group = ServiceGroup(services: [login], logger: chat.logger)
+            let running = Task { try await group.run() }
+            let alice = try await chat.tab("alice")
+            var sent: [String] = []
+            var refused: [String] = []
+            var unreadable = 0
+            for index in 0..<150 {
+                sent.append(try await alice.post("mixed \(index)"))
+                if index % 10 == 3 { refused.append(try await alice.post(String(repeating: "x", count: Limits.textMaxCharacters + 1))) }
+                if index % 25 == 7 {
+                    try await chat.publishRaw("{not json \(index)", to: chat.topology.inbox)
+                    unreadable += 1
+                }
+            }
+            try await alice.events.wait("every post and every refusal", within: 30) { events in
+                events.filter { $0.kind == .message }.count >= sent.count && events.filter { $0.kind == .error }.count >= refused.count
+            }
+            await group.triggerGracefulShutdown()
+            try await running.value
+
+            let received = alice.events.all.filter { $0.kind == .message }.compactMap(\.clientId)
+            #expect(received == sent, "the posts arrived out of order, or one twice")
+            let errors = alice.events.all.filter { $0.kind == .error }.compactMap(\.inReplyTo)
+            #expect(errors.sorted() == refused.sorted())
+            try await eventually("the unreadable posts dead-lettered") {
+                try await chat.messageCount(chat.topology.dead) ?? 0 >= UInt32(unreadable)
+            }
+            #expect(try await chat.messageCount(chat.topology.dead) == UInt32(unreadable))
+            // The service stopped and its channels closed: a post left unacked would be back.
             #expect(try await chat.messageCount(chat.topology.inbox) == 0)
         }
     }

@@ -83,10 +83,7 @@ public struct ChatBench: Sendable {
             throw ChatBenchError("cannot connect to the broker at \(amqp.host):\(amqp.port) (vhost \(amqp.virtualHost)): \(error). Start one (`scripts/bench chat` starts a private broker) or pass --url.")
         }
         let declarer = TopologyDeclarer(configuration: configuration)
-        var loginAMQP = amqp
-        loginAMQP.connectionName = "chat-bench login service"
-        let loginConnection: AMQPConnection
-        let loginTask: Task<Void, Never>
+        let login: BenchLoginService
         var tabs: BenchTabs?
         var poster: AMQPChannel?
         var confirmingPoster: AMQPChannel?
@@ -98,12 +95,7 @@ public struct ChatBench: Sendable {
                 try await declarer.declareShared(on: channel)
                 try await channel.close()
             }
-            loginConnection = try await AMQPConnection.connect(configuration: loginAMQP, logger: self.logger)
-            let role = LoginRole(configuration: configuration, logger: self.logger, prefetch: self.options.loginPrefetch)
-            let logger = self.logger
-            loginTask = Task {
-                do { try await role.run(on: loginConnection) } catch { logger.debug("login service ended", metadata: ["error": "\(error)"]) }
-            }
+            login = try await BenchLoginService.start(configuration: configuration, amqp: amqp, options: self.options, logger: self.logger)
         } catch {
             try? await admin.close()
             throw error
@@ -141,8 +133,7 @@ public struct ChatBench: Sendable {
         router.stop()
         try? await poster?.close()
         try? await confirmingPoster?.close()
-        try? await loginConnection.close()
-        await loginTask.value
+        await login.stop()
         await tabs?.close()
         if let channel = try? await admin.openChannel() {
             for tab in tabs?.tabs ?? [] { _ = try? await channel.queueDelete(tab.queue) }

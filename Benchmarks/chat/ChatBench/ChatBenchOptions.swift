@@ -19,6 +19,13 @@ public struct ChatBenchOptions: Sendable {
     public var window: Int
     /// The login service's prefetch per consumer.
     public var loginPrefetch: UInt16
+    /// How long the login service trusts a session queue it saw without asking the broker
+    /// again (the role's default, 1 s): a knob to measure what the per-post check costs.
+    public var sessionMemory: Duration
+    /// The chat-bench program to run the login service in, as a child process of its own
+    /// (`chat-bench --login-service`); nil runs it in this process, where it shares the
+    /// cooperative thread pool with the tabs' consumers.
+    public var loginExecutable: String?
     /// The longest any phase, the logins or the set-up may take, in seconds.
     public var timeoutSeconds: Double
     /// How many times each (tabs, load) pair is measured, bare then login; every round is a
@@ -38,6 +45,8 @@ public struct ChatBenchOptions: Sendable {
         self.minimumPosts = 50
         self.window = 0
         self.loginPrefetch = LoginRole.defaultPrefetch
+        self.sessionMemory = LoginRole.defaultSessionMemory
+        self.loginExecutable = nil
         self.timeoutSeconds = 120
         self.rounds = 1
         self.bareWithConfirms = true
@@ -78,8 +87,8 @@ public struct ChatBenchOptions: Sendable {
         guard self.window >= 0, self.window < 1000 else {
             throw ChatBenchError("the window must be below the tab queues' x-max-length (1000), or 0 for the default")
         }
-        guard self.timeoutSeconds > 0, self.rounds >= 1, self.loginPrefetch >= 1 else {
-            throw ChatBenchError("timeout, rounds and prefetch must be positive")
+        guard self.timeoutSeconds > 0, self.rounds >= 1, self.loginPrefetch >= 1, self.sessionMemory >= .zero else {
+            throw ChatBenchError("timeout, rounds and prefetch must be positive, the session memory not negative")
         }
     }
 }

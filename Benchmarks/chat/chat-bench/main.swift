@@ -10,7 +10,7 @@ import Logging
 let usage = """
     usage: chat-bench [--url URL] [--tabs 10,50,200] [--paced-rate DELIVERIES_PER_S]
                       [--paced-seconds S] [--full-deliveries N] [--window POSTS]
-                      [--prefetch N] [--rounds N] [--timeout S] [--no-bare-confirms] [--quick]
+                      [--prefetch N] [--session-memory S] [--in-process] [--rounds N] [--timeout S] [--no-bare-confirms] [--quick]
 
       --url              broker (default $WARREN_AMQP_URL, else amqp://warren:warren@127.0.0.1:5716/warren)
       --tabs             tab counts, one run each (default 10,50,200)
@@ -20,6 +20,10 @@ let usage = """
       --window           posts in flight at most, below the tab queues' x-max-length 1000
                          (default min(256, max(16, 20000 / tabs)))
       --prefetch         the login service's prefetch (default: the role's, 256)
+      --session-memory   seconds the login service trusts a session queue it saw (default:
+                         the role's, 1); 0 asks the broker on every post
+      --in-process       run the login service in this process (default: a child process,
+                         chat-bench --login-service, as a deployment runs it)
       --rounds           measure each (tabs, load) this many times (default 1)
       --timeout          seconds any phase or set-up step may take (default 120)
       --no-bare-confirms skip the third path: bare with publisher confirms
@@ -35,6 +39,7 @@ func parse(_ arguments: [String]) -> ChatBenchOptions {
     let url = ProcessInfo.processInfo.environment["WARREN_AMQP_URL"] ?? "amqp://warren:warren@127.0.0.1:5716/warren"
     var options = ChatBenchOptions(url: url)
     var iterator = arguments.makeIterator()
+    var inProcess = false
     func value(_ name: String) -> String {
         guard let value = iterator.next() else { fail("\(name) wants a value\n\(usage)", code: 2) }
         return value
@@ -57,12 +62,18 @@ func parse(_ arguments: [String]) -> ChatBenchOptions {
         case "--full-deliveries": options.fullDeliveries = number(argument)
         case "--window": options.window = number(argument)
         case "--prefetch": options.loginPrefetch = number(argument)
+        case "--in-process": inProcess = true
+        case "--session-memory":
+            let seconds: Double = number(argument)
+            guard seconds >= 0, seconds <= 3600 else { fail("--session-memory: 0 to 3600 seconds, not \(seconds)", code: 2) }
+            options.sessionMemory = .milliseconds(Int64((seconds * 1000).rounded()))
         case "--rounds": options.rounds = number(argument)
         case "--timeout": options.timeoutSeconds = number(argument)
         case "--no-bare-confirms": options.bareWithConfirms = false
         case "--quick":
             var quick = ChatBenchOptions.quick(url: options.url)
             quick.loginPrefetch = options.loginPrefetch
+            quick.sessionMemory = options.sessionMemory
             quick.bareWithConfirms = options.bareWithConfirms
             options = quick
         case "-h", "--help":
@@ -70,6 +81,12 @@ func parse(_ arguments: [String]) -> ChatBenchOptions {
             exit(0)
         default: fail("unknown argument \(argument)\n\(usage)", code: 2)
         }
+    }
+    if !inProcess {
+        guard let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else {
+            fail("cannot find this program's path (/proc/self/exe) to run the login service; pass --in-process", code: 2)
+        }
+        options.loginExecutable = path
     }
     do {
         try options.validate()
@@ -79,13 +96,39 @@ func parse(_ arguments: [String]) -> ChatBenchOptions {
     return options
 }
 
-let options = parse(Array(CommandLine.arguments.dropFirst()))
+/// `chat-bench --login-service --prefix P --prefetch N --session-memory S`, the broker URL in
+/// $WARREN_BENCH_LOGIN_URL: the login service of one benchmark run, in the child process the
+/// benchmark starts (not for use by hand).
+func serveLoginService(_ arguments: [String], logger: Logger) async -> Never {
+    var values: [String: String] = [:]
+    var index = 0
+    while index + 1 < arguments.count {
+        values[arguments[index]] = arguments[index + 1]
+        index += 2
+    }
+    guard let url = ProcessInfo.processInfo.environment[loginServiceURLVariable], let prefix = values["--prefix"], let prefetch = values["--prefetch"].flatMap(UInt16.init),
+        let memory = values["--session-memory"].flatMap(Double.init)
+    else { fail("--login-service wants --prefix, --prefetch, --session-memory and $\(loginServiceURLVariable)", code: 2) }
+    do {
+        try await ChatBench.serveLoginService(
+            url: url, prefix: prefix, prefetch: prefetch, sessionMemory: .milliseconds(Int64((memory * 1000).rounded())), logger: logger
+        )
+    } catch {
+        fail("login service: \(error)", code: 1)
+    }
+    exit(0)
+}
+
 LoggingSystem.bootstrap { label in
     var handler = StreamLogHandler.standardError(label: label)
     handler.logLevel = ProcessInfo.processInfo.environment["WARREN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .notice
     return handler
 }
 let logger = Logger(label: "warren.bench.chat")
+if CommandLine.arguments.dropFirst().first == "--login-service" {
+    await serveLoginService(Array(CommandLine.arguments.dropFirst(2)), logger: logger)
+}
+let options = parse(Array(CommandLine.arguments.dropFirst()))
 
 let results: [ChatBenchResult]
 do {

@@ -1,0 +1,101 @@
+import AMQPClient
+import Foundation
+import Logging
+import WarrenCore
+import WarrenServices
+
+/// The environment variable that gives the login service's child process the broker URL.
+public let loginServiceURLVariable = "WARREN_BENCH_LOGIN_URL"
+
+/// The login service under measurement: the real `LoginRole`, either in this process on a
+/// connection of its own, or in a child process (`chat-bench --login-service`) as in a
+/// deployment, where it does not share the cooperative thread pool with the tabs' consumers.
+enum BenchLoginService {
+    case inProcess(AMQPConnection, Task<Void, Never>)
+    case child(Process, Pipe)
+
+    /// Starts the service for `configuration`'s prefix; in a child process when `executable`
+    /// names the chat-bench program.
+    static func start(
+        configuration: WarrenConfiguration, amqp: AMQPConfiguration, options: ChatBenchOptions, logger: Logger
+    ) async throws -> BenchLoginService {
+        if let executable = options.loginExecutable {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = [
+                "--login-service", "--prefix", configuration.topology.prefix,
+                "--prefetch", "\(options.loginPrefetch)",
+                "--session-memory", "\(Double(options.sessionMemory.components.seconds) + Double(options.sessionMemory.components.attoseconds) / 1e18)",
+            ]
+            // The URL (it holds the password) goes by the environment, not the command line.
+            var environment = ProcessInfo.processInfo.environment
+            environment[loginServiceURLVariable] = options.url
+            process.environment = environment
+            // The child ends when this pipe closes, so it never outlives the benchmark.
+            let input = Pipe()
+            process.standardInput = input
+            do {
+                try process.run()
+            } catch {
+                throw ChatBenchError("cannot start the login service process \(executable): \(error)")
+            }
+            return .child(process, input)
+        }
+        var loginAMQP = amqp
+        loginAMQP.connectionName = "chat-bench login service"
+        let connection = try await AMQPConnection.connect(configuration: loginAMQP, logger: logger)
+        let role = LoginRole(
+            configuration: configuration, logger: logger, prefetch: options.loginPrefetch, sessionMemory: options.sessionMemory
+        )
+        let task = Task {
+            do { try await role.run(on: connection) } catch { logger.debug("login service ended", metadata: ["error": "\(error)"]) }
+        }
+        return .inProcess(connection, task)
+    }
+
+    /// Stops the service and waits until it has ended.
+    func stop() async {
+        switch self {
+        case .inProcess(let connection, let task):
+            try? await connection.close()
+            await task.value
+        case .child(let process, let input):
+            try? input.fileHandleForWriting.close()
+            if process.isRunning { process.terminate() }
+            // Bounded: a child that ignores SIGTERM is not waited for beyond 10 s.
+            for _ in 0..<200 where process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
+        }
+    }
+
+    /// The child's side: runs the login service for `prefix` until standard input closes.
+    static func serve(url: String, prefix: String, prefetch: UInt16, sessionMemory: Duration, logger: Logger) async throws {
+        let configuration: WarrenConfiguration
+        var amqp: AMQPConfiguration
+        do {
+            configuration = try WarrenConfiguration.load(environment: ["WARREN_AMQP_URL": url, "WARREN_PREFIX": prefix], envFile: nil)
+            amqp = try AMQPConfiguration(url: configuration.amqpURL)
+        } catch {
+            throw ChatBenchError("bad broker URL \(url): \(error)")
+        }
+        amqp.connectionName = "chat-bench login service"
+        amqp.connectionTimeout = .seconds(10)
+        let connection = try await AMQPConnection.connect(configuration: amqp, logger: logger)
+        let role = LoginRole(configuration: configuration, logger: logger, prefetch: prefetch, sessionMemory: sessionMemory)
+        // Standard input is the parent's pipe: when it closes (the benchmark ended, however),
+        // so does this process.
+        Thread.detachNewThread {
+            while !FileHandle.standardInput.availableData.isEmpty {}
+            exit(0)
+        }
+        try await role.run(on: connection)
+    }
+}
+
+extension ChatBench {
+    /// The child process's side of ``ChatBenchOptions/loginExecutable``: runs the real login
+    /// service for the topology `prefix` until standard input closes (the benchmark ended).
+    /// - Throws: ``ChatBenchError`` on a bad URL; the connection's error when it fails.
+    public static func serveLoginService(url: String, prefix: String, prefetch: UInt16, sessionMemory: Duration, logger: Logger) async throws {
+        try await BenchLoginService.serve(url: url, prefix: prefix, prefetch: prefetch, sessionMemory: sessionMemory, logger: logger)
+    }
+}
