@@ -62,6 +62,11 @@ let package = Package(
             dependencies: [
                 "WarrenStore",
                 "WarrenCore",
+                "WarrenServices",
+                "AMQPClient",
+                "AMQPProtocol",
+                "ChatBench",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -227,6 +232,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
     ]

@@ -60,7 +60,7 @@ extension AMQPChannel {
 extension AMQPConnection {
     /// Runs `body` on a channel of its own that is closed afterwards, so a broker error
     /// (404 from a passive declare) closes only that channel.
-    func withTemporaryChannel<T: Sendable>(_ body: (AMQPChannel) async throws -> T) async throws -> T {
+    public func withTemporaryChannel<T: Sendable>(_ body: (AMQPChannel) async throws -> T) async throws -> T {
         let channel = try await self.openChannel()
         do {
             let result = try await body(channel)

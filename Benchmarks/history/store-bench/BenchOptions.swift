@@ -12,6 +12,11 @@ struct BenchOptions {
     var postgresURL: String?
     /// The folder for the SQLite files (default: a new folder under the temporary directory).
     var directory: String?
+    /// A broker to measure the backfill end to end through (the login and history roles run in
+    /// this process); none: the store-level read only.
+    var amqpURL: String?
+    /// Logins timed end to end (after 3 not counted).
+    var logins = 30
 
     struct UsageError: Error, CustomStringConvertible {
         let description: String
@@ -38,9 +43,13 @@ struct BenchOptions {
                 options.samples = n
             case "--postgres-url": options.postgresURL = try value(flag)
             case "--dir": options.directory = try value(flag)
+            case "--amqp-url": options.amqpURL = try value(flag)
+            case "--logins":
+                guard let n = Int(try value(flag)), n > 0 else { throw UsageError(description: "--logins takes a positive integer") }
+                options.logins = n
             default:
                 throw UsageError(
-                    description: "unknown option \(flag); usage: store-bench [--events N] [--seconds S] [--samples K] [--postgres-url URL] [--dir PATH]")
+                    description: "unknown option \(flag); usage: store-bench [--events N] [--seconds S] [--samples K] [--postgres-url URL] [--dir PATH] [--amqp-url URL] [--logins N]")
             }
         }
         return options

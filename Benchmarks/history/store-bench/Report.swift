@@ -26,6 +26,18 @@ struct ReadResult {
     let p99: Double
     let mean: Double
 
+    /// The figures of `samples` (milliseconds, at least one).
+    init(samples: [Double], store: String, operation: String, tableEvents: Int) {
+        let sorted = samples.sorted()
+        self.store = store
+        self.operation = operation
+        self.tableEvents = tableEvents
+        self.samples = sorted.count
+        self.p50 = sorted[sorted.count / 2]
+        self.p99 = sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
+        self.mean = sorted.reduce(0, +) / Double(sorted.count)
+    }
+
     var jsonLine: String {
         "{\"bench\":\"history-store\",\"store\":\"\(store)\",\"op\":\"\(operation)\",\"table_events\":\(tableEvents),"
             + "\"samples\":\(samples),\"p50_ms\":\(String(format: "%.3f", p50)),\"p99_ms\":\(String(format: "%.3f", p99)),"
@@ -49,13 +61,17 @@ enum Report {
                     + "| \(Int(result.eventsPerSecond.rounded())) | \(ratio) |")
         }
         lines += [
-            "", "Backfill read (`latest(limit: 50)`, \(options.samples) calls):", "",
-            "| store | rows in table | p50 ms | p99 ms | mean ms |", "|---|---:|---:|---:|---:|",
+            "",
+            "Backfill of 50 events: `store-latest50` the store's read (JSON decoding included), "
+                + "`history-rpc-latest50` the history request over the broker (barrier included), "
+                + "`login-to-50th-backfilled` a login request to the 50th backfilled event in the new tab's queue:",
+            "",
+            "| store | read | rows in table | samples | p50 ms | p99 ms | mean ms |", "|---|---|---:|---:|---:|---:|---:|",
         ]
         for read in reads {
             lines.append(
-                "| \(read.store) | \(read.tableEvents) | \(String(format: "%.3f", read.p50)) | \(String(format: "%.3f", read.p99)) "
-                    + "| \(String(format: "%.3f", read.mean)) |")
+                "| \(read.store) | \(read.operation) | \(read.tableEvents) | \(read.samples) | \(String(format: "%.3f", read.p50)) "
+                    + "| \(String(format: "%.3f", read.p99)) | \(String(format: "%.3f", read.mean)) |")
         }
         return lines.joined(separator: "\n")
     }

@@ -104,11 +104,13 @@ final class TargetRunner {
                 throw BenchOptions.UsageError(description: "latest(\(limit)) returned \(events.count) events")
             }
         }
-        samples.sort()
-        return ReadResult(
-            store: target.name, operation: "latest\(limit)", tableEvents: count, samples: samples.count,
-            p50: samples[samples.count / 2], p99: samples[min(samples.count - 1, samples.count * 99 / 100)],
-            mean: samples.reduce(0, +) / Double(samples.count))
+        return ReadResult(samples: samples, store: target.name, operation: "store-latest\(limit)", tableEvents: count)
+    }
+
+    /// The backfill end to end through `amqpURL`'s broker, on the table the last write run left.
+    func measureBackfill(amqpURL: String) async throws -> [ReadResult] {
+        guard let store = lastStore else { throw BenchOptions.UsageError(description: "no store to read") }
+        return try await BackfillLatency(amqpURL: amqpURL, store: store, target: target, logins: options.logins, logger: logger).measure()
     }
 
     func finish() async {

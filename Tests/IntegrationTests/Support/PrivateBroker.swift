@@ -1,5 +1,6 @@
 import AMQPClient
 import Foundation
+import NIOConcurrencyHelpers
 import Testing
 
 /// A second RabbitMQ node of a test's own, started with `scripts/broker`, for tests that stop,
@@ -26,8 +27,10 @@ import Testing
 /// `WARREN_TEST_PRIVATE_STOMP_WS_PORT`, `WARREN_TEST_PRIVATE_STOMP_PORT`,
 /// `WARREN_TEST_PRIVATE_MGMT_PORT` and `WARREN_TEST_PRIVATE_DIST_PORT` (defaults 5686, 15686,
 /// 61626, 15687, 25686). There is one set of ports, so suites that use a private broker must
-/// be `.serialized` and two such suites must not run at the same time: put tests that need one
-/// in ``PrivateBrokerTests``-style serialized suites, or pass distinct ``Ports``.
+/// be `.serialized`; suites running in parallel that share ports (the defaults from the
+/// environment) take turns: ``with(ports:_:)`` holds the node's AMQP port for the whole body
+/// (``PortTurns``), so one suite's node never meets another's. Pass distinct ``Ports`` to run
+/// side by side instead.
 ///
 /// `scripts/broker start` leaves the Erlang VM running in the background, holding whatever it
 /// inherited: the script runs through ``SpawnedProcess`` (posix_spawn, output to a log file,
@@ -93,6 +96,8 @@ final class PrivateBroker: Sendable {
     /// Starts a fresh node, runs `body`, and kills the node (and removes nothing else) afterwards,
     /// whether `body` returned or threw.
     static func with<T: Sendable>(ports: Ports = .fromEnvironment, _ body: (PrivateBroker) async throws -> T) async throws -> T {
+        try await PortTurns.shared.take(ports.amqp)
+        defer { PortTurns.shared.give(ports.amqp) }
         let broker = PrivateBroker(ports: ports)
         do {
             try await broker.start(fresh: true)
@@ -173,6 +178,31 @@ final class PrivateBroker: Sendable {
             throw Failure(description: "scripts/broker \(arguments.joined(separator: " ")) exited with \(status): \(output.suffix(2000))")
         }
         return output
+    }
+}
+
+/// Which private-broker ports are in use in this test process: suites on the same ports wait
+/// for their turn (polling, bounded) rather than start a second node on them.
+final class PortTurns: Sendable {
+    static let shared = PortTurns()
+    /// The longest wait for a turn: the slowest private-broker suite, with room to spare.
+    static let patience: Duration = .seconds(1200)
+    private let taken = NIOLockedValueBox<Set<Int>>([])
+
+    /// Waits until nobody holds `port`, then holds it; throws after ``patience`` or on cancellation.
+    func take(_ port: Int) async throws {
+        let deadline = ContinuousClock.now + Self.patience
+        while !self.taken.withLockedValue({ $0.insert(port).inserted }) {
+            guard ContinuousClock.now < deadline else {
+                throw PrivateBroker.Failure(description: "port \(port) stayed in use by another private-broker suite for \(Self.patience)")
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
+    /// Lets the next suite have `port`.
+    func give(_ port: Int) {
+        _ = self.taken.withLockedValue { $0.remove(port) }
     }
 }
 
