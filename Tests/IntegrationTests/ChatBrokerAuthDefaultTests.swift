@@ -12,22 +12,24 @@ struct ChatBrokerAuthDefaultTests {
         try await ChatHarness.with(environment: ["WARREN_BROKER_AUTH": ""]) { chat in
             #expect(chat.configuration.brokerAuth)
             try await chat.start(chat.login())
-            let channel = try await chat.connection.openChannel()
-            defer { Task { try? await channel.close() } }
+            // One channel per request: each ends by leaving its reply consumer.
+            func request(_ login: String, session: String = ChatHarness.randomSession(), userID: String? = nil) async throws -> LoginReply {
+                let channel = try await chat.connection.openChannel()
+                defer { Task { try? await channel.close() } }
+                return try await chat.request(LoginRequest(action: .login, login: login, session: session), on: channel, userID: userID)
+            }
 
             // The harness connects as the service account, so the broker lets it set no
             // user_id, or its own name, and nothing else.
             let account = try #require(BrokerEnvironment.amqpURL.user)
-            let unvouched = try await chat.request(LoginRequest(action: .login, login: "alice", session: ChatHarness.randomSession()), on: channel)
+            let unvouched = try await request("alice")
             #expect(!unvouched.ok)
             #expect(unvouched.code == Refusal.Code.loginNotVouched.rawValue, "got \(unvouched)")
-            let someoneElse = try await chat.request(
-                LoginRequest(action: .login, login: "alice", session: ChatHarness.randomSession()), on: channel, userID: account
-            )
+            let someoneElse = try await request("alice", userID: account)
             #expect(someoneElse.code == Refusal.Code.loginNotVouched.rawValue, "user id \(account) is not alice: got \(someoneElse)")
 
             let session = ChatHarness.randomSession()
-            let vouched = try await chat.request(LoginRequest(action: .login, login: account, session: session), on: channel, userID: account)
+            let vouched = try await request(account, session: session, userID: account)
             #expect(vouched.ok, "got \(vouched)")
             #expect(vouched.queue == chat.topology.userQueue(login: account, session: session))
         }
