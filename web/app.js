@@ -462,8 +462,15 @@ async function start() {
 }
 
 // Earlier messages at the top of the list, and the search panel (history.js).
-const earlier = attachHistory({ list: ui.events, room, render });
+/** fetch with the signed-in person's access token: /api/history and /api/search need it. */
+async function authorizedFetch(url, init = {}) {
+  const token = await auth.freshToken();
+  return fetch(url, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
+}
+
+const earlier = attachHistory({ list: ui.events, room, render, fetch: authorizedFetch });
 attachSearch({
+  fetch: authorizedFetch,
   form: $('search-form'),
   input: $('search-text'),
   panel: $('search-panel'),

@@ -1,9 +1,7 @@
 import AMQPClient
 import AMQPProtocol
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
-import ServiceLifecycle
 import WarrenCore
 
 /// Asks the history role over `<prefix>.history.rpc` (direct reply-to), for the web role's
@@ -20,7 +18,7 @@ public final class HistoryRPCClient: HistoryAsking, WarrenRole {
     private let configuration: WarrenConfiguration
     private let timeout: TimeAmount
     private let logger: Logger
-    private let state = NIOLockedValueBox<(connection: AMQPConnection?, client: AMQPRPCClient?)>((nil, nil))
+    private let link = RPCLink(confirming: false)
 
     /// Creates a client; `timeout` bounds the wait for each reply.
     public init(configuration: WarrenConfiguration, timeout: TimeAmount = .seconds(3), logger: Logger) {
@@ -32,15 +30,7 @@ public final class HistoryRPCClient: HistoryAsking, WarrenRole {
     /// Keeps `connection` for requests until graceful shutdown (then returns) or until the
     /// connection is lost (then throws, and ``RoleService`` connects again).
     public func run(on connection: AMQPConnection) async throws {
-        let client = try await AMQPRPCClient.make(connection: connection)
-        self.state.withLockedValue { $0 = (connection, client) }
-        let reason = await withGracefulShutdownHandler {
-            await connection.closeReason()
-        } onGracefulShutdown: {
-            Task { try? await connection.close() }
-        }
-        self.state.withLockedValue { $0 = (nil, nil) }
-        if let reason { throw reason }
+        try await self.link.hold(connection)
     }
 
     /// Sends `request` to the history role and waits up to the timeout for its reply.
@@ -70,19 +60,11 @@ public final class HistoryRPCClient: HistoryAsking, WarrenRole {
         }
     }
 
-    /// The RPC client of the current connection, opened again when its channel closed.
     private func client() async throws(HistoryAskError) -> AMQPRPCClient {
-        let (connection, client) = self.state.withLockedValue { $0 }
-        if let client, client.channel.closeReason == nil { return client }
-        guard let connection else {
-            throw .unavailable("The web server has no connection to the broker right now; try again in a moment.")
-        }
-        do {
-            let fresh = try await AMQPRPCClient.make(connection: connection)
-            self.state.withLockedValue { if $0.connection === connection { $0.client = fresh } }
-            return fresh
+        do throws(RPCLink.Failure) {
+            return try await self.link.client()
         } catch {
-            throw .unavailable("The web server could not open a channel to the broker: \(error)")
+            throw .unavailable(error.description)
         }
     }
 }

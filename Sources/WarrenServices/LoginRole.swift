@@ -17,6 +17,8 @@ import Foundation
 /// event. A post is admitted when it is valid and its session's queue exists; it goes to the
 /// posts exchange with key `post.plain|pow|rpc`. A refused post gets an `error` event in the
 /// sender's queue only; a post with no queue to tell, or one that is not JSON, is dead-lettered.
+/// A post the web role sends for the REST API (``PostAuthor/onBehalfHeader``) needs no tab: it
+/// is answered on its reply queue instead (see `handleAPIPost`).
 /// A session queue seen to exist is remembered for `sessionMemory` (1 s), so a burst of posts
 /// costs one passive declare; nothing else is kept between messages, so any number of copies
 /// can run side by side.
@@ -27,6 +29,8 @@ public struct LoginRole: WarrenRole {
     let declarer: TopologyDeclarer
     let ids: EventIDGenerator
     let logger: Logger
+    /// The services' broker account, the only `user_id` trusted to post on someone's behalf.
+    let serviceUser: String
     let now: @Sendable () -> Date
     /// How many deliveries each consumer holds unacknowledged.
     let prefetch: UInt16
@@ -51,6 +55,7 @@ public struct LoginRole: WarrenRole {
         self.declarer = TopologyDeclarer(configuration: configuration)
         self.ids = ids
         self.logger = logger
+        self.serviceUser = configuration.serviceUser
         self.prefetch = prefetch
         self.sessionMemory = sessionMemory
         self.now = now
@@ -193,6 +198,9 @@ public struct LoginRole: WarrenRole {
         } catch {
             try await delivery.deadLetter("post refused: \(error)", logger: self.logger)
             return nil
+        }
+        if let onBehalf = delivery.properties.headers?[PostAuthor.onBehalfHeader] {
+            return try await self.handleAPIPost(delivery, post: post, onBehalfOf: onBehalf.stringValue, publisher: publisher)
         }
         if let reason = PostAuthor.refusal(userID: delivery.properties.userID, login: post.login, required: self.configuration.brokerAuth) {
             try await delivery.deadLetter("post refused: \(reason)", logger: self.logger)

@@ -13,6 +13,7 @@ import WarrenCore
 ///     (see ``amqpGreetingCheck(to:timeout:logger:)``). Its answers are cached for a second.
 ///   - accounts: accounts and tokens; when given, the router answers `/api/*` and the broker's `/auth/*`.
 ///   - history: what answers `/api/history` and `/api/search` (see ``HistoryRoutes``); nil: 503.
+///   - posts: what sends `POST /api/messages` to the broker (see ``MessageRoutes``); nil: 503.
 ///   - logger: the application's logger; each request logs through it.
 /// - Returns: an application ready to `run()` or to join a `ServiceGroup`.
 public func buildApplication(
@@ -20,6 +21,7 @@ public func buildApplication(
     brokerReachable: (@Sendable () async -> BrokerHealth)? = nil,
     accounts: AccountService? = nil,
     history: (any HistoryAsking)? = nil,
+    posts: (any PostPublishing)? = nil,
     logger: Logger = Logger(label: "warren.web")
 ) -> some ApplicationProtocol {
     let check = brokerReachable ?? amqpGreetingCheck(to: configuration.broker, logger: logger)
@@ -28,6 +30,7 @@ public func buildApplication(
         health: CachedHealthCheck(maximumAge: .seconds(1), check: check),
         accounts: accounts,
         history: history,
+        posts: posts,
         logger: logger
     )
     return Application(
@@ -64,6 +67,7 @@ func browserURL(host: String, port: Int) -> String {
 ///   - health: the (cached) broker check behind `/healthz`.
 ///   - accounts: accounts and tokens behind `/api/*` and `/auth/*`; nil leaves them out.
 ///   - history: what answers `/api/history` and `/api/search`; nil: they answer 503.
+///   - posts: what sends `POST /api/messages` (with `accounts` only); nil: it answers 503.
 ///   - logger: the logger of file serving.
 /// - Returns: a router whose middleware adds security headers and an access log to every response.
 public func buildRouter<C: Clock>(
@@ -71,6 +75,7 @@ public func buildRouter<C: Clock>(
     health: CachedHealthCheck<C>,
     accounts: AccountService? = nil,
     history: (any HistoryAsking)? = nil,
+    posts: (any PostPublishing)? = nil,
     logger: Logger = Logger(label: "warren.web")
 ) -> Router<WarrenRequestContext> {
     let router = Router(context: WarrenRequestContext.self)
@@ -102,8 +107,9 @@ public func buildRouter<C: Clock>(
     }
     if let accounts {
         addAccountRoutes(to: router, accounts: accounts, policy: configuration.brokerPolicy)
+        MessageRoutes.add(to: router, accounts: accounts, posts: posts)
     }
-    HistoryRoutes.add(to: router, history: history)
+    HistoryRoutes.add(to: router, history: history, accounts: accounts)
     return router
 }
 

@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import WarrenAuth
 import WarrenCore
 
 /// `GET /api/history?before=ID&limit=N` and `GET /api/search?q=TEXT&limit=N`, answered by the
@@ -9,21 +10,27 @@ import WarrenCore
 /// the history role would refuse gets 400 with `{"code", "error", "ok": false}`; a history role
 /// that cannot answer (its store failed, none running, no broker connection) 503; one that did
 /// not answer in time 504. Without `before` the newest events come; `limit` defaults to
-/// ``defaultLimit``.
+/// ``defaultLimit``. With accounts, only a signed-in person may ask: the access token as
+/// `Authorization: Bearer`, else 401 (the room is for the people the broker lets in).
 public enum HistoryRoutes {
     /// The `limit` when the query names none.
     public static let defaultLimit = 50
 
-    /// Adds both routes to `router`; with `history` nil (history off) they answer 503.
-    public static func add<Context: RequestContext>(to router: Router<Context>, history: (any HistoryAsking)?) {
+    /// Adds both routes to `router`; with `history` nil (history off) they answer 503; with
+    /// `accounts`, a request without a valid access token gets 401.
+    public static func add<Context: RequestContext>(
+        to router: Router<Context>,
+        history: (any HistoryAsking)?,
+        accounts: AccountService? = nil
+    ) {
         router.get("api/history") { request, _ in
-            await HistoryRoutes.answer(request, history: history) { query throws(Refusal) in
+            await HistoryRoutes.answer(request, history: history, accounts: accounts) { query throws(Refusal) in
                 let before = query["before"].map(String.init)
                 return HistoryRequest(before.map { HistoryRequest.Query.before($0) } ?? .latest, limit: try HistoryRoutes.limit(query))
             }
         }
         router.get("api/search") { request, _ in
-            await HistoryRoutes.answer(request, history: history) { query throws(Refusal) in
+            await HistoryRoutes.answer(request, history: history, accounts: accounts) { query throws(Refusal) in
                 HistoryRequest(.search(query["q"].map(String.init) ?? ""), limit: try HistoryRoutes.limit(query))
             }
         }
@@ -41,8 +48,18 @@ public enum HistoryRoutes {
     private static func answer(
         _ request: Request,
         history: (any HistoryAsking)?,
+        accounts: AccountService?,
         makeRequest: ([String: Substring]) throws(Refusal) -> HistoryRequest
     ) async -> Response {
+        if let accounts {
+            do {
+                _ = try MessageRoutes.author(request, accounts: accounts)
+            } catch let failure as MessageRoutes.Failure {
+                return respond(failure.status, .failure(Refusal(Refusal.Code(rawValue: failure.code), failure.message)), headers: failure.headers)
+            } catch {
+                return respond(.unauthorized, .failure(Refusal(Refusal.Code(rawValue: "token.invalid"), "The access token was not accepted.")))
+            }
+        }
         var query: [String: Substring] = [:]
         for (key, value) in request.uri.queryParameters where query[String(key)] == nil {
             query[String(key)] = value
@@ -70,10 +87,12 @@ public enum HistoryRoutes {
         }
     }
 
-    private static func respond(_ status: HTTPResponse.Status, _ reply: HistoryReply) -> Response {
-        Response(
+    private static func respond(_ status: HTTPResponse.Status, _ reply: HistoryReply, headers extra: HTTPFields = [:]) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"]
+        headers.append(contentsOf: extra)
+        return Response(
             status: status,
-            headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            headers: headers,
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply.encode()))
         )
     }

@@ -44,13 +44,16 @@ enum ServiceSupport {
         }
     }
 
-    /// The web role's way to the history role, and the service that keeps its AMQP connection;
-    /// both nil with WARREN_HISTORY=none (the history routes then answer 503).
-    static func historyClient(_ configuration: WarrenConfiguration, logger: Logger) throws -> (HistoryRPCClient?, (any Service)?) {
-        guard configuration.history == .store else { return (nil, nil) }
-        let client = HistoryRPCClient(configuration: configuration, logger: logger)
-        let service = RoleService(role: client, amqp: try amqp(configuration, name: client.name), logger: logger)
-        return (client, PatientService(service: service, logger: logger))
+    /// The web role's link to the broker: its way to the history role (nil with
+    /// WARREN_HISTORY=none, when the history routes answer 503), its publisher of REST API
+    /// posts, and the service that keeps their one AMQP connection.
+    static func webBroker(_ configuration: WarrenConfiguration, logger: Logger) throws -> WebBroker {
+        let history = configuration.history == .store ? HistoryRPCClient(configuration: configuration, logger: logger) : nil
+        let posts = APIPostPublisher(configuration: configuration, logger: logger)
+        let roles: [any WarrenRole] = [posts] + (history.map { [$0] } ?? [])
+        let group = RoleGroup(name: "web", roles: roles)
+        let service = RoleService(role: group, amqp: try amqp(configuration, name: group.name), logger: logger)
+        return WebBroker(history: history, posts: posts, service: PatientService(service: service, logger: logger))
     }
 
     /// Runs one role as a service until SIGTERM or SIGINT.
@@ -73,8 +76,16 @@ enum ServiceSupport {
         """
 }
 
+/// What ``ServiceSupport/webBroker(_:logger:)`` makes.
+struct WebBroker {
+    let history: HistoryRPCClient?
+    let posts: APIPostPublisher
+    let service: PatientService
+}
+
 /// Runs a ``RoleService`` that may start before the broker: the page is served meanwhile and
-/// the history routes answer 503, where a role's first failed connection would end the process.
+/// the history and message routes answer 503, where a role's first failed connection would end
+/// the process.
 struct PatientService: Service {
     let service: RoleService
     let logger: Logger
@@ -86,7 +97,7 @@ struct PatientService: Service {
                 return
             } catch {
                 self.logger.warning(
-                    "cannot reach the broker for history requests; retrying",
+                    "cannot reach the broker for history requests and posts; retrying",
                     metadata: ["error": "\(error)"]
                 )
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(2)) }

@@ -54,18 +54,19 @@ struct UpCommand: AsyncParsableCommand {
             let web = WebConfiguration(configuration)
             let webLogger = Logger(label: "warren.web")
             let accounts: AccountService
-            let history: HistoryRPCClient?
-            let connection: (any Service)?
+            let broker: WebBroker
             do {
                 accounts = try AccountsSupport.service(configuration, store: store, logger: webLogger)
-                (history, connection) = try ServiceSupport.historyClient(configuration, logger: webLogger)
+                broker = try ServiceSupport.webBroker(configuration, logger: webLogger)
             } catch {
                 await store.close()
                 throw error
             }
-            if let connection { services.append(connection) }
+            services.append(broker.service)
             // Last: the group stops services in reverse order, so the page goes first.
-            services.append(buildApplication(configuration: web, accounts: accounts, history: history, logger: webLogger))
+            services.append(
+                buildApplication(configuration: web, accounts: accounts, history: broker.history, posts: broker.posts, logger: webLogger)
+            )
         }
         do {
             try await runServices(services, logger: logger)

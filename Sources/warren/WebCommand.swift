@@ -17,7 +17,8 @@ struct WebCommand: AsyncParsableCommand {
             broker's Web-STOMP endpoint is through /config.json, and answers /healthz with 200 \
             while the broker answers an AMQP 0-9-1 greeting and 503, with the reason, when it does not. Browsers then talk \
             to RabbitMQ directly; no chat traffic passes through this server. Accounts: \
-            /api/register, /api/login, /api/refresh and /api/logout, and the broker's HTTP auth \
+            /api/register, /api/login, /api/refresh and /api/logout; posts for people and bots \
+            that do not speak STOMP: POST /api/messages with a bearer access token; and the broker's HTTP auth \
             backend at /auth/user, /auth/vhost, /auth/resource and /auth/topic.
 
             Environment, then .env (an unset or empty variable takes the default, in brackets):
@@ -29,8 +30,9 @@ struct WebCommand: AsyncParsableCommand {
               WARREN_STOMP_VHOST       broker virtual host told to browsers [warren]
               WARREN_PREFIX            prefix of broker names [chat]
               WARREN_POW_BITS          proof-of-work difficulty in bits [24]
-              WARREN_AMQP_URL          broker that /healthz greets and /api/history and
-                                       /api/search ask through the history service
+              WARREN_AMQP_URL          broker that /healthz greets, /api/history and
+                                       /api/search ask through the history service and
+                                       /api/messages posts through
                                        [amqp://warren:warren@127.0.0.1:5672/warren]
               WARREN_DATABASE_URL      accounts store [sqlite:.warren/warren.sqlite]
               WARREN_AUTH_KEY          token signing key, base64 of at least 32 bytes
@@ -84,12 +86,11 @@ struct WebCommand: AsyncParsableCommand {
             logger.warning("The web root has no index.html: / will answer 404", metadata: ["webRoot": "\(configuration.webRoot)"])
         }
 
-        let (history, connection) = try ServiceSupport.historyClient(settings, logger: logger)
+        let broker = try ServiceSupport.webBroker(settings, logger: logger)
         let (accounts, store) = try await AccountsSupport.open(settings, logger: logger)
-        let app = buildApplication(configuration: configuration, accounts: accounts, history: history, logger: logger)
+        let app = buildApplication(configuration: configuration, accounts: accounts, history: broker.history, posts: broker.posts, logger: logger)
         // The connection first: the group stops services in reverse order.
-        var services: [any Service] = connection.map { [$0] } ?? []
-        services.append(app)
+        let services: [any Service] = [broker.service, app]
         do {
             try await runServices(services, logger: logger)
         } catch {

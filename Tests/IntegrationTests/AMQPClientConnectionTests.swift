@@ -33,8 +33,8 @@ enum AMQPTestSupport {
         try await withThrowingTaskGroup(of: T.self) { group in
             group.addTask { try await body() }
             group.addTask {
-                try await Task.sleep(for: .seconds(seconds))
-                throw AMQPError(code: .timeout, message: "test step took longer than \(seconds) s")
+                try await Task.sleep(for: .seconds(TestPatience.scaled(seconds)))
+                throw AMQPError(code: .timeout, message: "test step took longer than \(TestPatience.describe(seconds))")
             }
             let result = try await group.next()!
             group.cancelAll()

@@ -101,7 +101,7 @@ enum ManagementAPI {
 
     /// Polls until exactly one connection has that name (stats lag a little), up to `timeout`.
     static func waitForConnection(named connectionName: String, timeout: Duration = .seconds(10)) async throws -> String {
-        let deadline = ContinuousClock.now + timeout
+        let deadline = ContinuousClock.now + timeout * TestPatience.factor
         while true {
             let names = try await connections(named: connectionName)
             if names.count == 1 { return names[0] }

@@ -20,9 +20,9 @@ import WarrenServices
     .enabled(if: PrivateBroker.available, "no broker configured (WARREN_AMQP_URL) and not under CI, or rabbitmq-server is not installed")
 )
 struct ChatBrokerRestartTests {
-    /// The node's ports: apart from ``PrivateBroker``'s defaults, which
+    /// The node's ports: 100 above ``PrivateBroker``'s (5786, 15786, ... by default), which
     /// AMQPClientBrokerRestartTests uses and may use at the same time.
-    static let ports = PrivateBroker.Ports(amqp: 5757, stompWebSocket: 15757, stomp: 61697, management: 15758, distribution: 25757)
+    static let ports = PrivateBroker.Ports.fromEnvironment(offset: 100)
     /// A quick backoff, so the test does not sit through the production one (up to 30 s).
     static let policy = AMQPRecoveryPolicy(initialDelay: .milliseconds(100), maxDelay: .seconds(1))
     /// How long the roles get to come back once the node is up again (a bound, not a target).
@@ -213,7 +213,7 @@ func bounded<T: Sendable>(_ what: String, within seconds: Double, _ body: @escap
             result.withLockedValue { $0 = value }
         }
     } catch let failure as TestFailure {
-        throw TestFailure("timed out after \(seconds) s waiting for \(what) (\(failure))")
+        throw TestFailure("timed out waiting for \(what) (\(failure))")
     }
     return try #require(result.withLockedValue { $0 })
 }

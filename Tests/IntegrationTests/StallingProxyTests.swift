@@ -118,9 +118,11 @@ struct StallingProxyTests {
     }
 
     @Test func holdsBackWhatTheTargetSendsWhileStalled() async throws {
-        // A target that answers 300 ms late: the answer is sent while the proxy is stalled, so
-        // this checks the target-to-client direction (the tests above check the other one).
-        let echo = try await DelayedEcho.start(delay: .milliseconds(300))
+        // A target that answers 2 s late: the answer is sent while the proxy is stalled, so
+        // this checks the target-to-client direction (the tests above check the other one). The
+        // delay must outlast the step from "the echo got the ping" to "stalled", which took more
+        // than 300 ms on a busy machine.
+        let echo = try await DelayedEcho.start(delay: .seconds(2))
         defer { echo.close() }
         let proxy = try await StallingProxy.start(forwardingTo: "127.0.0.1", port: echo.port)
         do {
@@ -169,7 +171,7 @@ private func waitUntil(
     sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: () async throws -> Bool
 ) async throws {
-    let end = NIODeadline.now() + limit
+    let end = NIODeadline.now() + .nanoseconds(Int64(Double(limit.nanoseconds) * TestPatience.factor))
     while !(try await condition()) {
         if NIODeadline.now() >= end {
             Issue.record("condition not met within \(limit)", sourceLocation: sourceLocation)
@@ -219,7 +221,7 @@ private struct Probe: Sendable {
 
     /// Waits until `done` holds for what arrived or `limit` passes; returns what arrived.
     func wait(for limit: TimeAmount, until done: (Received) -> Bool) async throws -> Received {
-        let end = NIODeadline.now() + limit
+        let end = NIODeadline.now() + .nanoseconds(Int64(Double(limit.nanoseconds) * TestPatience.factor))
         while true {
             let now = try await snapshot
             if done(now) || NIODeadline.now() >= end { return now }

@@ -125,7 +125,9 @@ struct EndpointTests {
         let fixture = try WebFixture()
         var configuration = fixture.configuration
         configuration.broker = .init(host: "127.0.0.1", port: brokerPort)
-        let app = buildApplication(configuration: configuration, logger: .quiet)
+        // The check's own 1 s bound, on a busy machine, would turn "not AMQP" into "no answer".
+        let check = amqpGreetingCheck(to: configuration.broker, timeout: .seconds(10), logger: .quiet)
+        let app = buildApplication(configuration: configuration, brokerReachable: check, logger: .quiet)
         return try await app.test(.router) { client in
             try await client.execute(uri: "/healthz", method: .get) { response in
                 #expect(response.status == status)

@@ -1,8 +1,11 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+import WarrenAuth
 import WarrenCore
+import WarrenStore
 import WarrenWeb
 
 /// A stand-in for the history role: records what it was asked and answers as told.
@@ -123,5 +126,32 @@ struct HistoryRouteTests {
             #expect(reply.code == "history.unavailable")
             #expect(reply.error?.contains("WARREN_HISTORY=none") == true)
         }
+    }
+
+    @Test("with accounts, only a signed-in person may read the history: 401 without a valid token")
+    func needsAToken() async throws {
+        let accounts = AccountService(store: MemoryAccountStore(), key: SigningKey.generate(), hasher: PasswordHasher(rounds: 1_000))
+        let token = try await accounts.register(name: "alice", password: "correct horse").accessToken
+        let history = FakeHistory(.events([Self.event]))
+        let fixture = try WebFixture()
+        let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true }, accounts: accounts, history: history, logger: .quiet)
+        try await app.test(.router) { client in
+            for (uri, headers) in [("/api/history", HTTPFields()), ("/api/search?q=hi", [.authorization: "Bearer not-a-token"])] {
+                try await client.execute(uri: uri, method: .get, headers: headers) { response in
+                    #expect(response.status == .unauthorized, "\(uri)")
+                    let reply = try HistoryReply.decode(Data(buffer: response.body))
+                    #expect(reply.ok == false)
+                    #expect(reply.code?.hasPrefix("token.") == true, "\(reply)")
+                    #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+                }
+            }
+            #expect(await history.requests.isEmpty, "the history role was asked without a token")
+            try await client.execute(uri: "/api/history?limit=3", method: .get, headers: [.authorization: "Bearer \(token)"]) { response in
+                #expect(response.status == .ok)
+                let reply = try HistoryReply.decode(Data(buffer: response.body))
+                #expect(reply == .success([Self.event]))
+            }
+        }
+        #expect(await history.requests == [HistoryRequest(.latest, limit: 3)])
     }
 }

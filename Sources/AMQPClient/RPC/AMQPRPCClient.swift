@@ -74,39 +74,79 @@ public final class AMQPRPCClient: Sendable {
         properties: BasicProperties = BasicProperties(),
         timeout: TimeAmount = .seconds(10)
     ) async throws -> AMQPDelivery {
+        let call = self.startCall(body: body, exchange: exchange, routingKey: routingKey, properties: properties, timeout: timeout)
+        try await call.sent()
+        return try await call.reply()
+    }
+
+    /// Sends a request and returns at once; the result tells apart "the request is out" (with
+    /// the channel in confirm mode: the broker confirmed it) from "the reply came".
+    ///
+    /// Both waits end by `timeout`, counted from now: ``AMQPPendingCall/sent()`` and
+    /// ``AMQPPendingCall/reply()`` then throw an ``AMQPError`` with code `timeout`.
+    public func startCall(
+        body: ByteBuffer,
+        exchange: String = "",
+        routingKey: String,
+        properties: BasicProperties = BasicProperties(),
+        timeout: TimeAmount = .seconds(10)
+    ) -> AMQPPendingCall {
         let correlationID = self.prefix + String(self.counter.loadThenWrappingIncrement(ordering: .relaxed))
         let eventLoop = self.channel.eventLoop
         let promise = eventLoop.makePromise(of: AMQPDelivery.self)
+        let sent = NIOLockedValueBox<EventLoopPromise<Void>?>(eventLoop.makePromise(of: Void.self))
+        let sentFuture = sent.withLockedValue { $0!.futureResult }
         let finished = self.pending.withLockedValue { state -> AMQPError? in
             if state.finished == nil { state.calls[correlationID] = promise }
             return state.finished
         }
         if let finished {
             promise.fail(finished)
-            throw finished
+            sent.withLockedValue { $0.take() }?.fail(finished)
+            return AMQPPendingCall(sentFuture: sentFuture, replyFuture: promise.futureResult)
         }
         let pending = self.pending
         let timer = eventLoop.scheduleTask(in: timeout) {
+            let error = AMQPError(code: .timeout, message: "no reply to call \(correlationID) within \(timeout)")
+            sent.withLockedValue { $0.take() }?.fail(error)
             let expired = pending.withLockedValue { $0.calls.removeValue(forKey: correlationID) }
-            expired?.fail(AMQPError(code: .timeout, message: "no reply to call \(correlationID) within \(timeout)"))
+            expired?.fail(error)
         }
+        promise.futureResult.whenComplete { _ in timer.cancel() }
         var properties = properties
         properties.replyTo = Self.directReplyTo
         properties.correlationID = correlationID
-        do {
-            try await self.channel.publish(body: body, exchange: exchange, routingKey: routingKey, properties: properties)
-        } catch {
-            timer.cancel()
-            let call = pending.withLockedValue { $0.calls.removeValue(forKey: correlationID) }
-            call?.fail(error)
-            throw error
+        let publish = self.channel.startPublish(body: body, exchange: exchange, routingKey: routingKey, properties: properties)
+        publish.future.whenComplete { result in
+            sent.withLockedValue { $0.take() }?.completeWith(result)
+            if case .failure(let error) = result {
+                let call = pending.withLockedValue { $0.calls.removeValue(forKey: correlationID) }
+                call?.fail(error)
+            }
         }
-        defer { timer.cancel() }
-        return try await AMQPConnection.mapErrors { try await promise.futureResult.get() }
+        return AMQPPendingCall(sentFuture: sentFuture, replyFuture: promise.futureResult)
     }
 
     /// Closes the client's channel; calls still waiting fail.
     public func close() async throws {
         try await self.channel.close()
+    }
+}
+
+/// A call of ``AMQPRPCClient/startCall(body:exchange:routingKey:properties:timeout:)`` in flight.
+public struct AMQPPendingCall: Sendable {
+    let sentFuture: EventLoopFuture<Void>
+    let replyFuture: EventLoopFuture<AMQPDelivery>
+
+    /// Returns once the request is out (confirmed by the broker, on a channel in confirm mode).
+    /// - Throws: ``AMQPError``: `timeout`, `publishNacked`, or the channel's error when it closed.
+    public func sent() async throws {
+        try await AMQPConnection.mapErrors { try await self.sentFuture.get() }
+    }
+
+    /// Returns the reply.
+    /// - Throws: ``AMQPError``: `timeout` when none came in time, or the publish's or channel's error.
+    public func reply() async throws -> AMQPDelivery {
+        try await AMQPConnection.mapErrors { try await self.replyFuture.get() }
     }
 }

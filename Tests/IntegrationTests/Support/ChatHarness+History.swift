@@ -57,12 +57,12 @@ extension ChatHarness {
 
     /// Waits until the queue holds `count` ready messages, up to `seconds`.
     func waitForMessages(_ queue: String, count: UInt32, within seconds: Double = 10) async throws {
-        let deadline = ContinuousClock.now + .seconds(seconds)
+        let deadline = ContinuousClock.now + .seconds(TestPatience.scaled(seconds))
         while ContinuousClock.now < deadline {
             if try await self.messageCount(queue) ?? 0 >= count { return }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw TestFailure("timed out after \(seconds) s waiting for \(count) messages in \(queue)")
+        throw TestFailure("timed out after \(TestPatience.describe(seconds)) waiting for \(count) messages in \(queue)")
     }
 }
 
@@ -109,10 +109,10 @@ final class RecordingEventStore: EventStore {
 
 /// Waits until `condition` holds, polling, up to `seconds`.
 func eventually(_ what: String, within seconds: Double = 15, _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(seconds)
+    let deadline = ContinuousClock.now + .seconds(TestPatience.scaled(seconds))
     while ContinuousClock.now < deadline {
         if try await condition() { return }
         try await Task.sleep(for: .milliseconds(50))
     }
-    throw TestFailure("timed out after \(seconds) s waiting for \(what)")
+    throw TestFailure("timed out after \(TestPatience.describe(seconds)) waiting for \(what)")
 }

@@ -95,7 +95,11 @@ final class ChatHarness: Sendable {
     func powWorker(beforeSolving: (@Sendable (PowJob) async throws -> Void)? = nil) -> PowWorkerRole {
         PowWorkerRole(configuration: self.configuration, logger: self.logger, solver: .init(workers: 1), beforeSolving: beforeSolving)
     }
-    func cron(clock: any CronClock) -> CronRole { CronRole(configuration: self.configuration, logger: self.logger, clock: clock) }
+    /// A cron on `clock`. Ticks stay postable for 60 s of that clock: on a clock 10× real time
+    /// the role's default (5 s) is half a real second, and a busy machine delays a tick longer.
+    func cron(clock: any CronClock) -> CronRole {
+        CronRole(configuration: self.configuration, logger: self.logger, clock: clock, staleness: 60)
+    }
 
     /// Starts login, reverser and a PoW worker.
     func startChat() async throws {
@@ -233,12 +237,12 @@ final class EventLog: Sendable {
 
     /// Waits until `condition` holds for the events so far, up to `seconds`.
     func wait(_ what: String, within seconds: Double = 10, until condition: ([RoomEvent]) -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(seconds)
+        let deadline = ContinuousClock.now + .seconds(TestPatience.scaled(seconds))
         while ContinuousClock.now < deadline {
             if condition(self.all) { return }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw TestFailure("timed out after \(seconds) s waiting for \(what); events: \(self.all.map { "\($0.kind.rawValue) \($0.from): \($0.text)" })")
+        throw TestFailure("timed out after \(TestPatience.describe(seconds)) waiting for \(what); events: \(self.all.map { "\($0.kind.rawValue) \($0.from): \($0.text)" })")
     }
 
     /// Waits for the first event matching `predicate`.
@@ -254,7 +258,7 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Runs `body`, failing if it takes longer than `seconds`.
+/// Runs `body`, failing if it takes longer than `seconds` (scaled by ``TestPatience``).
 func withTimeout(_ seconds: Double, _ body: @escaping @Sendable () async throws -> Void) async throws {
     try await withThrowingTaskGroup(of: Bool.self) { group in
         group.addTask {
@@ -262,10 +266,10 @@ func withTimeout(_ seconds: Double, _ body: @escaping @Sendable () async throws 
             return true
         }
         group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
+            try await Task.sleep(for: .seconds(TestPatience.scaled(seconds)))
             return false
         }
         defer { group.cancelAll() }
-        if try await group.next() == false { throw TestFailure("the test took longer than \(seconds) s") }
+        if try await group.next() == false { throw TestFailure("the test took longer than \(TestPatience.describe(seconds))") }
     }
 }

@@ -42,9 +42,14 @@ final class PrivateBroker: Sendable {
         var distribution: Int
 
         /// From the WARREN_TEST_PRIVATE_* variables, else the defaults.
-        static var fromEnvironment: Ports {
+        static var fromEnvironment: Ports { fromEnvironment(offset: 0) }
+
+        /// From the WARREN_TEST_PRIVATE_* variables (else the defaults), each plus `offset`: a
+        /// second set for a suite whose node may run beside the first, which moves along when
+        /// the variables give a test run its own ports.
+        static func fromEnvironment(offset: Int) -> Ports {
             func port(_ name: String, _ fallback: Int) -> Int {
-                BrokerEnvironment.environment[name].flatMap(Int.init) ?? fallback
+                (BrokerEnvironment.environment[name].flatMap(Int.init) ?? fallback) + offset
             }
             return Ports(
                 amqp: port("WARREN_TEST_PRIVATE_AMQP_PORT", 5686),

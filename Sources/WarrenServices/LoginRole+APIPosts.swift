@@ -1,0 +1,62 @@
+import AMQPClient
+import AMQPProtocol
+import WarrenCore
+
+extension LoginRole {
+    /// Admits a post the web role sent for the REST API, on behalf of the person its access
+    /// token named (``PostAuthor/onBehalfHeader``).
+    ///
+    /// The header is trusted only from the services' own broker account; anything else is
+    /// dead-lettered, whatever `WARREN_BROKER_AUTH` says. A trusted post is validated like a
+    /// tab's, but needs no tab queue: it goes to the posts exchange and, once confirmed, the
+    /// event's id goes back on the post's reply queue (`PostReply`) before the post is acked;
+    /// a refusal goes back the same way. Only a post with no reply queue to tell a refusal is
+    /// dead-lettered, so no API post is dropped without a trace.
+    ///
+    /// A `!pow` / `!rpc` post carries no reply-queue header: there is no tab to tell if its
+    /// proof fails (the reverser logs that).
+    func handleAPIPost(
+        _ delivery: AMQPDelivery, post: InboxPost, onBehalfOf: String?, publisher: AMQPChannel
+    ) async throws -> (@Sendable () async throws -> Void)? {
+        let author = onBehalfOf ?? "(a header that is not a string)"
+        if let reason = PostAuthor.onBehalfRefusal(userID: delivery.properties.userID, serviceUser: self.serviceUser, onBehalfOf: author, login: post.login) {
+            try await delivery.deadLetter("post refused: \(reason)", logger: self.logger)
+            return nil
+        }
+        let replyTo = delivery.properties.replyTo.flatMap { $0.isEmpty ? nil : $0 }
+        let correlationID = delivery.properties.correlationID
+        let accepted: AcceptedPost
+        do throws(Refusal) {
+            accepted = try AcceptedPost(post)
+        } catch {
+            guard let replyTo else {
+                try await delivery.deadLetter("API post refused (\(error)) and no reply queue to tell", logger: self.logger)
+                return nil
+            }
+            try await publisher.publish(
+                PostReply.refused(error, clientId: post.clientId), routingKey: replyTo, properties: WarrenProperties.reply(correlationID: correlationID)
+            )
+            self.logger.info("API post refused", metadata: ["code": "\(error.code)", "login": "\(post.login)"])
+            try await delivery.ack()
+            return nil
+        }
+        let event = accepted.event(id: self.ids.nextString(), at: self.now())
+        let published = publisher.startPublish(
+            event,
+            exchange: self.topology.posts,
+            routingKey: accepted.route.routingKey,
+            properties: WarrenProperties.persistent(messageID: event.id)
+        )
+        self.logger.debug("API post accepted", metadata: ["id": "\(event.id)", "login": "\(accepted.login)", "route": "\(accepted.route.rawValue)"])
+        let clientId = accepted.clientId
+        return {
+            try await published.confirmed()
+            if let replyTo {
+                try await publisher.publish(
+                    PostReply.admitted(id: event.id, clientId: clientId), routingKey: replyTo, properties: WarrenProperties.reply(correlationID: correlationID)
+                )
+            }
+            try await delivery.ack()
+        }
+    }
+}
