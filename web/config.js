@@ -1,15 +1,16 @@
-// Reads /config.json, which the warren web server writes from its environment.
+// Reads /config.json, which the warren web server writes from its environment. It holds no
+// credentials: each person signs in to the broker with their name and access token (auth.js).
 
 /**
  * Checks the configuration's shape.
  * @param {unknown} value parsed JSON
- * @returns {{stompURL: string, vhost: string, login: string, passcode: string, prefix: string, powBits: number}}
+ * @returns {{stompURL: string, vhost: string, prefix: string, powBits: number}}
  * @throws {Error} naming the field that is missing or wrong
  */
 export function parseConfig(value) {
   if (!value || typeof value !== 'object') throw new Error('it is not a JSON object');
   const config = {};
-  for (const key of ['stompURL', 'vhost', 'login', 'passcode', 'prefix']) {
+  for (const key of ['stompURL', 'vhost', 'prefix']) {
     if (typeof value[key] !== 'string') throw new Error(`"${key}" is missing or not a string`);
     config[key] = value[key];
   }

@@ -10,10 +10,6 @@ public struct WarrenConfiguration: Sendable, Hashable {
     public var amqpURL: String
     /// `WARREN_STOMP_URL`: the Web-STOMP endpoint browsers are told to use.
     public var stompURL: String
-    /// `WARREN_STOMP_LOGIN`: the shared browser account.
-    public var stompLogin: String
-    /// `WARREN_STOMP_PASSCODE`: the shared browser account's password.
-    public var stompPasscode: String
     /// `WARREN_STOMP_VHOST`: the virtual host browsers connect to.
     public var stompVhost: String
     /// `WARREN_HTTP_PORT`: the web server's port (0 picks a free one).
@@ -50,8 +46,9 @@ public struct WarrenConfiguration: Sendable, Hashable {
     public var authKey: [UInt8]?
     /// `WARREN_AUTH_KEY_FILE`: where a generated signing key is kept when ``authKey`` is nil.
     public var authKeyFile: String
-    /// `WARREN_BROKER_AUTH`: the broker asks Warren who browsers are, so the login service
-    /// refuses a post whose broker-validated user id is missing or not its login.
+    /// `WARREN_BROKER_AUTH` (on by default): the login service refuses a login, logout or post
+    /// whose broker-validated user id is missing or not the login it names. `off` lets any
+    /// client that reaches the login queues speak for anyone: for development only.
     public var brokerAuth: Bool
     /// Where each value came from, by variable name, for a start-up log line.
     public var sources: [String: ConfigurationSource]
@@ -79,8 +76,6 @@ public struct WarrenConfiguration: Sendable, Hashable {
 
         let amqpURL = reader.url(.amqpURL, schemes: ["amqp", "amqps"])
         let stompURL = reader.url(.stompURL, schemes: ["ws", "wss"])
-        let stompLogin = reader.nonEmpty(.stompLogin)
-        let stompPasscode = reader.nonEmpty(.stompPasscode)
         let stompVhost = reader.nonEmpty(.stompVhost)
         let httpPort = reader.integer(.httpPort, 0...65_535)
         let httpHost = reader.check(.httpHost) { $0.contains(where: \.isWhitespace) ? nil : $0 }
@@ -118,7 +113,7 @@ public struct WarrenConfiguration: Sendable, Hashable {
         }
 
         guard reader.issues.isEmpty,
-            let amqpURL, let stompURL, let stompLogin, let stompPasscode, let stompVhost, let httpPort,
+            let amqpURL, let stompURL, let stompVhost, let httpPort,
             let httpHost, let webRoot, let topology, let powBits, let cronSchedule, let cronText, let ttl, let maxLength,
             let rpcTimeout, let databaseURL, let history, let historyBatch, let historyFlushMs, let logLevel,
             let authKey, let authKeyFile, let brokerAuth
@@ -129,7 +124,7 @@ public struct WarrenConfiguration: Sendable, Hashable {
         let known = Set(ConfigurationKey.allCases.map(\.rawValue))
         let unknown = Set(environment.keys).union(file.values.keys).filter { $0.hasPrefix("WARREN_") && !known.contains($0) }
         return WarrenConfiguration(
-            amqpURL: amqpURL, stompURL: stompURL, stompLogin: stompLogin, stompPasscode: stompPasscode,
+            amqpURL: amqpURL, stompURL: stompURL,
             stompVhost: stompVhost, httpPort: httpPort, httpHost: httpHost, webRoot: webRoot, topology: topology, powBits: powBits,
             cronSchedule: cronSchedule, cronText: cronText, userQueueTTLMs: ttl, userQueueMaxLength: maxLength,
             rpcTimeoutMs: rpcTimeout, databaseURL: databaseURL, history: history, historyBatch: historyBatch,

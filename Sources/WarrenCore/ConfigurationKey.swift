@@ -4,10 +4,6 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     case amqpURL = "WARREN_AMQP_URL"
     /// The Web-STOMP endpoint browsers are told to use.
     case stompURL = "WARREN_STOMP_URL"
-    /// The shared browser account's user name.
-    case stompLogin = "WARREN_STOMP_LOGIN"
-    /// The shared browser account's password.
-    case stompPasscode = "WARREN_STOMP_PASSCODE"
     /// The virtual host browsers connect to.
     case stompVhost = "WARREN_STOMP_VHOST"
     /// The web server's port.
@@ -44,7 +40,8 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     case authKey = "WARREN_AUTH_KEY"
     /// Where the signing key is kept when WARREN_AUTH_KEY is unset (made on first use, mode 600).
     case authKeyFile = "WARREN_AUTH_KEY_FILE"
-    /// Whether the broker asks Warren about browsers, so the login service checks `user_id`.
+    /// Whether the login service checks that the broker vouches for each request's author
+    /// (`user_id`); on by default, `off` only for development clients that send no user id.
     case brokerAuth = "WARREN_BROKER_AUTH"
 
     /// The value used when neither the environment nor `.env` sets one; works with
@@ -53,8 +50,6 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         switch self {
         case .amqpURL: "amqp://warren:warren@127.0.0.1:5672/warren"
         case .stompURL: "ws://127.0.0.1:15674/ws"
-        case .stompLogin: "browser"
-        case .stompPasscode: "browser"
         case .stompVhost: "warren"
         case .httpPort: "8080"
         case .httpHost: "127.0.0.1"
@@ -73,7 +68,7 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .logLevel: LogLevel.info.rawValue
         case .authKey: ""
         case .authKeyFile: ".warren/auth.key"
-        case .brokerAuth: "off"
+        case .brokerAuth: "on"
         }
     }
 
@@ -82,7 +77,7 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         switch self {
         case .amqpURL: "an amqp:// or amqps:// URL with a host, such as \(defaultValue)"
         case .stompURL: "a ws:// or wss:// URL with a host, such as \(defaultValue)"
-        case .stompLogin, .stompPasscode, .stompVhost, .webRoot: "a non-empty string"
+        case .stompVhost, .webRoot: "a non-empty string"
         case .httpPort: "a port number from 0 to 65535 (0 picks a free port)"
         case .httpHost: "a host name or IP address without spaces, such as 127.0.0.1 or 0.0.0.0"
         case .prefix: "dot-separated segments of 1 to 64 letters, digits, '_' or '-', such as chat"

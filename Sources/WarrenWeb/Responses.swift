@@ -9,17 +9,12 @@ import Foundation
 
 /// The body of `GET /config.json`: what the page needs to reach the broker.
 ///
-/// The passcode is the shared browser account's, already public to every visitor of the page;
-/// it is served here rather than written into a script so that deployments can change it.
+/// No credentials: each person signs in to the broker with their own name and access token.
 public struct BrowserConfiguration: ResponseCodable, Equatable, Sendable {
     /// The Web-STOMP endpoint, e.g. `ws://127.0.0.1:15674/ws`.
     public var stompURL: String
     /// The broker virtual host for the STOMP `CONNECT` `host` header.
     public var vhost: String
-    /// The STOMP login.
-    public var login: String
-    /// The STOMP passcode.
-    public var passcode: String
     /// The prefix of broker names, e.g. `chat` for `/queue/chat.inbox`.
     public var prefix: String
     /// Leading zero bits a proof of work needs.
@@ -29,8 +24,6 @@ public struct BrowserConfiguration: ResponseCodable, Equatable, Sendable {
     public init(_ configuration: WebConfiguration) {
         self.stompURL = configuration.stompURL
         self.vhost = configuration.stompVHost
-        self.login = configuration.stompLogin
-        self.passcode = configuration.stompPasscode
         self.prefix = configuration.prefix
         self.powBits = configuration.powBits
     }

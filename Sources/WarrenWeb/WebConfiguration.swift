@@ -22,10 +22,6 @@ public struct WebConfiguration: Sendable, Equatable {
     public var stompURL: String
     /// The broker virtual host browsers name in their STOMP `CONNECT` (`WARREN_STOMP_VHOST`).
     public var stompVHost: String
-    /// The shared browser account's login (`WARREN_STOMP_LOGIN`).
-    public var stompLogin: String
-    /// The shared browser account's passcode (`WARREN_STOMP_PASSCODE`).
-    public var stompPasscode: String
     /// The prefix of every broker name, as in `chat.inbox` (`WARREN_PREFIX`).
     public var prefix: String
     /// Leading zero bits a proof of work needs (`WARREN_POW_BITS`).
@@ -65,8 +61,6 @@ public struct WebConfiguration: Sendable, Equatable {
             webRoot: configuration.webRoot,
             stompURL: configuration.stompURL,
             stompVHost: configuration.stompVhost,
-            stompLogin: configuration.stompLogin,
-            stompPasscode: configuration.stompPasscode,
             prefix: configuration.prefix,
             powBits: configuration.powBits,
             // WarrenConfiguration has checked that the URL has a host; the fallback is never used.
@@ -81,8 +75,6 @@ public struct WebConfiguration: Sendable, Equatable {
         webRoot: String = WarrenConfiguration.defaults.webRoot,
         stompURL: String = WarrenConfiguration.defaults.stompURL,
         stompVHost: String = WarrenConfiguration.defaults.stompVhost,
-        stompLogin: String = WarrenConfiguration.defaults.stompLogin,
-        stompPasscode: String = WarrenConfiguration.defaults.stompPasscode,
         prefix: String = WarrenConfiguration.defaults.prefix,
         powBits: Int = WarrenConfiguration.defaults.powBits,
         broker: BrokerEndpoint = BrokerEndpoint(host: "127.0.0.1", port: 5672)
@@ -92,8 +84,6 @@ public struct WebConfiguration: Sendable, Equatable {
         self.webRoot = webRoot
         self.stompURL = stompURL
         self.stompVHost = stompVHost
-        self.stompLogin = stompLogin
-        self.stompPasscode = stompPasscode
         self.prefix = prefix
         self.powBits = powBits
         self.broker = broker

@@ -16,6 +16,9 @@ struct LoginCommand: AsyncParsableCommand {
             \(ServiceSupport.commonEnvironment)
               WARREN_USER_QUEUE_TTL_MS     x-expires of a tab's queue [1800000]
               WARREN_USER_QUEUE_MAX_LENGTH x-max-length of a tab's queue [1000]
+              WARREN_BROKER_AUTH           on: refuse a request whose broker-validated
+                                           user id (STOMP user-id, AMQP user_id) is not
+                                           the login it names; off: development only [on]
 
             Stops gracefully on SIGTERM or SIGINT: it finishes the message in hand.
             """

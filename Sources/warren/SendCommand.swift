@@ -19,6 +19,13 @@ struct SendCommand: AsyncParsableCommand {
             (which deletes the tab queue). Needs the login service (and the reverser and a PoW \
             worker for answers) running, e.g. `warren up`.
 
+            With broker auth on (WARREN_BROKER_AUTH, the default), the login service admits only \
+            requests the broker vouches for: give --token-file, a file holding an access token of \
+            the login (the accessToken of POST /api/login, or - to read it from standard input), \
+            and this command connects to the broker as that person, at WARREN_AMQP_URL's host, \
+            with user_id set on every request. Without it, it connects as the URL's account, \
+            which only a login service with WARREN_BROKER_AUTH=off admits.
+
             Environment (also read from .env): WARREN_AMQP_URL, WARREN_PREFIX.
             """
     )
@@ -34,18 +41,28 @@ struct SendCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait for the answer.")
     var timeout: Double = 30
 
+    @Option(help: ArgumentHelp("A file holding an access token of the login (- for standard input): connect as that person.", valueName: "file"))
+    var tokenFile: String?
+
     func run() async throws {
         try self.options.bootstrapLogging()
         let configuration = try ServiceSupport.loadConfiguration()
         let topology = configuration.topology
-        let connection = try await AMQPConnection.connect(configuration: try ServiceSupport.amqp(configuration, name: "send"))
+        var amqp = try ServiceSupport.amqp(configuration, name: "send")
+        // Signed in as the person, the broker checks the user_id of each request against them.
+        let userID: String? = try self.readToken().map { token in
+            amqp.user = self.login
+            amqp.password = token
+            return self.login
+        }
+        let connection = try await AMQPConnection.connect(configuration: amqp)
         let channel = try await connection.openChannel()
         try await channel.confirmSelect()
         let replies = try await channel.queueDeclare("", exclusive: true, autoDelete: true).queue
         let replyConsumer = try await channel.consume(queue: replies, noAck: true)
         let session = Self.randomSession()
         let loginRequest = LoginRequest(action: .login, login: self.login, session: session)
-        var properties = BasicProperties(contentType: "application/json", correlationID: "login-1", replyTo: replies)
+        var properties = BasicProperties(contentType: "application/json", correlationID: "login-1", replyTo: replies, userID: userID)
         try await channel.publish(body: ByteBuffer(bytes: loginRequest.encode()), routingKey: topology.login, properties: properties)
         let reply = try await withDeadline(10, "the login reply (is the login service running?)") {
             for try await delivery in replyConsumer {
@@ -54,14 +71,15 @@ struct SendCommand: AsyncParsableCommand {
             throw CommandFailure("the reply queue closed")
         }
         guard reply.ok, let queue = reply.queue else {
-            throw CommandFailure("login refused: \(reply.error ?? "no reason given")")
+            let hint = reply.code == Refusal.Code.loginNotVouched.rawValue && userID == nil ? " (sign in: --token-file)" : ""
+            throw CommandFailure("login refused: \(reply.error ?? "no reason given")\(hint)")
         }
         writeLine("logged in as \(self.login); tab queue \(queue)")
 
         let events = try await channel.consume(queue: queue, noAck: true)
         let clientId = UUID().uuidString.lowercased()
         let post = InboxPost(text: self.text, clientId: clientId, login: self.login, session: session)
-        properties = BasicProperties(contentType: "application/json", deliveryMode: BasicProperties.persistentDeliveryMode)
+        properties = BasicProperties(contentType: "application/json", deliveryMode: BasicProperties.persistentDeliveryMode, userID: userID)
         try await channel.publish(body: ByteBuffer(bytes: post.encode()), routingKey: topology.inbox, properties: properties)
 
         let expectsProof = PostRoute.classify(self.text.trimmingCharacters(in: .whitespacesAndNewlines)).route != .plain
@@ -84,10 +102,29 @@ struct SendCommand: AsyncParsableCommand {
         }
         let logout = LoginRequest(action: .logout, login: self.login, session: session)
         // Confirmed, so the login service gets it; its reply finds our queue gone, which is fine.
-        properties = BasicProperties(contentType: "application/json", deliveryMode: BasicProperties.persistentDeliveryMode)
+        properties = BasicProperties(contentType: "application/json", deliveryMode: BasicProperties.persistentDeliveryMode, userID: userID)
         try? await channel.publish(body: ByteBuffer(bytes: logout.encode()), routingKey: topology.login, properties: properties)
         try? await connection.close()
         try outcome.get()
+    }
+
+    /// The access token from --token-file, trimmed; nil without the option.
+    func readToken() throws -> String? {
+        guard let tokenFile else { return nil }
+        let data: Data
+        if tokenFile == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            guard let contents = FileManager.default.contents(atPath: tokenFile) else {
+                throw CommandFailure("--token-file \(tokenFile): cannot read the file")
+            }
+            data = contents
+        }
+        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty, !token.contains(where: \.isWhitespace) else {
+            throw CommandFailure("--token-file \(tokenFile): expected one access token, found \(token.isEmpty ? "nothing" : "several words")")
+        }
+        return token
     }
 
     /// A session id like a tab's: 32 characters of base64url, 192 bits.

@@ -28,8 +28,6 @@ struct WebCommand: AsyncParsableCommand {
               WARREN_STOMP_URL         Web-STOMP URL told to browsers
                                        [ws://127.0.0.1:15674/ws]
               WARREN_STOMP_VHOST       broker virtual host told to browsers [warren]
-              WARREN_STOMP_LOGIN       browsers' broker login [browser]
-              WARREN_STOMP_PASSCODE    browsers' broker passcode [browser]
               WARREN_PREFIX            prefix of broker names [chat]
               WARREN_POW_BITS          proof-of-work difficulty in bits [24]
               WARREN_AMQP_URL          broker that /healthz greets, /api/history and

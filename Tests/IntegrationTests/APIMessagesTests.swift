@@ -76,7 +76,7 @@ struct APIMessagesTests {
                 try await Self.withApp(chat, accounts: keys.accounts(), posts: publisher) { http in
                     let token = try await Self.register(http, "bob")
                     let deadBefore = try await chat.messageCount(chat.topology.dead) ?? 0
-                    // The shared browser account claims, with its broker-validated user id, to
+                    // Another internal account claims, with its broker-validated user id, to
                     // post on bob's behalf: with no tab, and with a well-formed session.
                     try await Self.publishForged(chat, as: "bob", session: APIPost.session, text: "forged, no tab")
                     try await Self.publishForged(chat, as: "bob", session: ChatHarness.randomSession(), text: "forged, a session")
@@ -134,17 +134,18 @@ struct APIMessagesTests {
         try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
     }
 
-    /// Publishes a post naming `login` with the on-behalf header, as the shared browser account
-    /// (its user id, which the broker checks, set as a browser's would be).
+    /// Publishes a post naming `login` with the on-behalf header, as the administrator's account:
+    /// an internal account that is not the services' (its user id, which the broker checks, set as
+    /// a browser's would be).
     static func publishForged(_ chat: ChatHarness, as login: String, session: String, text: String) async throws {
         var components = URLComponents(url: BrokerEnvironment.amqpURL, resolvingAgainstBaseURL: false)!
-        components.user = BrokerEnvironment.browserLogin
-        components.password = BrokerEnvironment.browserPasscode
+        components.user = BrokerEnvironment.adminLogin
+        components.password = BrokerEnvironment.adminPassword
         let connection = try await AMQPConnection.connect(configuration: try AMQPConfiguration(url: components.string!))
         let channel = try await connection.openChannel()
         try await channel.confirmSelect()
         var properties = BasicProperties(contentType: "application/json", deliveryMode: 2)
-        properties.userID = BrokerEnvironment.browserLogin
+        properties.userID = BrokerEnvironment.adminLogin
         properties.headers = [PostAuthor.onBehalfHeader: .string(login)]
         let post = InboxPost(text: text, clientId: UUID().uuidString, login: login, session: session)
         try await channel.publish(body: ByteBuffer(bytes: post.encode()), routingKey: chat.topology.inbox, properties: properties)

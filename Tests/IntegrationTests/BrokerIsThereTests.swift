@@ -1,9 +1,12 @@
+import AMQPClient
 import AMQPProtocol
+import Foundation
 import NIOCore
 import Testing
 
 /// Proves the project's broker is really there: AMQP answers the protocol header with
-/// connection.start, and Web-STOMP answers a STOMP 1.2 CONNECT with CONNECTED.
+/// connection.start, and Web-STOMP answers a person's STOMP 1.2 CONNECT (their name and access
+/// token, checked by the web role through the broker's HTTP auth backend) with CONNECTED.
 @Suite(.enabled(if: BrokerEnvironment.enabled, "no broker configured (WARREN_AMQP_URL) and not under CI"))
 struct BrokerIsThereTests {
     @Test func amqpAnswersTheProtocolHeaderWithConnectionStart() async throws {
@@ -29,34 +32,50 @@ struct BrokerIsThereTests {
         #expect(String(buffer: product) == "RabbitMQ")
     }
 
-    @Test func webStompAnswersConnectWithConnected() async throws {
-        let reply = try await stompConnect(login: BrokerEnvironment.browserLogin, passcode: BrokerEnvironment.browserPasscode)
-        #expect(reply.hasPrefix("CONNECTED\n"), "got: \(reply)")
-        #expect(reply.contains("\nversion:1.2\n"), "got: \(reply)")
+    @Test(.enabled(if: AuthWebRole.configured || BrokerEnvironment.isCI, "no auth URL (WARREN_AUTH_HTTP_URL) for the web role"))
+    func webStompAnswersAPersonsConnectWithConnected() async throws {
+        try await withPerson { name, token in
+            let reply = try await StompSocket.with(login: name, passcode: token) { $0.connectReply }
+            #expect(reply?.command == "CONNECTED", "got: \(String(describing: reply))")
+            #expect(reply?.headers["version"] == "1.2", "got: \(String(describing: reply))")
+        }
     }
 
-    @Test func webStompRefusesAWrongPasscodeWithAnError() async throws {
-        let reply = try await stompConnect(login: BrokerEnvironment.browserLogin, passcode: "not-the-passcode")
-        #expect(reply.hasPrefix("ERROR\n"), "got: \(reply)")
+    @Test(.enabled(if: AuthWebRole.configured || BrokerEnvironment.isCI, "no auth URL (WARREN_AUTH_HTTP_URL) for the web role"))
+    func webStompRefusesAWrongPasscodeWithAnError() async throws {
+        try await withPerson { name, _ in
+            let reply = try await StompSocket.with(login: name, passcode: "not-the-passcode") { $0.connectReply }
+            #expect(reply?.command == "ERROR", "got: \(String(describing: reply))")
+        }
     }
 
-    /// Upgrades to a WebSocket, sends CONNECT and returns the first STOMP frame that comes back.
-    private func stompConnect(login: String, passcode: String) async throws -> String {
-        let url = BrokerEnvironment.stompURL
-        let host = url.host ?? "127.0.0.1"
-        let port = url.port ?? 15674
-        return try await withTCPSession(host: host, port: port) { session in
-            let path = url.path.isEmpty ? "/ws" : url.path
-            try await session.write(Array(WebSocketFrames.upgradeRequest(host: host, port: port, path: path, subprotocol: "v12.stomp").utf8))
-            let head = try await session.read { WebSocketFrames.responseHead(from: &$0) }
-            try #require(head.hasPrefix("HTTP/1.1 101"), "WebSocket upgrade refused: \(head)")
-            let connect = "CONNECT\naccept-version:1.2\nhost:\(BrokerEnvironment.vhost)\nlogin:\(login)\npasscode:\(passcode)\nheart-beat:0,0\n\n\0"
-            try await session.write(WebSocketFrames.maskedText(connect))
-            while true {
-                let frame = try await session.read { WebSocketFrames.serverFrame(from: &$0) }
-                if frame.opcode == 0x8 { return "websocket closed" }
-                let text = String(decoding: frame.payload, as: UTF8.self)
-                if !text.allSatisfy({ $0 == "\n" || $0 == "\r\n" }) { return text }
+    /// There is no shared account any more: its old name and password get nowhere, over
+    /// Web-STOMP (with the web role up, which denies the name) or AMQP.
+    @Test(.enabled(if: AuthWebRole.configured || BrokerEnvironment.isCI, "no auth URL (WARREN_AUTH_HTTP_URL) for the web role"))
+    func theOldSharedBrowserAccountIsRefused() async throws {
+        try await withPerson { _, _ in
+            let reply = try await StompSocket.with(login: "browser", passcode: "browser") { $0.connectReply }
+            #expect(reply?.command == "ERROR", "got: \(String(describing: reply))")
+        }
+        var url = try #require(URLComponents(url: BrokerEnvironment.amqpURL, resolvingAgainstBaseURL: false))
+        url.user = "browser"
+        url.password = "browser"
+        var configuration = try AMQPConfiguration(url: try #require(url.string))
+        configuration.connectionTimeout = .seconds(10)
+        await #expect(throws: (any Error).self, "AMQP as browser/browser") {
+            let connection = try await AMQPConnection.connect(configuration: configuration)
+            try? await connection.close()
+        }
+    }
+
+    /// Registers someone with the in-process web role, which the broker asks about them, and
+    /// runs `body` with their name and access token while it runs.
+    private func withPerson(_ body: @escaping @Sendable (String, String) async throws -> Void) async throws {
+        try await AuthWebRole.withKeys { keys in
+            let accounts = keys.accounts()
+            try await AuthWebRole.with(prefix: "chat", accounts: accounts) {
+                let person = try await accounts.register(name: "dora\(UInt16.random(in: 0...9999))", password: "correct horse")
+                try await body(person.name, person.accessToken)
             }
         }
     }

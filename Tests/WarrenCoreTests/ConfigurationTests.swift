@@ -9,8 +9,6 @@ struct ConfigurationTests {
         let configuration = try WarrenConfiguration.load(environment: [:], envFile: nil)
         #expect(configuration.amqpURL == "amqp://warren:warren@127.0.0.1:5672/warren")
         #expect(configuration.stompURL == "ws://127.0.0.1:15674/ws")
-        #expect(configuration.stompLogin == "browser")
-        #expect(configuration.stompPasscode == "browser")
         #expect(configuration.stompVhost == "warren")
         #expect(configuration.httpPort == 8080)
         #expect(configuration.httpHost == "127.0.0.1")
@@ -27,6 +25,7 @@ struct ConfigurationTests {
         #expect(configuration.historyBatch == 200)
         #expect(configuration.historyFlushMs == 200)
         #expect(configuration.logLevel == .info)
+        #expect(configuration.brokerAuth, "the login service checks user ids unless told not to")
         #expect(configuration.sources["WARREN_HTTP_PORT"] == .defaultValue)
         #expect(configuration.unknownVariables.isEmpty)
         #expect(WarrenConfiguration.defaults == configuration)
@@ -165,20 +164,39 @@ struct ConfigurationTests {
         #expect(try WarrenConfiguration.load(environment: ["WARREN_HISTORY": "STORE"], envFile: nil).history == .store)
     }
 
-    @Test("auth settings: the key in base64, its file, broker auth on or off")
+    @Test("auth settings: the key in base64, its file, broker auth on by default")
     func authSettings() throws {
         let defaults = try WarrenConfiguration.load(environment: [:], envFile: nil)
         #expect(defaults.authKey == nil)
         #expect(defaults.authKeyFile == ".warren/auth.key")
-        #expect(defaults.brokerAuth == false)
+        #expect(defaults.brokerAuth)
         let key = Array(repeating: UInt8(0xAB), count: 32)
         let configured = try WarrenConfiguration.load(
-            environment: ["WARREN_AUTH_KEY": Data(key).base64EncodedString(), "WARREN_BROKER_AUTH": "on", "WARREN_AUTH_KEY_FILE": "/tmp/k"],
+            environment: ["WARREN_AUTH_KEY": Data(key).base64EncodedString(), "WARREN_BROKER_AUTH": "off", "WARREN_AUTH_KEY_FILE": "/tmp/k"],
             envFile: nil
         )
         #expect(configured.authKey == key)
-        #expect(configured.brokerAuth)
+        #expect(!configured.brokerAuth)
         #expect(configured.authKeyFile == "/tmp/k")
+    }
+
+    @Test("broker auth is turned off only by an explicit off", arguments: [
+        ("on", true), ("ON", true), ("true", true), ("1", true), ("yes", true), ("", true),
+        ("off", false), ("Off", false), ("false", false), ("0", false), ("no", false),
+    ] as [(String, Bool)])
+    func brokerAuthValues(value: String, expected: Bool) throws {
+        let fromEnvironment = try WarrenConfiguration.load(environment: ["WARREN_BROKER_AUTH": value], envFile: nil)
+        #expect(fromEnvironment.brokerAuth == expected)
+        let fromFile = try WarrenConfiguration.load(environment: [:], envFile: "WARREN_BROKER_AUTH=\(value)")
+        #expect(fromFile.brokerAuth == expected)
+    }
+
+    @Test("the retired shared-account variables are no longer settings")
+    func retiredBrowserAccount() throws {
+        let configuration = try WarrenConfiguration.load(
+            environment: ["WARREN_STOMP_LOGIN": "browser", "WARREN_STOMP_PASSCODE": "browser"], envFile: nil
+        )
+        #expect(configuration.unknownVariables == ["WARREN_STOMP_LOGIN", "WARREN_STOMP_PASSCODE"])
     }
 
     @Test("a short or undecodable key is an error that never shows the key")

@@ -14,8 +14,6 @@ struct WebConfigurationTests {
         #expect(configuration.webRoot == "web")
         #expect(configuration.stompURL == "ws://127.0.0.1:15674/ws")
         #expect(configuration.stompVHost == "warren")
-        #expect(configuration.stompLogin == "browser")
-        #expect(configuration.stompPasscode == "browser")
         #expect(configuration.prefix == "chat")
         #expect(configuration.powBits == 24)
         #expect(configuration.broker == .init(host: "127.0.0.1", port: 5672))
@@ -26,7 +24,6 @@ struct WebConfigurationTests {
     func everyVariable() throws {
         let envFile = """
             WARREN_WEB_ROOT=/app/web
-            WARREN_STOMP_PASSCODE="pa ss"
             WARREN_POW_BITS=20
             WARREN_HTTP_PORT=1
             """
@@ -37,7 +34,6 @@ struct WebConfigurationTests {
                     "WARREN_HTTP_PORT": "9090",  // the environment wins over .env
                     "WARREN_STOMP_URL": "wss://chat.example.org/ws",
                     "WARREN_STOMP_VHOST": "prod",
-                    "WARREN_STOMP_LOGIN": "guest-tab",
                     "WARREN_PREFIX": "team-a.chat",
                     "WARREN_AMQP_URL": "amqps://warren:secret@rabbitmq/warren",
                 ],
@@ -50,8 +46,6 @@ struct WebConfigurationTests {
         #expect(configuration.stompURL == "wss://chat.example.org/ws")
         #expect(configuration.stompOrigin == "wss://chat.example.org")
         #expect(configuration.stompVHost == "prod")
-        #expect(configuration.stompLogin == "guest-tab")
-        #expect(configuration.stompPasscode == "pa ss")
         #expect(configuration.prefix == "team-a.chat")
         #expect(configuration.powBits == 20)
         #expect(configuration.broker == .init(host: "rabbitmq", port: 5671))

@@ -42,8 +42,6 @@ struct WebFixture: ~Copyable {
             webRoot: self.root.path,
             stompURL: "wss://chat.example.org:15673/ws",
             stompVHost: "test-vhost",
-            stompLogin: "tab",
-            stompPasscode: "s3cret",
             prefix: "team-a.chat",
             powBits: 12
         )

@@ -2,7 +2,7 @@
 """Render rabbitmq/definitions.json with passwords from the environment.
 
 The tracked file carries salted SHA-256 hashes of the one-machine default passwords.
-Where WARREN_SERVICE_PASSWORD, WARREN_BROWSER_PASSWORD or WARREN_ADMIN_PASSWORD is set,
+Where WARREN_SERVICE_PASSWORD or WARREN_ADMIN_PASSWORD is set,
 the matching user's hash is recomputed (RabbitMQ's rabbit_password_hashing_sha256:
 base64(salt ++ sha256(salt ++ password)) with a 4-byte random salt).
 
@@ -16,7 +16,6 @@ import sys
 
 PASSWORD_VARIABLES = {
     "warren": "WARREN_SERVICE_PASSWORD",
-    "browser": "WARREN_BROWSER_PASSWORD",
     "warren-admin": "WARREN_ADMIN_PASSWORD",
 }
 

@@ -2,7 +2,7 @@
 """Warren's real-browser end-to-end test: headless Chromium sessions (alice and bob, later carol,
 a new tab) against a running `warren up` (with its history role) and its broker. They register through the page and chat as themselves: the
 page connects to the broker with its name and access token, and the broker asks that warren
-(WARREN_BROKER_AUTH=on, set up by scripts/test-browser).
+(with broker auth, WARREN_BROKER_AUTH, on as by default: scripts/test-browser leaves it unset).
 
     python3 tests/browser/test_chat.py --url http://127.0.0.1:18080/ [--artifacts DIR]
         [--close-connections "COMMAND"]

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 
 import { destinations, loadConfig, parseConfig } from '../config.js';
 
-const good = { stompURL: 'ws://127.0.0.1:15674/ws', vhost: 'warren', login: 'browser', passcode: 'browser', prefix: 'chat', powBits: 24 };
+const good = { stompURL: 'ws://127.0.0.1:15674/ws', vhost: 'warren', prefix: 'chat', powBits: 24 };
 const respond = (status, body) => async () => ({ ok: status >= 200 && status < 300, status, statusText: status === 404 ? 'Not Found' : 'OK', json: async () => JSON.parse(body) });
 
 describe('config', () => {
@@ -23,6 +23,10 @@ describe('config', () => {
     assert.throws(() => parseConfig({ ...good, prefix: 'a b' }), /prefix/);
     assert.throws(() => parseConfig({ ...good, powBits: 0 }), /powBits/);
     assert.equal(parseConfig({ ...good, powBits: undefined }).powBits, 24);
+  });
+
+  it('keeps no credentials an older server still sends', () => {
+    assert.deepEqual(parseConfig({ ...good, login: 'browser', passcode: 'browser' }), good);
   });
 
   it('builds the destinations from the prefix', () => {

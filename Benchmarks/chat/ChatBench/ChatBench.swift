@@ -68,7 +68,11 @@ public struct ChatBench: Sendable {
         let configuration: WarrenConfiguration
         var amqp: AMQPConfiguration
         do {
-            configuration = try WarrenConfiguration.load(environment: ["WARREN_AMQP_URL": self.options.url, "WARREN_PREFIX": prefix], envFile: nil)
+            // The tabs post over AMQP on the service account, which cannot vouch for a tab's
+            // login (user_id), so the login service runs without that check.
+            configuration = try WarrenConfiguration.load(
+                environment: ["WARREN_AMQP_URL": self.options.url, "WARREN_PREFIX": prefix, "WARREN_BROKER_AUTH": "off"], envFile: nil
+            )
             amqp = try AMQPConfiguration(url: configuration.amqpURL)
         } catch {
             throw ChatBenchError("bad broker URL \(self.options.url): \(error)")

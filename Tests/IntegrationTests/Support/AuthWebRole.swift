@@ -58,7 +58,18 @@ enum AuthWebRole {
     }
 
     /// Runs the web role for `prefix` while `body` runs, then stops it.
+    ///
+    /// One at a time across every suite (there is one port the broker asks): a second caller
+    /// waits until the first has stopped its web role.
     static func with<T: Sendable>(
+        prefix: String, accounts: AccountService, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await portLock.exclusively { try await serve(prefix: prefix, accounts: accounts, body) }
+    }
+
+    private static let portLock = AsyncLock()
+
+    private static func serve<T: Sendable>(
         prefix: String, accounts: AccountService, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         let configuration = WebConfiguration(
@@ -116,6 +127,35 @@ enum AuthWebRole {
                 throw TestFailure("not an HTTP response: \(text.prefix(200))")
             }
             return (status, String(text[..<split.lowerBound]), String(text[split.upperBound...]))
+        }
+    }
+}
+
+/// A lock for async code: one holder at a time, the others wait their turn (first come, first
+/// served). Waiting is not cancellable, so a holder must finish on its own (tests have timeouts).
+actor AsyncLock {
+    private var held = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func exclusively<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        await self.acquire()
+        defer { self.release() }
+        return try await body()
+    }
+
+    private func acquire() async {
+        guard self.held else {
+            self.held = true
+            return
+        }
+        await withCheckedContinuation { self.waiters.append($0) }
+    }
+
+    private func release() {
+        if self.waiters.isEmpty {
+            self.held = false
+        } else {
+            self.waiters.removeFirst().resume()
         }
     }
 }

@@ -18,9 +18,10 @@ enum BrokerEnvironment {
 
     static var amqpURL: URL { url("WARREN_AMQP_URL", default: "amqp://warren:warren@127.0.0.1:5672/warren") }
     static var stompURL: URL { url("WARREN_STOMP_URL", default: "ws://127.0.0.1:15674/ws") }
-    static var browserLogin: String { environment["WARREN_STOMP_LOGIN"] ?? "browser" }
-    static var browserPasscode: String { environment["WARREN_BROWSER_PASSWORD"] ?? "browser" }
     static var vhost: String { environment["WARREN_STOMP_VHOST"] ?? "warren" }
+    /// The administrator's internal account (rabbitmq/definitions.json): not the services' account.
+    static var adminLogin: String { "warren-admin" }
+    static var adminPassword: String { environment["WARREN_ADMIN_PASSWORD"] ?? "admin" }
 
     private static func url(_ name: String, default fallback: String) -> URL {
         if environment[name] == nil, isCI {

@@ -31,6 +31,11 @@ final class ChatHarness: Sendable {
     }
 
     /// Runs `body` with a fresh prefix, then stops every role and deletes the prefix's names.
+    ///
+    /// Broker auth is off unless `environment` says otherwise: the harness plays tabs over AMQP
+    /// on the service account, whose broker-validated `user_id` can never be a tab's login, so
+    /// with the default (on) the login service refuses every such tab. Tests of the check itself
+    /// pass `WARREN_BROKER_AUTH` (an empty value means the default).
     static func with(
         environment: [String: String] = [:],
         timeout seconds: Double = 30,
@@ -43,6 +48,7 @@ final class ChatHarness: Sendable {
             "WARREN_RPC_TIMEOUT_MS": "5000",
             "WARREN_USER_QUEUE_TTL_MS": "60000",
             "WARREN_CRON_SCHEDULE": "@every 1s",
+            "WARREN_BROKER_AUTH": "off",
         ]
         env.merge(environment) { $1 }
         let configuration = try WarrenConfiguration.load(environment: env, envFile: nil)
@@ -158,11 +164,12 @@ final class ChatHarness: Sendable {
         return Tab(harness: self, login: login, session: session, queue: queue, channel: channel, events: log)
     }
 
-    /// Sends a login or logout request and waits for the reply.
-    func request(_ request: LoginRequest, on channel: AMQPChannel) async throws -> LoginReply {
+    /// Sends a login or logout request and waits for the reply; `userID`, when given, is the
+    /// AMQP `user_id`, which the broker checks against the connection's user.
+    func request(_ request: LoginRequest, on channel: AMQPChannel, userID: String? = nil) async throws -> LoginReply {
         let replies = try await channel.queueDeclare("", exclusive: true, autoDelete: true).queue
         let consumer = try await channel.consume(queue: replies, noAck: true)
-        let properties = BasicProperties(contentType: "application/json", correlationID: "c-\(UUID())", replyTo: replies)
+        let properties = BasicProperties(contentType: "application/json", correlationID: "c-\(UUID())", replyTo: replies, userID: userID)
         try await channel.publish(body: ByteBuffer(bytes: request.encode()), routingKey: self.topology.login, properties: properties)
         for try await delivery in consumer {
             #expect(delivery.properties.correlationID == properties.correlationID)
