@@ -39,9 +39,11 @@ final class Backfill: Sendable {
         var logger = self.logger
         logger[metadataKey: "queue"] = "\(queue)"
         guard let events = await self.latest(logger: logger) else { return }
-        for event in events {
-            try await publisher.publish(event, routingKey: queue, properties: WarrenProperties.persistent(messageID: event.id))
+        // All published at once, then the confirms awaited (in order): one round trip, not 50.
+        let pending = events.map {
+            publisher.startPublish($0, routingKey: queue, properties: WarrenProperties.persistent(messageID: $0.id))
         }
+        for publish in pending { try await publish.confirmed() }
         logger.debug("backfilled", metadata: ["events": "\(events.count)"])
     }
 

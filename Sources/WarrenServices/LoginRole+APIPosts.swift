@@ -15,13 +15,17 @@ extension LoginRole {
     ///
     /// A `!pow` / `!rpc` post carries no reply-queue header: there is no tab to tell if its
     /// proof fails (the reverser logs that).
+    ///
+    /// Everything is finished on return (the post loop waits for this post's confirm): API
+    /// posts are rare, and the reply must follow the confirm. The loop's batched multiple acks
+    /// never reach this delivery early, since they cover only posts handed over before it.
     func handleAPIPost(
         _ delivery: AMQPDelivery, post: InboxPost, onBehalfOf: String?, publisher: AMQPChannel
-    ) async throws -> (@Sendable () async throws -> Void)? {
+    ) async throws {
         let author = onBehalfOf ?? "(a header that is not a string)"
         if let reason = PostAuthor.onBehalfRefusal(userID: delivery.properties.userID, serviceUser: self.serviceUser, onBehalfOf: author, login: post.login) {
             try await delivery.deadLetter("post refused: \(reason)", logger: self.logger)
-            return nil
+            return
         }
         let replyTo = delivery.properties.replyTo.flatMap { $0.isEmpty ? nil : $0 }
         let correlationID = delivery.properties.correlationID
@@ -31,14 +35,14 @@ extension LoginRole {
         } catch {
             guard let replyTo else {
                 try await delivery.deadLetter("API post refused (\(error)) and no reply queue to tell", logger: self.logger)
-                return nil
+                return
             }
             try await publisher.publish(
                 PostReply.refused(error, clientId: post.clientId), routingKey: replyTo, properties: WarrenProperties.reply(correlationID: correlationID)
             )
             self.logger.info("API post refused", metadata: ["code": "\(error.code)", "login": "\(post.login)"])
             try await delivery.ack()
-            return nil
+            return
         }
         let event = accepted.event(id: self.ids.nextString(), at: self.now())
         let published = publisher.startPublish(
@@ -48,15 +52,12 @@ extension LoginRole {
             properties: WarrenProperties.persistent(messageID: event.id)
         )
         self.logger.debug("API post accepted", metadata: ["id": "\(event.id)", "login": "\(accepted.login)", "route": "\(accepted.route.rawValue)"])
-        let clientId = accepted.clientId
-        return {
-            try await published.confirmed()
-            if let replyTo {
-                try await publisher.publish(
-                    PostReply.admitted(id: event.id, clientId: clientId), routingKey: replyTo, properties: WarrenProperties.reply(correlationID: correlationID)
-                )
-            }
-            try await delivery.ack()
+        try await published.confirmed()
+        if let replyTo {
+            try await publisher.publish(
+                PostReply.admitted(id: event.id, clientId: accepted.clientId), routingKey: replyTo, properties: WarrenProperties.reply(correlationID: correlationID)
+            )
         }
+        try await delivery.ack()
     }
 }

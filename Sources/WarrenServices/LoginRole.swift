@@ -232,7 +232,8 @@ public struct LoginRole: WarrenRole {
             return nil
         }
         if let onBehalf = delivery.properties.headers?[PostAuthor.onBehalfHeader] {
-            return try await self.handleAPIPost(delivery, post: post, onBehalfOf: onBehalf.stringValue, publisher: publisher)
+            try await self.handleAPIPost(delivery, post: post, onBehalfOf: onBehalf.stringValue, publisher: publisher)
+            return nil
         }
         if let reason = PostAuthor.refusal(userID: delivery.properties.userID, login: post.login, required: self.configuration.brokerAuth) {
             try await delivery.deadLetter("post refused: \(reason)", logger: self.logger)
