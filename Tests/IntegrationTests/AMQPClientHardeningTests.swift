@@ -30,7 +30,7 @@ enum HardeningSupport {
             tls.trustRoots = .file(try required("WARREN_TLS_CA_FILE"))
         }
         var configuration = try AMQPConfiguration(url: try required("WARREN_AMQPS_URL"), tls: AMQPConfiguration.TLS(configuration: tls))
-        configuration.connectionTimeout = .seconds(5)
+        configuration.connectionTimeout = .milliseconds(Int64(5_000 * TestPatience.factor))
         configuration.connectionName = "AMQPClient hardening test (TLS)"
         return configuration
     }
@@ -319,10 +319,11 @@ struct AMQPClientHardeningTests {
         defer { Task { await proxy.shutdown() } }
         try await AMQPTestSupport.withTimeout(25) {
             var configuration = try HardeningSupport.configuration(through: proxy, name: "hardening outage")
-            // Reconnection attempts through the stalled proxy hang in the handshake: give up on
-            // each soonish (3 s: at 1 s the first, unstalled connect once timed out while the
-            // whole suite ran on two cores).
-            configuration.connectionTimeout = .seconds(3)
+            // Reconnection attempts through the stalled proxy hang in the handshake until this
+            // bound; the publish's 2 s operation timeout does not wait for them. The first,
+            // unstalled connect timed out at 1 s and at 3 s while the whole suite started on two
+            // cores: 3 s × TestPatience.
+            configuration.connectionTimeout = .milliseconds(Int64(3_000 * TestPatience.factor))
             let recovering = try await AMQPRecoveringConnection.connect(
                 configuration: configuration,
                 policy: AMQPRecoveryPolicy(initialDelay: .milliseconds(50), maxDelay: .milliseconds(300), operationTimeout: .seconds(2))
