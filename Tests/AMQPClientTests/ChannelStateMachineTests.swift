@@ -35,6 +35,34 @@ struct ChannelStateMachineTests {
         #expect(machine.methodReceived(Method.Queue.BindOK().method) == .succeedRequest(11, .method(Method.Queue.BindOK().method)))
     }
 
+    /// RabbitMQ's queue process sends basic.cancel-ok, so a later request's reply may overtake
+    /// it (seen with a queue.declare right after leaving a consumer's loop).
+    @Test func aReplyMayOvertakeCancelOKButNothingElse() {
+        var machine = Self.openChannel()
+        let cancelA = Method.Basic.Cancel(consumerTag: "a").method
+        let cancelB = Method.Basic.Cancel(consumerTag: "b").method
+        let declare = Method.Queue.Declare(queue: "q").method
+        _ = machine.requestSent(10, cancelA)
+        _ = machine.requestSent(11, cancelB)
+        _ = machine.requestSent(12, declare)
+        let declareOK = Method.Queue.DeclareOK(queue: "q", messageCount: 0, consumerCount: 0).method
+        #expect(machine.methodReceived(declareOK) == .succeedRequest(12, .method(declareOK)))
+        let okB = Method.Basic.CancelOK(consumerTag: "b").method
+        #expect(machine.methodReceived(okB) == .succeedRequest(11, .method(okB)), "a cancel-ok answers its own consumer's cancel")
+        let okA = Method.Basic.CancelOK(consumerTag: "a").method
+        #expect(machine.methodReceived(okA) == .succeedRequest(10, .method(okA)))
+        #expect(machine.pendingRequestCount == 0)
+
+        // Only cancels can be passed: a bind-ok cannot answer a declare waiting behind a bind.
+        _ = machine.requestSent(13, Method.Queue.Bind(queue: "q", exchange: "x").method)
+        _ = machine.requestSent(14, declare)
+        guard case .closeConnection(let error) = machine.methodReceived(declareOK) else {
+            Issue.record("expected a connection error")
+            return
+        }
+        #expect(error.replyCode == 505)
+    }
+
     @Test func mismatchedReplyClosesConnection() {
         var machine = Self.openChannel()
         _ = machine.requestSent(10, Method.Queue.Declare(queue: "q").method)

@@ -205,6 +205,17 @@ struct HistoryRestartScenario {
     /// the events `room` (a tab that saw everything) holds once the announcement reached both.
     func expectBackfill(_ login: String, _ posts: [String: String], room: EventLog, on channel: AMQPChannel, _ when: String) async throws {
         let comeBack = ChatHistoryRestartTests.comeBack
+        // The login service skips the backfill while no history role answers (by design: a
+        // login never waits for history); the role recovers by itself, so wait until it does.
+        let connection = try #require(self.browser.withLockedValue { $0 })
+        try await eventually("the history role to answer again", within: comeBack) {
+            let client = try await AMQPRPCClient.make(connection: connection)
+            defer { Task { try? await client.close() } }
+            let request = HistoryRequest(.latest, limit: 1)
+            guard let delivery = try? await client.call(body: ByteBuffer(bytes: request.encode()), routingKey: self.chat.topology.historyRPC, timeout: .seconds(3))
+            else { return false }
+            return (try? HistoryReply.decode(delivery.body.readableBytesView))?.ok == true
+        }
         let session = ChatHarness.randomSession()
         let reply = try await bounded("\(login)'s login reply", within: comeBack) {
             try await self.chat.request(LoginRequest(action: .login, login: login, session: session), on: channel)

@@ -210,13 +210,27 @@ struct ChannelStateMachine {
     }
 
     mutating func replyReceived(_ method: Method) -> Action {
-        guard let (request, requestMethod) = self.pending.first else {
+        guard let (_, firstMethod) = self.pending.first else {
             return self.violation("\(method.name) arrived but no request is waiting", method: method)
         }
-        guard Self.isReply(method, to: requestMethod) else {
-            return self.violation("\(method.name) does not answer \(requestMethod.name)", method: method)
+        // Replies come in the order of the requests, with one exception measured on RabbitMQ:
+        // the queue process, not the channel, sends basic.cancel-ok, so the reply to a method
+        // sent after a basic.cancel (e.g. a queue.declare right after leaving a consumer's loop)
+        // can overtake it. So a reply may pass waiting cancels, and a cancel-ok answers the
+        // cancel of its own consumer tag.
+        var index = self.pending.startIndex
+        while true {
+            guard index < self.pending.endIndex else {
+                return self.violation("\(method.name) does not answer \(firstMethod.name)", method: method)
+            }
+            let waiting = self.pending[index].1
+            if Self.isReply(method, to: waiting), Self.sameConsumer(method, waiting) { break }
+            guard case .basicCancel = waiting else {
+                return self.violation("\(method.name) does not answer \(waiting.name)", method: method)
+            }
+            index += 1
         }
-        self.pending.removeFirst()
+        let (request, _) = self.pending.remove(at: index)
         switch method {
         case .channelOpenOK:
             self.state = .open
@@ -227,6 +241,12 @@ struct ChannelStateMachine {
             break
         }
         return .succeedRequest(request, .method(method))
+    }
+
+    /// False only for a basic.cancel-ok whose consumer tag is not the one `request` cancels.
+    static func sameConsumer(_ reply: Method, _ request: Method) -> Bool {
+        guard case .basicCancelOK(let ok) = reply, case .basicCancel(let cancel) = request else { return true }
+        return ok.consumerTag == cancel.consumerTag
     }
 
     /// Whether `reply` is a valid answer to `request`: same class, the next method id, except
