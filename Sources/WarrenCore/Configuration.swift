@@ -32,6 +32,9 @@ public struct WarrenConfiguration: Sendable, Hashable {
     public var userQueueMaxLength: Int
     /// `WARREN_RPC_TIMEOUT_MS`: how long the reverser waits for an RPC proof.
     public var rpcTimeoutMs: Int
+    /// `WARREN_SESSION_MEMORY_MS`: how long the login service takes a tab queue it declared or
+    /// saw to exist without asking the broker again (0 asks for every post).
+    public var sessionMemoryMs: Int
     /// `WARREN_DATABASE_URL`: where the history service stores the room.
     public var databaseURL: String
     /// `WARREN_HISTORY`: whether the room is stored (and new tabs backfilled).
@@ -87,6 +90,7 @@ public struct WarrenConfiguration: Sendable, Hashable {
         let ttl = reader.integer(.userQueueTTLMs, 1...2_147_483_647)
         let maxLength = reader.integer(.userQueueMaxLength, 1...2_147_483_647)
         let rpcTimeout = reader.integer(.rpcTimeoutMs, 1...2_147_483_647)
+        let sessionMemory = reader.integer(.sessionMemoryMs, 0...3_600_000)
         let databaseURL = reader.check(.databaseURL) { (value: String) -> String? in
             guard let colon = value.firstIndex(of: ":"), colon != value.startIndex,
                 value[..<colon].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }),
@@ -115,7 +119,7 @@ public struct WarrenConfiguration: Sendable, Hashable {
         guard reader.issues.isEmpty,
             let amqpURL, let stompURL, let stompVhost, let httpPort,
             let httpHost, let webRoot, let topology, let powBits, let cronSchedule, let cronText, let ttl, let maxLength,
-            let rpcTimeout, let databaseURL, let history, let historyBatch, let historyFlushMs, let logLevel,
+            let rpcTimeout, let sessionMemory, let databaseURL, let history, let historyBatch, let historyFlushMs, let logLevel,
             let authKey, let authKeyFile, let brokerAuth
         else {
             throw ConfigurationError(issues: reader.issues)
@@ -127,7 +131,7 @@ public struct WarrenConfiguration: Sendable, Hashable {
             amqpURL: amqpURL, stompURL: stompURL,
             stompVhost: stompVhost, httpPort: httpPort, httpHost: httpHost, webRoot: webRoot, topology: topology, powBits: powBits,
             cronSchedule: cronSchedule, cronText: cronText, userQueueTTLMs: ttl, userQueueMaxLength: maxLength,
-            rpcTimeoutMs: rpcTimeout, databaseURL: databaseURL, history: history, historyBatch: historyBatch,
+            rpcTimeoutMs: rpcTimeout, sessionMemoryMs: sessionMemory, databaseURL: databaseURL, history: history, historyBatch: historyBatch,
             historyFlushMs: historyFlushMs, logLevel: logLevel,
             authKey: authKey, authKeyFile: authKeyFile, brokerAuth: brokerAuth, sources: reader.sources,
             unknownVariables: unknown.sorted()

@@ -26,6 +26,8 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     case userQueueMaxLength = "WARREN_USER_QUEUE_MAX_LENGTH"
     /// How long the reverser waits for an RPC proof.
     case rpcTimeoutMs = "WARREN_RPC_TIMEOUT_MS"
+    /// How long the login service trusts a tab queue it declared or saw, without asking again.
+    case sessionMemoryMs = "WARREN_SESSION_MEMORY_MS"
     /// Where the history service stores the room.
     case databaseURL = "WARREN_DATABASE_URL"
     /// Whether the room is stored: `store` or `none`.
@@ -61,6 +63,7 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .userQueueTTLMs: "1800000"
         case .userQueueMaxLength: "1000"
         case .rpcTimeoutMs: "30000"
+        case .sessionMemoryMs: "30000"
         case .databaseURL: "sqlite:.warren/warren.sqlite"
         case .history: HistoryMode.store.rawValue
         case .historyBatch: "200"
@@ -90,6 +93,7 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .history: "one of " + HistoryMode.allCases.map(\.rawValue).joined(separator: ", ")
         case .historyBatch: "a whole number from 1 to \(Limits.historyBatchMax)"
         case .historyFlushMs: "a whole number of milliseconds from 1 to 60000"
+        case .sessionMemoryMs: "a whole number of milliseconds from 0 (ask the broker for every post) to 3600000"
         case .logLevel: "one of " + LogLevel.allCases.map(\.rawValue).joined(separator: ", ")
         case .authKey: "a base64 key of at least 32 bytes (e.g. `head -c 32 /dev/urandom | base64`), or unset to keep one in WARREN_AUTH_KEY_FILE"
         case .authKeyFile: "a file path"

@@ -77,21 +77,41 @@ public enum Validation {
     /// Decodes bytes as UTF-8, strictly: any ill-formed sequence is refused, never repaired.
     public static func utf8<Bytes: Collection>(_ bytes: Bytes) throws(Refusal) -> String
     where Bytes.Element == UInt8 {
-        // Unicode.UTF8's decoder refuses overlong forms, surrogates and values past U+10FFFF,
-        // and (unlike String(validating:)) needs no macOS 15.
+        try checkUTF8(bytes)
+        // Well-formed, so nothing is repaired.
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Refuses bytes that are not well-formed UTF-8, without making a string of them.
+    public static func checkUTF8<Bytes: Collection>(_ bytes: Bytes) throws(Refusal) where Bytes.Element == UInt8 {
+        if let offset = illFormedUTF8Offset(bytes) {
+            throw Refusal(.invalidUTF8, "The text is not valid UTF-8 (bad byte sequence at byte \(offset)).")
+        }
+    }
+
+    /// Where the first ill-formed UTF-8 sequence starts, nil when there is none. Contiguous
+    /// bytes skip their ASCII prefix (most JSON is all ASCII) before the scalar decoder.
+    static func illFormedUTF8Offset<Bytes: Collection>(_ bytes: Bytes) -> Int? where Bytes.Element == UInt8 {
+        let contiguous = bytes.withContiguousStorageIfAvailable { buffer -> Int? in
+            var ascii = 0
+            while ascii < buffer.count, buffer[ascii] < 0x80 { ascii += 1 }
+            if ascii == buffer.count { return nil }
+            return scanUTF8(buffer[ascii...]).map { ascii + $0 }
+        }
+        return contiguous ?? scanUTF8(bytes)
+    }
+
+    /// The scalar decoder's verdict: Unicode.UTF8 refuses overlong forms, surrogates and
+    /// values past U+10FFFF (and, unlike String(validating:), needs no macOS 15).
+    private static func scanUTF8<Bytes: Collection>(_ bytes: Bytes) -> Int? where Bytes.Element == UInt8 {
         var decoder = Unicode.UTF8()
         var iterator = bytes.makeIterator()
-        var scalars = String.UnicodeScalarView()
         var offset = 0
         while true {
             switch decoder.decode(&iterator) {
-            case .scalarValue(let scalar):
-                scalars.append(scalar)
-                offset += UTF8.width(scalar)
-            case .emptyInput:
-                return String(scalars)
-            case .error:
-                throw Refusal(.invalidUTF8, "The text is not valid UTF-8 (bad byte sequence at byte \(offset)).")
+            case .scalarValue(let scalar): offset += UTF8.width(scalar)
+            case .emptyInput: return nil
+            case .error: return offset
             }
         }
     }

@@ -38,7 +38,7 @@ extension WireMessage {
             )
         }
         // Strict UTF-8 first, so an ill-formed byte is named as such, not as bad JSON.
-        _ = try Validation.utf8(bytes)
+        try Validation.checkUTF8(bytes)
         do {
             return try WireJSON.makeDecoder().decode(Self.self, from: Data(bytes))
         } catch let error as DecodingError {

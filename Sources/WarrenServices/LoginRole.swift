@@ -19,9 +19,10 @@ import Foundation
 /// sender's queue only; a post with no queue to tell, or one that is not JSON, is dead-lettered.
 /// A post the web role sends for the REST API (``PostAuthor/onBehalfHeader``) needs no tab: it
 /// is answered on its reply queue instead (see `handleAPIPost`).
-/// A session queue seen to exist is remembered for `sessionMemory` (1 s), so a burst of posts
-/// costs one passive declare; nothing else is kept between messages, so any number of copies
-/// can run side by side.
+/// A tab queue this service declared, or saw on a post, is taken to exist for `sessionMemory`
+/// (WARREN_SESSION_MEMORY_MS, 30 s) without another passive declare, and a logout here forgets
+/// it at once; nothing else is kept between messages, so any number of copies can run side by
+/// side (a logout through another copy is noticed here within the memory).
 public struct LoginRole: WarrenRole {
     /// The role's name.
     public let name = "login"
@@ -38,19 +39,17 @@ public struct LoginRole: WarrenRole {
     /// (for persistent posts fanned out to many durable queues a confirm can take tens of ms
     /// on a busy broker, so a small prefetch, not the broker, would set the pace).
     public static let defaultPrefetch: UInt16 = 256
-    /// How long a post's session queue, once seen, is taken to exist without another passive
-    /// declare (logins always ask the broker).
+    /// How long a post's session queue, once declared or seen, is taken to exist without
+    /// another passive declare (logins always ask the broker).
     let sessionMemory: Duration
-    /// The default session memory: a burst of posts from one tab costs one passive declare.
-    public static let defaultSessionMemory: Duration = .seconds(1)
 
-    /// Creates the role.
+    /// Creates the role; `sessionMemory` nil takes the configuration's.
     public init(
         configuration: WarrenConfiguration,
         logger: Logger,
         ids: EventIDGenerator = EventIDGenerator(),
         prefetch: UInt16 = LoginRole.defaultPrefetch,
-        sessionMemory: Duration = LoginRole.defaultSessionMemory,
+        sessionMemory: Duration? = nil,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.configuration = configuration
@@ -59,7 +58,7 @@ public struct LoginRole: WarrenRole {
         self.logger = logger
         self.serviceUser = configuration.serviceUser
         self.prefetch = prefetch
-        self.sessionMemory = sessionMemory
+        self.sessionMemory = sessionMemory ?? .milliseconds(configuration.sessionMemoryMs)
         self.now = now
     }
 
@@ -69,9 +68,10 @@ public struct LoginRole: WarrenRole {
     public func run(on connection: AMQPConnection) async throws {
         try await connection.withTemporaryChannel { try await self.declarer.declareShared(on: $0) }
         let publisher = try await AMQPChannel.confirming(on: connection)
+        let sessions = SharedRecentQueues(lifetime: self.sessionMemory)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.consumeLogins(connection: connection, publisher: publisher) }
-            group.addTask { try await self.consumePosts(connection: connection, publisher: publisher) }
+            group.addTask { try await self.consumeLogins(connection: connection, publisher: publisher, sessions: sessions) }
+            group.addTask { try await self.consumePosts(connection: connection, publisher: publisher, sessions: sessions) }
             try await group.waitForAll()
         }
         try? await publisher.close()
@@ -85,12 +85,12 @@ public struct LoginRole: WarrenRole {
 
     // MARK: Logins
 
-    private func consumeLogins(connection: AMQPConnection, publisher: AMQPChannel) async throws {
+    private func consumeLogins(connection: AMQPConnection, publisher: AMQPChannel, sessions: SharedRecentQueues) async throws {
         let consumer = try await self.consumer(on: connection, queue: self.topology.login)
         let probe = QueueProbe(connection: connection)
         let backfill = Backfill(connection: connection, configuration: self.configuration, logger: self.logger)
         for try await delivery in consumer.cancelOnGracefulShutdown() {
-            try await self.handleLogin(delivery, connection: connection, probe: probe, publisher: publisher, backfill: backfill)
+            try await self.handleLogin(delivery, connection: connection, probe: probe, publisher: publisher, backfill: backfill, sessions: sessions)
         }
         await backfill.close()
         await probe.close()
@@ -98,7 +98,8 @@ public struct LoginRole: WarrenRole {
     }
 
     func handleLogin(
-        _ delivery: AMQPDelivery, connection: AMQPConnection, probe: QueueProbe, publisher: AMQPChannel, backfill: Backfill? = nil
+        _ delivery: AMQPDelivery, connection: AMQPConnection, probe: QueueProbe, publisher: AMQPChannel, backfill: Backfill? = nil,
+        sessions: SharedRecentQueues? = nil
     ) async throws {
         let replyTo = delivery.properties.replyTo
         let correlationID = delivery.properties.correlationID
@@ -133,6 +134,7 @@ public struct LoginRole: WarrenRole {
                 // The queue exists with other arguments (the configuration changed): it still works.
                 logger.warning("tab queue exists with other arguments; using it as it is", metadata: ["error": "\(error)"])
             }
+            sessions?.insert(queue)
             // After the binding, so backfill and live delivery meet with no gap (see HistoryRole).
             if !existed { try await backfill?.fill(queue, publisher: publisher) }
             try await self.reply(
@@ -147,6 +149,8 @@ public struct LoginRole: WarrenRole {
             if existed {
                 try await connection.withTemporaryChannel { _ = try await $0.queueDelete(queue) }
             }
+            // After the delete: a post loop's passive declare answered before it is not kept.
+            sessions?.remove(queue)
             try await self.reply(
                 LoginReply(ok: true, queue: queue, login: request.login, session: request.session),
                 to: replyTo, correlationID: correlationID, publisher: publisher
@@ -172,9 +176,9 @@ public struct LoginRole: WarrenRole {
 
     // MARK: Posts
 
-    private func consumePosts(connection: AMQPConnection, publisher: AMQPChannel) async throws {
+    private func consumePosts(connection: AMQPConnection, publisher: AMQPChannel, sessions: SharedRecentQueues) async throws {
         let consumer = try await self.consumer(on: connection, queue: self.topology.inbox)
-        let probe = QueueProbe(connection: connection, memory: self.sessionMemory)
+        let probe = QueueProbe(connection: connection, recent: sessions)
         // Posts are checked and published one after another, in order; an accepted post's ack
         // waits for the broker's confirm beside the loop (one `multiple` ack per run of
         // confirms), so the next post does not wait for it. At most `prefetch` posts are

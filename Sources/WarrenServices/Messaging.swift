@@ -88,23 +88,26 @@ extension AMQPDelivery {
 /// trip; a 404 closes the channel, and the next check opens a new one. Meant for one consumer
 /// loop: concurrent checks could see each other's 404.
 ///
-/// With a `memory` above zero, a queue seen to exist is taken to exist for that long without
-/// asking again (a queue deleted meanwhile still counts as there until then).
+/// With `recent`, a queue seen to exist is taken to exist until the memory's lifetime has
+/// passed, without asking again (a queue deleted meanwhile, except by the memory's owner, still
+/// counts as there until then).
 final class QueueProbe: Sendable {
     private let connection: AMQPConnection
     private let channel = NIOLockedValueBox<AMQPChannel?>(nil)
-    private let recent: NIOLockedValueBox<RecentQueues>
+    private let recent: SharedRecentQueues?
 
-    init(connection: AMQPConnection, memory: Duration = .zero) {
+    init(connection: AMQPConnection, recent: SharedRecentQueues? = nil) {
         self.connection = connection
-        self.recent = NIOLockedValueBox(RecentQueues(lifetime: memory))
+        self.recent = recent
     }
 
     /// Whether `queue` exists (or was seen to exist within the memory).
     func exists(_ queue: String) async throws -> Bool {
-        if self.recent.withLockedValue({ $0.contains(queue, now: .now) }) { return true }
+        guard let recent else { return try await self.ask(queue) }
+        if recent.contains(queue) { return true }
+        let mark = recent.mark
         let exists = try await self.ask(queue)
-        self.recent.withLockedValue { exists ? $0.insert(queue, now: .now) : $0.remove(queue) }
+        if exists { recent.insert(queue, unlessRemovedSince: mark) } else { recent.remove(queue) }
         return exists
     }
 

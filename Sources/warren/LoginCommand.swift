@@ -16,6 +16,10 @@ struct LoginCommand: AsyncParsableCommand {
             \(ServiceSupport.commonEnvironment)
               WARREN_USER_QUEUE_TTL_MS     x-expires of a tab's queue [1800000]
               WARREN_USER_QUEUE_MAX_LENGTH x-max-length of a tab's queue [1000]
+              WARREN_SESSION_MEMORY_MS     how long a tab queue this service declared or
+                                           saw is trusted to exist without asking the
+                                           broker again; a logout through another copy
+                                           is noticed after at most this long [30000]
               WARREN_BROKER_AUTH           on: refuse a request whose broker-validated
                                            user id (STOMP user-id, AMQP user_id) is not
                                            the login it names; off: development only [on]

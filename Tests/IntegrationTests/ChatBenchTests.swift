@@ -1,4 +1,5 @@
 import ChatBench
+import Foundation
 import Logging
 import Testing
 
@@ -6,9 +7,30 @@ import Testing
 /// must reach every tab in every phase, and every figure must be a number. Nothing about speed.
 @Suite(.enabled(if: BrokerEnvironment.enabled, "no broker configured (WARREN_AMQP_URL) and not under CI"))
 struct ChatBenchTests {
+    /// The chat-bench program beside this test binary, which `swift build --build-tests` and
+    /// `swift test` put in the same folder.
+    static let chatBenchProgram: String? = {
+        guard let me = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
+        let program = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("chat-bench").path
+        return FileManager.default.isExecutableFile(atPath: program) ? program : nil
+    }()
+
     @Test func theQuickBenchDeliversEveryPostToEveryTab() async throws {
+        try await self.runQuick(loginExecutable: nil)
+    }
+
+    /// As `scripts/bench chat` runs it: the login service in a child process
+    /// (`chat-bench --login-service`), which once failed every login when the default
+    /// configuration started checking user ids.
+    @Test(.enabled(if: ChatBenchTests.chatBenchProgram != nil, "no chat-bench program beside the test binary"))
+    func theQuickBenchWithTheLoginServiceInAChildProcess() async throws {
+        try await self.runQuick(loginExecutable: ChatBenchTests.chatBenchProgram)
+    }
+
+    private func runQuick(loginExecutable: String?) async throws {
         var options = ChatBenchOptions.quick(url: BrokerEnvironment.amqpURL.absoluteString)
         options.tabCounts = [3]
+        options.loginExecutable = loginExecutable
         var logger = Logger(label: "warren.test.bench")
         logger.logLevel = .warning
         let results = try await ChatBench(options: options, logger: logger).run()

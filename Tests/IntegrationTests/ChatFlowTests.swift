@@ -121,4 +121,25 @@ struct ChatFlowTests {
             #expect(watcher.all.filter { $0.text == "alice joined" }.count == 1)
         }
     }
+
+    @Test func aPostAfterLogoutIsRefusedThoughTheSessionWasRemembered() async throws {
+        // The login service trusts a tab queue it declared for WARREN_SESSION_MEMORY_MS (30 s by
+        // default) without asking the broker; its own logout must forget the queue at once.
+        try await ChatHarness.with { chat in
+            try await chat.start(chat.login())
+            let watcher = try await chat.roomWatcher()
+            let alice = try await chat.tab("alice")
+            let before = try await alice.post("before")
+            try await watcher.first("the post before the logout") { $0.clientId == before }
+            #expect(try await alice.logout().ok)
+            let after = try await alice.post("after")
+            let deadline = ContinuousClock.now + .seconds(TestPatience.scaled(10))
+            while try await chat.messageCount(chat.topology.dead) ?? 0 < 1, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(try await chat.messageCount(chat.topology.dead) == 1, "the post after the logout is dead-lettered")
+            #expect(!watcher.all.contains { $0.clientId == after })
+        }
+    }
 }
+

@@ -20,6 +20,7 @@ struct ConfigurationTests {
         #expect(configuration.userQueueTTLMs == 1_800_000)
         #expect(configuration.userQueueMaxLength == 1_000)
         #expect(configuration.rpcTimeoutMs == 30_000)
+        #expect(configuration.sessionMemoryMs == 30_000)
         #expect(configuration.databaseURL == "sqlite:.warren/warren.sqlite")
         #expect(configuration.history == .store)
         #expect(configuration.historyBatch == 200)
@@ -91,6 +92,7 @@ struct ConfigurationTests {
         ("WARREN_DATABASE_URL", "nowhere"), ("WARREN_LOG_LEVEL", "loud"), ("WARREN_CRON_TEXT", "bell\u{7}"),
         ("WARREN_HTTP_HOST", "local host"), ("WARREN_HISTORY", "db"), ("WARREN_HISTORY_BATCH", "0"),
         ("WARREN_HISTORY_BATCH", "10001"), ("WARREN_HISTORY_FLUSH_MS", "0"),
+        ("WARREN_SESSION_MEMORY_MS", "-1"), ("WARREN_SESSION_MEMORY_MS", "3600001"),
     ] as [(String, String)])
     func badValue(variable: String, value: String) {
         do {
@@ -162,6 +164,12 @@ struct ConfigurationTests {
         #expect(configuration.historyBatch == 50)
         #expect(configuration.historyFlushMs == 20)
         #expect(try WarrenConfiguration.load(environment: ["WARREN_HISTORY": "STORE"], envFile: nil).history == .store)
+    }
+
+    @Test("session memory: 0 asks the broker for every post")
+    func sessionMemory() throws {
+        #expect(try WarrenConfiguration.load(environment: ["WARREN_SESSION_MEMORY_MS": "0"], envFile: nil).sessionMemoryMs == 0)
+        #expect(try WarrenConfiguration.load(environment: [:], envFile: "WARREN_SESSION_MEMORY_MS=1500\n").sessionMemoryMs == 1_500)
     }
 
     @Test("auth settings: the key in base64, its file, broker auth on by default")

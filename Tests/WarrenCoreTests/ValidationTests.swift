@@ -160,4 +160,23 @@ struct ValidationTests {
     func validUTF8() throws {
         #expect(try Validation.text(utf8: Array("héllo 👋🏽".utf8)) == "héllo 👋🏽")
     }
+
+    @Test("contiguous bytes (ASCII prefix skipped) and other collections get the same verdict", arguments: [
+        ([], nil), (Array("plain ascii".utf8), nil), (Array("héllo 👋🏽".utf8), nil),
+        (Array("ascii then ".utf8) + [0xC0, 0xAF], 11), (Array("abc".utf8) + [0xED, 0xA0, 0x80], 3),
+        ([0xFF] + Array("abc".utf8), 0), (Array("ok é".utf8) + [0xC3], 5),
+        (Array("é".utf8) + Array("abc".utf8) + [0xF4, 0x90, 0x80, 0x80], 5),
+    ] as [([UInt8], Int?)])
+    func utf8PathsAgree(bytes: [UInt8], offset: Int?) {
+        #expect(Validation.illFormedUTF8Offset(bytes) == offset)
+        #expect(Validation.illFormedUTF8Offset(bytes.lazy.map { $0 }) == offset, "the scalar decoder alone")
+    }
+
+    @Test("the offset of a bad sequence after an ASCII prefix counts the prefix")
+    func utf8OffsetAfterASCII() {
+        #expect(Validation.illFormedUTF8Offset(Array("abcd".utf8) + [0x80]) == 4)
+        #expect(Validation.illFormedUTF8Offset(Array("ab".utf8) + Array("é".utf8) + [0xFF]) == 4)
+        #expect(Validation.illFormedUTF8Offset(Array("abc".utf8)) == nil)
+    }
 }
+

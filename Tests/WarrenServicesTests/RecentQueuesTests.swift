@@ -52,4 +52,31 @@ struct RecentQueuesTests {
         let seen8 = recent.contains("a", now: start + .seconds(16))
         #expect(seen8)
     }
+
+    @Test func anAnswerOlderThanAForgettingIsNotKept() {
+        let shared = SharedRecentQueues(lifetime: .seconds(60))
+        // The post loop asks the broker about "q" ...
+        let mark = shared.mark
+        // ... meanwhile the login loop deletes another tab's queue and forgets it ...
+        shared.remove("other")
+        // ... so the answer about "q" may be older than a deletion: not kept.
+        shared.insert("q", unlessRemovedSince: mark)
+        #expect(!shared.contains("q"))
+        // With nothing forgotten in between, it is kept.
+        let fresh = shared.mark
+        shared.insert("q", unlessRemovedSince: fresh)
+        #expect(shared.contains("q"))
+        // A logout forgets at once.
+        shared.remove("q")
+        #expect(!shared.contains("q"))
+    }
+
+    @Test func aDeclaredQueueIsTrustedAtOnce() {
+        let shared = SharedRecentQueues(lifetime: .seconds(60))
+        shared.insert("q")
+        #expect(shared.contains("q"))
+        let none = SharedRecentQueues(lifetime: .zero)
+        none.insert("q")
+        #expect(!none.contains("q"), "a memory of zero asks for every post")
+    }
 }

@@ -22,11 +22,10 @@ enum BenchLoginService {
         if let executable = options.loginExecutable {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = [
-                "--login-service", "--prefix", configuration.topology.prefix,
-                "--prefetch", "\(options.loginPrefetch)",
-                "--session-memory", "\(Double(options.sessionMemory.components.seconds) + Double(options.sessionMemory.components.attoseconds) / 1e18)",
-            ]
+            process.arguments = ["--login-service", "--prefix", configuration.topology.prefix, "--prefetch", "\(options.loginPrefetch)"]
+            if let memory = options.sessionMemory {
+                process.arguments! += ["--session-memory", "\(Double(memory.components.seconds) + Double(memory.components.attoseconds) / 1e18)"]
+            }
             // The URL (it holds the password) goes by the environment, not the command line.
             var environment = ProcessInfo.processInfo.environment
             environment[loginServiceURLVariable] = options.url
@@ -68,11 +67,11 @@ enum BenchLoginService {
     }
 
     /// The child's side: runs the login service for `prefix` until standard input closes.
-    static func serve(url: String, prefix: String, prefetch: UInt16, sessionMemory: Duration, logger: Logger) async throws {
+    static func serve(url: String, prefix: String, prefetch: UInt16, sessionMemory: Duration?, logger: Logger) async throws {
         let configuration: WarrenConfiguration
         var amqp: AMQPConfiguration
         do {
-            configuration = try WarrenConfiguration.load(environment: ["WARREN_AMQP_URL": url, "WARREN_PREFIX": prefix], envFile: nil)
+            configuration = try ChatBench.configuration(url: url, prefix: prefix)
             amqp = try AMQPConfiguration(url: configuration.amqpURL)
         } catch {
             throw ChatBenchError("bad broker URL \(url): \(error)")
@@ -95,7 +94,7 @@ extension ChatBench {
     /// The child process's side of ``ChatBenchOptions/loginExecutable``: runs the real login
     /// service for the topology `prefix` until standard input closes (the benchmark ended).
     /// - Throws: ``ChatBenchError`` on a bad URL; the connection's error when it fails.
-    public static func serveLoginService(url: String, prefix: String, prefetch: UInt16, sessionMemory: Duration, logger: Logger) async throws {
+    public static func serveLoginService(url: String, prefix: String, prefetch: UInt16, sessionMemory: Duration?, logger: Logger) async throws {
         try await BenchLoginService.serve(url: url, prefix: prefix, prefetch: prefetch, sessionMemory: sessionMemory, logger: logger)
     }
 }

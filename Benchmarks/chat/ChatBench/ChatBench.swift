@@ -63,16 +63,19 @@ public struct ChatBench: Sendable {
         let ids = EventIDGenerator()
     }
 
+    /// The login service's configuration for one run, in this process or the child. The tabs
+    /// post over AMQP on the service account, which cannot vouch for a tab's login (user_id), so
+    /// the login service runs without that check (`scripts/bench auth` measures broker auth).
+    static func configuration(url: String, prefix: String) throws -> WarrenConfiguration {
+        try WarrenConfiguration.load(environment: ["WARREN_AMQP_URL": url, "WARREN_PREFIX": prefix, "WARREN_BROKER_AUTH": "off"], envFile: nil)
+    }
+
     private func withChat(tabs count: Int, _ body: (Chat) async throws -> Void) async throws {
         let prefix = "bench\(UInt32.random(in: 0...UInt32.max))"
         let configuration: WarrenConfiguration
         var amqp: AMQPConfiguration
         do {
-            // The tabs post over AMQP on the service account, which cannot vouch for a tab's
-            // login (user_id), so the login service runs without that check.
-            configuration = try WarrenConfiguration.load(
-                environment: ["WARREN_AMQP_URL": self.options.url, "WARREN_PREFIX": prefix, "WARREN_BROKER_AUTH": "off"], envFile: nil
-            )
+            configuration = try Self.configuration(url: self.options.url, prefix: prefix)
             amqp = try AMQPConfiguration(url: configuration.amqpURL)
         } catch {
             throw ChatBenchError("bad broker URL \(self.options.url): \(error)")
@@ -105,7 +108,10 @@ public struct ChatBench: Sendable {
             throw error
         }
         do {
-            self.logger.notice("logging \(count) tabs in through the login service", metadata: ["prefix": "\(prefix)"])
+            let memory = self.options.sessionMemory.map { "\($0)" } ?? "default (WARREN_SESSION_MEMORY_MS)"
+            self.logger.notice(
+                "logging \(count) tabs in through the login service", metadata: ["prefix": "\(prefix)", "sessionMemory": "\(memory)"]
+            )
             let started = monotonicNanoseconds()
             let made = try await BenchTabs.login(
                 count: count, amqp: amqp, topology: topology, router: router, timeout: self.options.timeoutSeconds, logger: self.logger

@@ -19,9 +19,10 @@ public struct ChatBenchOptions: Sendable {
     public var window: Int
     /// The login service's prefetch per consumer.
     public var loginPrefetch: UInt16
-    /// How long the login service trusts a session queue it saw without asking the broker
-    /// again (the role's default, 1 s): a knob to measure what the per-post check costs.
-    public var sessionMemory: Duration
+    /// How long the login service trusts a session queue it declared or saw without asking
+    /// the broker again; nil takes WARREN_SESSION_MEMORY_MS's default (30 s). A knob to
+    /// measure what the per-post check costs.
+    public var sessionMemory: Duration?
     /// The chat-bench program to run the login service in, as a child process of its own
     /// (`chat-bench --login-service`); nil runs it in this process, where it shares the
     /// cooperative thread pool with the tabs' consumers.
@@ -41,11 +42,11 @@ public struct ChatBenchOptions: Sendable {
         self.tabCounts = [10, 50, 200]
         self.pacedDeliveriesPerSecond = 2000
         self.pacedSeconds = 4
-        self.fullDeliveries = 40_000
+        self.fullDeliveries = 400_000
         self.minimumPosts = 50
         self.window = 0
         self.loginPrefetch = LoginRole.defaultPrefetch
-        self.sessionMemory = LoginRole.defaultSessionMemory
+        self.sessionMemory = nil
         self.loginExecutable = nil
         self.timeoutSeconds = 120
         self.rounds = 1
@@ -87,7 +88,7 @@ public struct ChatBenchOptions: Sendable {
         guard self.window >= 0, self.window < 1000 else {
             throw ChatBenchError("the window must be below the tab queues' x-max-length (1000), or 0 for the default")
         }
-        guard self.timeoutSeconds > 0, self.rounds >= 1, self.loginPrefetch >= 1, self.sessionMemory >= .zero else {
+        guard self.timeoutSeconds > 0, self.rounds >= 1, self.loginPrefetch >= 1, (self.sessionMemory ?? .zero) >= .zero else {
             throw ChatBenchError("timeout, rounds and prefetch must be positive, the session memory not negative")
         }
     }

@@ -16,12 +16,12 @@ let usage = """
       --tabs             tab counts, one run each (default 10,50,200)
       --paced-rate       paced load in deliveries/s; posts/s = this / tabs, at least 1 (default 2000)
       --paced-seconds    how long the paced phase posts (default 4)
-      --full-deliveries  deliveries per full-speed phase; posts = this / tabs, at least 50 (default 40000)
+      --full-deliveries  deliveries per full-speed phase; posts = this / tabs, at least 50 (default 400000)
       --window           posts in flight at most, below the tab queues' x-max-length 1000
                          (default min(256, max(16, 20000 / tabs)))
       --prefetch         the login service's prefetch (default: the role's, 256)
-      --session-memory   seconds the login service trusts a session queue it saw (default:
-                         the role's, 1); 0 asks the broker on every post
+      --session-memory   seconds the login service trusts a session queue it declared or saw
+                         (default: WARREN_SESSION_MEMORY_MS's, 30); 0 asks the broker on every post
       --in-process       run the login service in this process (default: a child process,
                          chat-bench --login-service, as a deployment runs it)
       --rounds           measure each (tabs, load) this many times (default 1)
@@ -96,7 +96,7 @@ func parse(_ arguments: [String]) -> ChatBenchOptions {
     return options
 }
 
-/// `chat-bench --login-service --prefix P --prefetch N --session-memory S`, the broker URL in
+/// `chat-bench --login-service --prefix P --prefetch N [--session-memory S]`, the broker URL in
 /// $WARREN_BENCH_LOGIN_URL: the login service of one benchmark run, in the child process the
 /// benchmark starts (not for use by hand).
 func serveLoginService(_ arguments: [String], logger: Logger) async -> Never {
@@ -106,13 +106,17 @@ func serveLoginService(_ arguments: [String], logger: Logger) async -> Never {
         values[arguments[index]] = arguments[index + 1]
         index += 2
     }
-    guard let url = ProcessInfo.processInfo.environment[loginServiceURLVariable], let prefix = values["--prefix"], let prefetch = values["--prefetch"].flatMap(UInt16.init),
-        let memory = values["--session-memory"].flatMap(Double.init)
-    else { fail("--login-service wants --prefix, --prefetch, --session-memory and $\(loginServiceURLVariable)", code: 2) }
+    guard let url = ProcessInfo.processInfo.environment[loginServiceURLVariable], let prefix = values["--prefix"], let prefetch = values["--prefetch"].flatMap(UInt16.init)
+    else { fail("--login-service wants --prefix, --prefetch and $\(loginServiceURLVariable)", code: 2) }
+    let memory: Duration?
+    switch values["--session-memory"] {
+    case nil: memory = nil
+    case let text?:
+        guard let seconds = Double(text) else { fail("--session-memory: not a number: \(text)", code: 2) }
+        memory = .milliseconds(Int64((seconds * 1000).rounded()))
+    }
     do {
-        try await ChatBench.serveLoginService(
-            url: url, prefix: prefix, prefetch: prefetch, sessionMemory: .milliseconds(Int64((memory * 1000).rounded())), logger: logger
-        )
+        try await ChatBench.serveLoginService(url: url, prefix: prefix, prefetch: prefetch, sessionMemory: memory, logger: logger)
     } catch {
         fail("login service: \(error)", code: 1)
     }
