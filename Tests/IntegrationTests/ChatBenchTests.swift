@@ -1,5 +1,4 @@
 import ChatBench
-import Foundation
 import Logging
 import Testing
 
@@ -7,13 +6,7 @@ import Testing
 /// must reach every tab in every phase, and every figure must be a number. Nothing about speed.
 @Suite(.enabled(if: BrokerEnvironment.enabled, "no broker configured (WARREN_AMQP_URL) and not under CI"))
 struct ChatBenchTests {
-    /// The chat-bench program beside this test binary, which `swift build --build-tests` and
-    /// `swift test` put in the same folder.
-    static let chatBenchProgram: String? = {
-        guard let me = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
-        let program = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("chat-bench").path
-        return FileManager.default.isExecutableFile(atPath: program) ? program : nil
-    }()
+    static let chatBenchProgram = BuiltProgram.path("chat-bench")
 
     @Test func theQuickBenchDeliversEveryPostToEveryTab() async throws {
         try await self.runQuick(loginExecutable: nil)
