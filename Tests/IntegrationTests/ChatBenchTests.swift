@@ -1,6 +1,8 @@
-import ChatBench
+import Foundation
 import Logging
 import Testing
+
+@testable import ChatBench
 
 /// Runs `scripts/bench chat`'s logic at its smallest, so the benchmark cannot rot: every post
 /// must reach every tab in every phase, and every figure must be a number. Nothing about speed.
@@ -43,8 +45,31 @@ struct ChatBenchTests {
             #expect(result.figuresAreFinite)
             #expect(result.deliveriesPerSecond > 0 && result.p99Ms >= result.p50Ms)
         }
+        for result in results {
+            let cpu = try #require(result.cpu, "\(result.load) \(result.path): no CPU figures")
+            #expect(cpu.benchSeconds != nil, "this process's /proc/self/stat is readable")
+            if loginExecutable != nil, result.path == .login { #expect(cpu.loginServiceSeconds != nil) }
+        }
+        let cpuTable = try #require(ChatBenchReport.cpuTable(results, cores: 2))
+        #expect(cpuTable.split(separator: "\n").count == 2 + results.filter { $0.load == .full }.count)
         let table = ChatBenchReport.table(results)
         #expect(table.split(separator: "\n").count == 2 + results.count)
         #expect(ChatBenchReport.verdict(results).count == 1)
+    }
+}
+
+/// The CPU figures' parsing, without a broker.
+struct ProcessCPUTests {
+    @Test func aStatLineIsReadAfterTheCommandNameEvenWithSpacesAndParentheses() {
+        // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime ...
+        let line = "4242 (chat (bench) x) S 1 4242 4242 0 -1 4194304 100 0 0 0 250 50 0 0 20 0 3 0"
+        #expect(ProcessCPU.parseStat(line, ticksPerSecond: 100) == 3.0)
+        #expect(ProcessCPU.parseStat("garbage", ticksPerSecond: 100) == nil)
+        #expect(ProcessCPU.parseStat("1 (x) S 1 2", ticksPerSecond: 100) == nil)
+    }
+
+    @Test func thisProcessHasCPUTime() throws {
+        let seconds = try #require(ProcessCPU.seconds(pid: getpid()))
+        #expect(seconds >= 0)
     }
 }

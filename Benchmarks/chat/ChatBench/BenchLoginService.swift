@@ -52,6 +52,12 @@ enum BenchLoginService {
         return .inProcess(connection, task)
     }
 
+    /// The child process's pid, nil when the service runs in this process.
+    var childPID: Int32? {
+        if case .child(let process, _) = self { return process.processIdentifier }
+        return nil
+    }
+
     /// Stops the service and waits until it has ended.
     func stop() async {
         switch self {

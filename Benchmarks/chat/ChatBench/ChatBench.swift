@@ -60,6 +60,7 @@ public struct ChatBench: Sendable {
         let router: DeliveryRouter
         let poster: AMQPChannel
         let confirmingPoster: AMQPChannel
+        let cpu: ProcessCPU
         let ids = EventIDGenerator()
     }
 
@@ -135,7 +136,8 @@ public struct ChatBench: Sendable {
             let confirming = try await admin.openChannel()
             confirmingPoster = confirming
             try await confirming.confirmSelect()
-            try await body(Chat(topology: topology, tabs: made, router: router, poster: channel, confirmingPoster: confirming))
+            let cpu = ProcessCPU(broker: ProcessCPU.brokerFromEnvironment, loginService: login.childPID)
+            try await body(Chat(topology: topology, tabs: made, router: router, poster: channel, confirmingPoster: confirming, cpu: cpu))
             outcome = .success(())
         } catch {
             outcome = .failure(error)
@@ -197,6 +199,7 @@ public struct ChatBench: Sendable {
         defer { chat.router.stop() }
         let timeout = self.options.timeoutSeconds
         let poster = path == .bareConfirmed ? chat.confirmingPoster : chat.poster
+        let cpuAtStart = chat.cpu.read()
         let started = ContinuousClock.now
         var error: String?
         do {
@@ -228,7 +231,9 @@ public struct ChatBench: Sendable {
         } catch let failure {
             error = "\(failure)"
         }
-        let result = ChatBenchResult(tabs: count, load: load, path: path, round: round, target: rate, window: window, snapshot: tracker.snapshot(), error: error)
+        let cpu = chat.cpu.read().since(cpuAtStart)
+        var result = ChatBenchResult(tabs: count, load: load, path: path, round: round, target: rate, window: window, snapshot: tracker.snapshot(), error: error)
+        result.cpu = ChatBenchResult.CPU(reading: cpu, wallSeconds: Self.seconds(since: started))
         if let error { self.logger.error("phase failed", metadata: ["error": "\(error)"]) }
         return result
     }

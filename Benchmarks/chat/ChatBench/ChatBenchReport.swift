@@ -36,6 +36,31 @@ public enum ChatBenchReport {
         return lines.joined(separator: "\n")
     }
 
+    /// Where the CPU went in the full-speed phases, per post: the broker, the benchmark (poster
+    /// and tabs) and the login service; nil when no phase has CPU figures.
+    public static func cpuTable(_ results: [ChatBenchResult], cores: Int) -> String? {
+        let rows = results.filter { $0.load == .full && $0.cpu != nil }
+        guard !rows.isEmpty else { return nil }
+        func perPost(_ seconds: Double?, _ posts: Int) -> String {
+            guard let seconds, posts > 0 else { return "n/a" }
+            return String(format: "%.0f µs", seconds / Double(posts) * 1e6)
+        }
+        var lines = [
+            "| tabs | full speed | path | round | \(cores) cores busy | broker CPU/post | bench CPU/post | login service CPU/post |",
+            "|---:|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for row in rows {
+            let cpu = row.cpu!
+            let busy = cpu.busy(cores: cores).map { String(format: "%.0f%%", $0 * 100) } ?? "n/a"
+            let login = row.path == .login ? perPost(cpu.loginServiceSeconds, row.posts) : ""
+            lines.append(
+                "| \(row.tabs) | \(number(row.deliveriesPerSecond)) deliveries/s | \(row.path.rawValue) | \(row.round) | \(busy) | "
+                    + "\(perPost(cpu.brokerSeconds, row.posts)) | \(perPost(cpu.benchSeconds, row.posts)) | \(login) |"
+            )
+        }
+        return lines.joined(separator: "\n")
+    }
+
     /// One line per tab count and round: the targets, met or missed.
     public static func verdict(_ results: [ChatBenchResult]) -> [String] {
         results.filter { $0.path == .login && $0.load == .paced }.map { paced in

@@ -55,6 +55,36 @@ public struct ChatBenchResult: Sendable, Codable, Equatable {
     public var maxMs: Double
     /// Why the phase failed (not every delivery arrived), nil when it did not.
     public var error: String?
+    /// The CPU time the phase took, by process; nil when none could be read.
+    public var cpu: CPU? = nil
+
+    /// CPU seconds (user + system) from the first post to the last delivery, by process, read
+    /// from `/proc` (Linux); a process that could not be read is nil.
+    public struct CPU: Sendable, Codable, Equatable {
+        /// The broker (beam.smp), when `scripts/bench chat` started it and named its pid.
+        public var brokerSeconds: Double?
+        /// The benchmark: the poster and every tab's consumer (and the login service when it
+        /// runs in-process).
+        public var benchSeconds: Double?
+        /// The login service's child process.
+        public var loginServiceSeconds: Double?
+        /// The wall-clock time the readings span.
+        public var wallSeconds: Double
+
+        init(reading: ProcessCPU.Reading, wallSeconds: Double) {
+            self.brokerSeconds = reading.broker
+            self.benchSeconds = reading.bench
+            self.loginServiceSeconds = reading.loginService
+            self.wallSeconds = wallSeconds
+        }
+
+        /// How busy the machine's cores were with these processes, 0 to 1.
+        public func busy(cores: Int) -> Double? {
+            let used = [self.brokerSeconds, self.benchSeconds, self.loginServiceSeconds].compactMap { $0 }.reduce(0, +)
+            guard self.wallSeconds > 0, cores > 0 else { return nil }
+            return used / (self.wallSeconds * Double(cores))
+        }
+    }
 
     /// Whether every post reached every tab exactly once.
     public var isComplete: Bool { self.error == nil && self.deliveries == self.expectedDeliveries && self.duplicates == 0 }

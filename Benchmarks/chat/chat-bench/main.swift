@@ -148,5 +148,11 @@ do {
 print("")
 print(ChatBenchReport.table(results))
 print("")
+if let cpu = ChatBenchReport.cpuTable(results, cores: ProcessInfo.processInfo.activeProcessorCount) {
+    print("CPU time of the full-speed phases (from /proc; the login service's own process only on the login path):")
+    print("")
+    print(cpu)
+    print("")
+}
 for line in ChatBenchReport.verdict(results) { print("- \(line)") }
 exit(results.allSatisfy(\.isComplete) ? 0 : 1)
