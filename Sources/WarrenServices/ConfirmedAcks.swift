@@ -13,8 +13,8 @@ import NIOConcurrencyHelpers
 /// the consumer's channel must carry this one consumer, settled in order by one loop.
 ///
 /// Bounded by the channel's prefetch: only unacked deliveries wait here, and the broker sends
-/// no more of those than the prefetch.
-final class ConfirmedAcks: Sendable {
+/// no more of those than the prefetch. (Package-wide: chat-bench's relay path uses it too.)
+package final class ConfirmedAcks: Sendable {
     private struct Pending: Sendable {
         let delivery: AMQPDelivery
         let publish: AMQPPendingPublish
@@ -28,10 +28,10 @@ final class ConfirmedAcks: Sendable {
 
     private let state = NIOLockedValueBox(State())
 
-    init() {}
+    package init() {}
 
     /// Hands over a delivery to ack once `publish` is confirmed.
-    func add(_ delivery: AMQPDelivery, after publish: AMQPPendingPublish) {
+    package func add(_ delivery: AMQPDelivery, after publish: AMQPPendingPublish) {
         let waiter = self.state.withLockedValue { state in
             state.pending.append(Pending(delivery: delivery, publish: publish))
             defer { state.waiter = nil }
@@ -41,7 +41,7 @@ final class ConfirmedAcks: Sendable {
     }
 
     /// No more deliveries come: ``run()`` returns once those handed over are acked.
-    func finish() {
+    package func finish() {
         let waiter = self.state.withLockedValue { state in
             state.finished = true
             defer { state.waiter = nil }
@@ -54,7 +54,7 @@ final class ConfirmedAcks: Sendable {
     /// - Throws: The first publish that failed (nacked, or its channel closed), once the ones
     ///   confirmed before it are acked; it and every later delivery stay unacked, so the broker
     ///   delivers them again once the consumer's channel closes.
-    func run() async throws {
+    package func run() async throws {
         while let batch = await self.next() {
             let (confirmed, failure) = await AMQPPendingPublish.confirmedPrefix(of: batch.map(\.publish))
             if confirmed > 0 { try await batch[confirmed - 1].delivery.ack(multiple: true) }

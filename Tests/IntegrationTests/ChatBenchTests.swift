@@ -30,9 +30,9 @@ struct ChatBenchTests {
         logger.logLevel = .warning
         let results = try await ChatBench(options: options, logger: logger).run()
 
-        #expect(results.count == 6, "paced and full; bare, bare with confirms and login")
+        #expect(results.count == 8, "paced and full; bare, bare with confirms, relay and login")
         for load in [ChatBenchResult.Load.paced, .full] {
-            for path in [ChatBenchResult.Path.bare, .bareConfirmed, .login] {
+            for path in [ChatBenchResult.Path.bare, .bareConfirmed, .relay, .login] {
                 #expect(results.contains { $0.load == load && $0.path == path }, "\(load) \(path)")
             }
         }
@@ -48,7 +48,7 @@ struct ChatBenchTests {
         for result in results {
             let cpu = try #require(result.cpu, "\(result.load) \(result.path): no CPU figures")
             #expect(cpu.benchSeconds != nil, "this process's /proc/self/stat is readable")
-            if loginExecutable != nil, result.path == .login { #expect(cpu.loginServiceSeconds != nil) }
+            if loginExecutable != nil, result.path == .login || result.path == .relay { #expect(cpu.loginServiceSeconds != nil) }
         }
         let cpuTable = try #require(ChatBenchReport.cpuTable(results, cores: 2))
         #expect(cpuTable.split(separator: "\n").count == 2 + results.filter { $0.load == .full }.count)

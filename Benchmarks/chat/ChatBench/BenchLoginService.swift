@@ -46,8 +46,13 @@ enum BenchLoginService {
         let role = LoginRole(
             configuration: configuration, logger: logger, prefetch: options.loginPrefetch, sessionMemory: options.sessionMemory
         )
+        let prefetch = options.loginPrefetch
         let task = Task {
-            do { try await role.run(on: connection) } catch { logger.debug("login service ended", metadata: ["error": "\(error)"]) }
+            do {
+                try await Self.runServices(role: role, connection: connection, topology: configuration.topology, prefetch: prefetch)
+            } catch {
+                logger.debug("login service ended", metadata: ["error": "\(error)"])
+            }
         }
         return .inProcess(connection, task)
     }
@@ -92,7 +97,16 @@ enum BenchLoginService {
             while !FileHandle.standardInput.availableData.isEmpty {}
             exit(0)
         }
-        try await role.run(on: connection)
+        try await Self.runServices(role: role, connection: connection, topology: configuration.topology, prefetch: prefetch)
+    }
+
+    /// The login service and, beside it on the same connection, the relay path's relay.
+    private static func runServices(role: LoginRole, connection: AMQPConnection, topology: Topology, prefetch: UInt16) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await role.run(on: connection) }
+            group.addTask { try await BenchRelay.run(on: connection, topology: topology, prefetch: prefetch) }
+            try await group.waitForAll()
+        }
     }
 }
 

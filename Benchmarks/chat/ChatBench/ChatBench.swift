@@ -38,7 +38,8 @@ public struct ChatBench: Sendable {
             try await self.withChat(tabs: tabs) { chat in
                 for round in 1...self.options.rounds {
                     for load in [ChatBenchResult.Load.paced, .full] {
-                        let paths: [ChatBenchResult.Path] = self.options.bareWithConfirms ? [.bare, .bareConfirmed, .login] : [.bare, .login]
+                        let paths: [ChatBenchResult.Path] =
+                            [.bare] + (self.options.bareWithConfirms ? [.bareConfirmed] : []) + (self.options.relayPath ? [.relay] : []) + [.login]
                         for path in paths {
                             phase += 1
                             let result = try await self.phase(phase, chat: chat, load: load, path: path, round: round)
@@ -101,6 +102,7 @@ public struct ChatBench: Sendable {
             try await self.deadline("declaring the topology") {
                 let channel = try await admin.openChannel()
                 try await declarer.declareShared(on: channel)
+                try await channel.queueDeclare(BenchRelay.queue(topology), durable: true)
                 try await channel.close()
             }
             login = try await BenchLoginService.start(configuration: configuration, amqp: amqp, options: self.options, logger: self.logger)
@@ -149,7 +151,7 @@ public struct ChatBench: Sendable {
         await tabs?.close()
         if let channel = try? await admin.openChannel() {
             for tab in tabs?.tabs ?? [] { _ = try? await channel.queueDelete(tab.queue) }
-            for queue in declarer.workQueues + [topology.dead] { _ = try? await channel.queueDelete(queue) }
+            for queue in declarer.workQueues + [topology.dead, BenchRelay.queue(topology)] { _ = try? await channel.queueDelete(queue) }
             try? await channel.exchangeDelete(topology.posts)
             try? await channel.exchangeDelete(topology.room)
             try? await channel.close()
@@ -181,7 +183,7 @@ public struct ChatBench: Sendable {
             let clientId = BenchClientID.make(phase: number, seq: seq)
             let text = "bench post \(seq) of phase \(number)"
             switch path {
-            case .bare, .bareConfirmed:
+            case .bare, .bareConfirmed, .relay:
                 let event = RoomEvent(id: chat.ids.nextString(), kind: .message, from: tab.login, text: text, at: Date(), clientId: clientId)
                 persistent.messageID = event.id
                 messages.append((ByteBuffer(bytes: event.encode()), persistent))
@@ -190,9 +192,13 @@ public struct ChatBench: Sendable {
                 messages.append((ByteBuffer(bytes: post.encode()), persistent))
             }
         }
-        let exchange = path == .login ? "" : chat.topology.room
+        let (exchange, routingKey) =
+            switch path {
+            case .bare, .bareConfirmed: (chat.topology.room, "")
+            case .relay: ("", BenchRelay.queue(chat.topology))
+            case .login: ("", chat.topology.inbox)
+            }
         let bodies = messages
-        let routingKey = path == .login ? chat.topology.inbox : ""
 
         let tracker = DeliveryTracker(posts: posts, tabs: count)
         chat.router.start(phase: number, tracker: tracker)

@@ -33,8 +33,10 @@ public struct ChatBenchOptions: Sendable {
     /// row of its own, compared with the bare row of the same round.
     public var rounds: Int
 
-    /// Also measure the bare path with publisher confirms (a third row per load).
+    /// Also measure the bare path with publisher confirms (a row per load).
     public var bareWithConfirms: Bool
+    /// Also measure the relay path (a row per load).
+    public var relayPath: Bool
 
     /// The defaults: 10, 50 and 200 tabs.
     public init(url: String) {
@@ -51,6 +53,7 @@ public struct ChatBenchOptions: Sendable {
         self.timeoutSeconds = 120
         self.rounds = 1
         self.bareWithConfirms = true
+        self.relayPath = true
     }
 
     /// A smoke check: few tabs, few posts, seconds in all.

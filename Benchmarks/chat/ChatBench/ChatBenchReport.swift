@@ -37,7 +37,8 @@ public enum ChatBenchReport {
     }
 
     /// Where the CPU went in the full-speed phases, per post: the broker, the benchmark (poster
-    /// and tabs) and the login service; nil when no phase has CPU figures.
+    /// and tabs) and the service process (the login service, or the relay on the relay path,
+    /// which run in one child process); nil when no phase has CPU figures.
     public static func cpuTable(_ results: [ChatBenchResult], cores: Int) -> String? {
         let rows = results.filter { $0.load == .full && $0.cpu != nil }
         guard !rows.isEmpty else { return nil }
@@ -46,16 +47,16 @@ public enum ChatBenchReport {
             return String(format: "%.0f µs", seconds / Double(posts) * 1e6)
         }
         var lines = [
-            "| tabs | full speed | path | round | \(cores) cores busy | broker CPU/post | bench CPU/post | login service CPU/post |",
+            "| tabs | full speed | path | round | \(cores) cores busy | broker CPU/post | bench CPU/post | service CPU/post |",
             "|---:|---|---|---:|---:|---:|---:|---:|",
         ]
         for row in rows {
             let cpu = row.cpu!
             let busy = cpu.busy(cores: cores).map { String(format: "%.0f%%", $0 * 100) } ?? "n/a"
-            let login = row.path == .login ? perPost(cpu.loginServiceSeconds, row.posts) : ""
+            let service = row.path == .login || row.path == .relay ? perPost(cpu.loginServiceSeconds, row.posts) : ""
             lines.append(
                 "| \(row.tabs) | \(number(row.deliveriesPerSecond)) deliveries/s | \(row.path.rawValue) | \(row.round) | \(busy) | "
-                    + "\(perPost(cpu.brokerSeconds, row.posts)) | \(perPost(cpu.benchSeconds, row.posts)) | \(login) |"
+                    + "\(perPost(cpu.brokerSeconds, row.posts)) | \(perPost(cpu.benchSeconds, row.posts)) | \(service) |"
             )
         }
         return lines.joined(separator: "\n")

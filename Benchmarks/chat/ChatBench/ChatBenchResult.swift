@@ -9,6 +9,10 @@ public struct ChatBenchResult: Sendable, Codable, Equatable {
         /// not one before the next publish): what the broker's confirms cost without the login
         /// service.
         case bareConfirmed = "bare+confirms"
+        /// Through `<prefix>.bench.relay` and a relay that only forwards each body to the room,
+        /// with the login service's confirms and acks (``BenchRelay``): the hop without the
+        /// login service's checks.
+        case relay
         /// Through `<prefix>.inbox` and the login service.
         case login
     }
@@ -66,7 +70,7 @@ public struct ChatBenchResult: Sendable, Codable, Equatable {
         /// The benchmark: the poster and every tab's consumer (and the login service when it
         /// runs in-process).
         public var benchSeconds: Double?
-        /// The login service's child process.
+        /// The child process that runs the login service and the relay path's relay.
         public var loginServiceSeconds: Double?
         /// The wall-clock time the readings span.
         public var wallSeconds: Double

@@ -10,7 +10,7 @@ import Logging
 let usage = """
     usage: chat-bench [--url URL] [--tabs 10,50,200] [--paced-rate DELIVERIES_PER_S]
                       [--paced-seconds S] [--full-deliveries N] [--window POSTS]
-                      [--prefetch N] [--session-memory S] [--in-process] [--rounds N] [--timeout S] [--no-bare-confirms] [--quick]
+                      [--prefetch N] [--session-memory S] [--in-process] [--rounds N] [--timeout S] [--no-bare-confirms] [--no-relay] [--quick]
 
       --url              broker (default $WARREN_AMQP_URL, else amqp://warren:warren@127.0.0.1:5716/warren)
       --tabs             tab counts, one run each (default 10,50,200)
@@ -26,7 +26,9 @@ let usage = """
                          chat-bench --login-service, as a deployment runs it)
       --rounds           measure each (tabs, load) this many times (default 1)
       --timeout          seconds any phase or set-up step may take (default 120)
-      --no-bare-confirms skip the third path: bare with publisher confirms
+      --no-bare-confirms skip the path bare with publisher confirms
+      --no-relay         skip the relay path (posts through a queue and a relay that only
+                         forwards them, with the login service's confirms and acks)
       --quick            smoke check: 3 tabs, a few dozen posts (other options still apply after it)
     """
 
@@ -70,11 +72,13 @@ func parse(_ arguments: [String]) -> ChatBenchOptions {
         case "--rounds": options.rounds = number(argument)
         case "--timeout": options.timeoutSeconds = number(argument)
         case "--no-bare-confirms": options.bareWithConfirms = false
+        case "--no-relay": options.relayPath = false
         case "--quick":
             var quick = ChatBenchOptions.quick(url: options.url)
             quick.loginPrefetch = options.loginPrefetch
             quick.sessionMemory = options.sessionMemory
             quick.bareWithConfirms = options.bareWithConfirms
+            quick.relayPath = options.relayPath
             options = quick
         case "-h", "--help":
             print(usage)
@@ -149,7 +153,7 @@ print("")
 print(ChatBenchReport.table(results))
 print("")
 if let cpu = ChatBenchReport.cpuTable(results, cores: ProcessInfo.processInfo.activeProcessorCount) {
-    print("CPU time of the full-speed phases (from /proc; the login service's own process only on the login path):")
+    print("CPU time of the full-speed phases (from /proc; the service process, the login service's or the relay's, on their paths):")
     print("")
     print(cpu)
     print("")
