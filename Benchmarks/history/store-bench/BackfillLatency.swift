@@ -59,7 +59,7 @@ struct BackfillLatency {
     }
 
     private func run(browser: AMQPConnection, topology: Topology) async throws -> [ReadResult] {
-        try await withDeadline(Self.timeout, "the login and history roles to consume") {
+        _ = try await withDeadline(Self.timeout, "the login and history roles to consume") {
             while true {
                 var consumers: [UInt32] = []
                 for queue in [topology.login, topology.history, topology.historyRPC] {

@@ -122,7 +122,7 @@ final class PrivateBroker: Sendable {
     func start(fresh: Bool = false) async throws {
         if fresh {
             // A node left behind by a crashed run would hold the ports: it is ours, kill it.
-            try? await self.run(["kill"])
+            _ = try? await self.run(["kill"])
         }
         try await self.run(["start"], fresh: fresh)
     }
