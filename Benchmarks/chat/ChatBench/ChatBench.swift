@@ -7,14 +7,15 @@ import WarrenCore
 import WarrenServices
 
 /// The chat benchmark: N tabs, posts at a paced rate and at full speed, through the login
-/// service and, as the ceiling, straight to the room fanout; latency from post to delivery in
-/// every tab, and the delivery rate.
+/// service, through a relay that only forwards (``BenchRelay``), and, as the ceiling, straight
+/// to the room fanout; latency from post to delivery in every tab, the delivery rate, and the
+/// CPU each process used.
 ///
-/// Each tab count runs on a fresh topology prefix with its own login service (in this process,
-/// on its own connection, the real `LoginRole`). The reverser is not run and its queue is
-/// unbound from the posts exchange, so both paths end in exactly the same N queues and the
-/// difference is the login service alone. Every phase is bounded by the timeout and fails,
-/// rather than hangs, when deliveries go missing.
+/// Each tab count runs on a fresh topology prefix with its own login service (the real
+/// `LoginRole`, with the relay beside it, in a child process unless
+/// ``ChatBenchOptions/loginExecutable`` is nil). The reverser is not run and its queue is
+/// unbound from the posts exchange, so every path ends in exactly the same N queues. Every
+/// phase is bounded by the timeout and fails, rather than hangs, when deliveries go missing.
 public struct ChatBench: Sendable {
     /// What to run.
     public let options: ChatBenchOptions
