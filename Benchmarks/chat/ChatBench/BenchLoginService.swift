@@ -24,7 +24,7 @@ enum BenchLoginService {
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = ["--login-service", "--prefix", configuration.topology.prefix, "--prefetch", "\(options.loginPrefetch)"]
             if let memory = options.sessionMemory {
-                process.arguments! += ["--session-memory", "\(Double(memory.components.seconds) + Double(memory.components.attoseconds) / 1e18)"]
+                process.arguments! += ["--session-memory", "\(memory.inSeconds)"]
             }
             // The URL (it holds the password) goes by the environment, not the command line.
             var environment = ProcessInfo.processInfo.environment

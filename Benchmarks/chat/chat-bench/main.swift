@@ -68,7 +68,7 @@ func parse(_ arguments: [String]) -> ChatBenchOptions {
         case "--session-memory":
             let seconds: Double = number(argument)
             guard seconds >= 0, seconds <= 3600 else { fail("--session-memory: 0 to 3600 seconds, not \(seconds)", code: 2) }
-            options.sessionMemory = .milliseconds(Int64((seconds * 1000).rounded()))
+            options.sessionMemory = .seconds(seconds)
         case "--rounds": options.rounds = number(argument)
         case "--timeout": options.timeoutSeconds = number(argument)
         case "--no-bare-confirms": options.bareWithConfirms = false
@@ -117,7 +117,7 @@ func serveLoginService(_ arguments: [String], logger: Logger) async -> Never {
     case nil: memory = nil
     case let text?:
         guard let seconds = Double(text) else { fail("--session-memory: not a number: \(text)", code: 2) }
-        memory = .milliseconds(Int64((seconds * 1000).rounded()))
+        memory = .seconds(seconds)
     }
     do {
         try await ChatBench.serveLoginService(url: url, prefix: prefix, prefetch: prefetch, sessionMemory: memory, logger: logger)
