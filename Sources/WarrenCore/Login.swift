@@ -8,8 +8,12 @@ public enum LoginAction: String, Codable, Sendable, CaseIterable {
 
 /// A login or logout request, sent to the login queue with a reply-to.
 ///
-/// JSON: `{"action": "login", "login": "alice", "session": "Zq3…"}`. The answer is a
-/// ``LoginReply`` sent to the reply-to queue with the request's correlation id.
+/// JSON: `{"action": "login", "login": "alice", "session": "Zq3…", "resume": false}`. The answer
+/// is a ``LoginReply`` sent to the reply-to queue with the request's correlation id.
+///
+/// `resume` says whether the tab had this session before (a reload, or a login again after a
+/// reconnect): `false` for a session id the tab has just made, whose queue cannot exist yet, so
+/// the login service need not ask the broker; `true` or absent, it asks.
 public struct LoginRequest: WireMessage, Hashable {
     /// Login or logout.
     public var action: LoginAction
@@ -17,13 +21,19 @@ public struct LoginRequest: WireMessage, Hashable {
     public var login: String
     /// The tab's random session id.
     public var session: String
+    /// Whether the tab had this session before; nil when the sender did not say.
+    public var resume: Bool?
 
     /// Creates a request.
-    public init(action: LoginAction, login: String, session: String) {
+    public init(action: LoginAction, login: String, session: String, resume: Bool? = nil) {
         self.action = action
         self.login = login
         self.session = session
+        self.resume = resume
     }
+
+    /// Whether the tab's queue may already exist (so the broker must be asked).
+    public var mayExist: Bool { self.resume != false }
 
     /// Checks the login name and session id, returning the request unchanged.
     @discardableResult
@@ -34,7 +44,7 @@ public struct LoginRequest: WireMessage, Hashable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case action, login, session
+        case action, login, session, resume
     }
 
     /// Decodes a request, naming the allowed actions when `action` is something else.
@@ -50,6 +60,7 @@ public struct LoginRequest: WireMessage, Hashable {
         self.action = known
         login = try container.decode(String.self, forKey: .login)
         session = try container.decode(String.self, forKey: .session)
+        resume = try container.decodeIfPresent(Bool.self, forKey: .resume)
     }
 }
 

@@ -50,8 +50,9 @@ public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
         public static let sessionTooLong = Code(rawValue: "session.tooLong")
         /// The session id has a character outside `[A-Za-z0-9_-]`.
         public static let sessionInvalidCharacter = Code(rawValue: "session.invalidCharacter")
-        /// No queue exists for this login and session (the login service decides this).
-        public static let sessionUnknown = Code(rawValue: "session.unknown")
+        /// The service could not finish the request in time (the broker or a role behind it
+        /// is overloaded or gone); the same request may be tried again later.
+        public static let serviceBusy = Code(rawValue: "service.busy")
 
         /// The post is empty after trimming (or after removing `!pow` / `!rpc`).
         public static let textEmpty = Code(rawValue: "text.empty")

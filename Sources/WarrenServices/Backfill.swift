@@ -12,39 +12,56 @@ import WarrenCore
 /// confirmed the binding): the history role's barrier then guarantees that every event is either
 /// in the backfill or delivered live (see ``HistoryRole``). Both can hold an event; the page
 /// drops the second copy by id. Backfilled events go to the tab's queue through the default
-/// exchange, persistent, like live ones.
+/// exchange, persistent, as one ``BackfillBatch`` message (the page reads both shapes).
 ///
 /// A backfill is a nicety: with `WARREN_HISTORY=none`, with no history role running, on a
-/// timeout or a refusal, it logs and does nothing, and the login goes on. Meant for one consumer
-/// loop (like ``QueueProbe``).
+/// timeout or a refusal, it logs and does nothing, and the login goes on. Any number of logins
+/// may fill at once: they share one RPC client (calls are told apart by correlation id), and
+/// whether a history role is there at all is asked at most once per ``consumerCheckLifetime``.
 final class Backfill: Sendable {
     private let connection: AMQPConnection
     private let configuration: WarrenConfiguration
     private let logger: Logger
     private let timeout: TimeAmount
+    private let pool: AMQPChannelPool
     private let client = NIOLockedValueBox<AMQPRPCClient?>(nil)
+    /// When the history role was last seen to consume its request queue.
+    private let historySeen = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
+    /// How long a sighting of the history role is trusted.
+    static let consumerCheckLifetime: Duration = .seconds(5)
 
     /// Creates a backfill on `connection`; `timeout` bounds the wait for the history role.
-    init(connection: AMQPConnection, configuration: WarrenConfiguration, logger: Logger, timeout: TimeAmount = .seconds(3)) {
+    init(
+        connection: AMQPConnection, configuration: WarrenConfiguration, logger: Logger, pool: AMQPChannelPool,
+        timeout: TimeAmount = .seconds(3)
+    ) {
         self.connection = connection
         self.configuration = configuration
         self.logger = logger
+        self.pool = pool
         self.timeout = timeout
     }
 
-    /// Publishes the latest ``Limits/backfillCount`` events into `queue`, oldest first.
+    /// Publishes the latest ``Limits/backfillCount`` events into `queue` as one message.
     /// Throws only when publishing fails (the connection is in trouble).
     func fill(_ queue: String, publisher: AMQPChannel) async throws {
         guard self.configuration.history == .store else { return }
         var logger = self.logger
         logger[metadataKey: "queue"] = "\(queue)"
-        guard let events = await self.latest(logger: logger) else { return }
-        // All published at once, then the confirms awaited (in order): one round trip, not 50.
-        let pending = events.map {
-            publisher.startPublish($0, routingKey: queue, properties: WarrenProperties.persistent(messageID: $0.id))
-        }
-        for publish in pending { try await publish.confirmed() }
+        guard let events = await self.latest(logger: logger), !events.isEmpty else { return }
+        try await publisher.publish(BackfillBatch(events: events), routingKey: queue, properties: WarrenProperties.persistent())
         logger.debug("backfilled", metadata: ["events": "\(events.count)"])
+    }
+
+    /// Whether a history role consumes its request queue (asked of the broker at most once per
+    /// ``consumerCheckLifetime`` while it does).
+    private func historyIsThere(_ rpcQueue: String) async throws -> Bool {
+        if let seen = self.historySeen.withLockedValue({ $0 }), ContinuousClock.now - seen < Self.consumerCheckLifetime {
+            return true
+        }
+        let consumers = try await self.pool.withChannel { try await $0.queueDeclare(rpcQueue, passive: true).consumerCount }
+        self.historySeen.withLockedValue { $0 = consumers > 0 ? ContinuousClock.now : nil }
+        return consumers > 0
     }
 
     /// The latest events, or nil (logged) when the history role does not answer.
@@ -52,10 +69,7 @@ final class Backfill: Sendable {
         let rpcQueue = self.configuration.topology.historyRPC
         do {
             // Nobody to ask: skip at once rather than wait for the timeout.
-            let consumers = try await self.connection.withTemporaryChannel {
-                try await $0.queueDeclare(rpcQueue, passive: true).consumerCount
-            }
-            guard consumers > 0 else {
+            guard try await self.historyIsThere(rpcQueue) else {
                 logger.info("no history role is running; no backfill")
                 return nil
             }
@@ -86,9 +100,16 @@ final class Backfill: Sendable {
         if let client = self.client.withLockedValue({ $0 }), client.channel.closeReason == nil {
             return client
         }
-        let client = try await AMQPRPCClient.make(connection: self.connection)
-        self.client.withLockedValue { $0 = client }
-        return client
+        // Logins that find no client at the same moment each make one; the first kept wins
+        // and the others are closed before anyone calls on them.
+        let made = try await AMQPRPCClient.make(connection: self.connection)
+        let winner = self.client.withLockedValue { current -> AMQPRPCClient in
+            if let current, current.channel.closeReason == nil { return current }
+            current = made
+            return made
+        }
+        if winner !== made { try? await made.close() }
+        return winner
     }
 
     /// Closes the RPC channel.

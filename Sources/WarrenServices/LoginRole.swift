@@ -14,7 +14,8 @@ import Foundation
 ///
 /// A login declares the tab's queue `<prefix>.user.<login>.<session>` bound to the room and
 /// replies with its name; the first login of a session (not a reload) announces a `presence`
-/// event. A post is admitted when it is valid and its session's queue exists; it goes to the
+/// event. Logins are handled up to ``loginConcurrency`` at a time, each within ``loginTimeout``
+/// (see LoginRole+Logins.swift). A post is admitted when it is valid and its session's queue exists; it goes to the
 /// posts exchange with key `post.plain|pow|rpc`. A refused post gets an `error` event in the
 /// sender's queue only; a post with no queue to tell, or one that is not JSON, is dead-lettered.
 /// A post the web role sends for the REST API (``PostAuthor/onBehalfHeader``) needs no tab: it
@@ -40,8 +41,20 @@ public struct LoginRole: WarrenRole {
     /// on a busy broker, so a small prefetch, not the broker, would set the pace).
     public static let defaultPrefetch: UInt16 = 256
     /// How long a post's session queue, once declared or seen, is taken to exist without
-    /// another passive declare (logins always ask the broker).
+    /// another passive declare.
     let sessionMemory: Duration
+    /// How many logins are handled at once.
+    let loginConcurrency: Int
+    /// How long one login may take before it is answered with ``Refusal/Code-swift.struct/serviceBusy``.
+    let loginTimeout: Duration
+    /// The default of ``loginConcurrency``: enough to keep the broker's round trips overlapped
+    /// (a login is a handful of them), few enough that a storm of logins queues in the broker,
+    /// not in this process.
+    public static let defaultLoginConcurrency = 32
+    /// The default of ``loginTimeout``: well under the page's own wait for a reply (15 s).
+    public static let defaultLoginTimeout: Duration = .seconds(10)
+    /// Runs before each valid login request is handled (tests use it to hold one up).
+    let beforeHandling: (@Sendable (LoginRequest) async throws -> Void)?
 
     /// Creates the role; `sessionMemory` nil takes the configuration's.
     public init(
@@ -50,6 +63,9 @@ public struct LoginRole: WarrenRole {
         ids: EventIDGenerator = EventIDGenerator(),
         prefetch: UInt16 = LoginRole.defaultPrefetch,
         sessionMemory: Duration? = nil,
+        loginConcurrency: Int = LoginRole.defaultLoginConcurrency,
+        loginTimeout: Duration = LoginRole.defaultLoginTimeout,
+        beforeHandling: (@Sendable (LoginRequest) async throws -> Void)? = nil,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.configuration = configuration
@@ -59,6 +75,9 @@ public struct LoginRole: WarrenRole {
         self.serviceUser = configuration.serviceUser
         self.prefetch = prefetch
         self.sessionMemory = sessionMemory ?? .milliseconds(configuration.sessionMemoryMs)
+        self.loginConcurrency = max(1, loginConcurrency)
+        self.loginTimeout = loginTimeout
+        self.beforeHandling = beforeHandling
         self.now = now
     }
 
@@ -77,99 +96,13 @@ public struct LoginRole: WarrenRole {
         try? await publisher.close()
     }
 
-    private func consumer(on connection: AMQPConnection, queue: String) async throws -> AMQPConsumer {
+    func consumer(on connection: AMQPConnection, queue: String) async throws -> AMQPConsumer {
         let channel = try await connection.openChannel()
         try await channel.basicQos(prefetchCount: self.prefetch)
         return try await channel.consume(queue: queue)
     }
 
-    // MARK: Logins
-
-    private func consumeLogins(connection: AMQPConnection, publisher: AMQPChannel, sessions: SharedRecentQueues) async throws {
-        let consumer = try await self.consumer(on: connection, queue: self.topology.login)
-        let probe = QueueProbe(connection: connection)
-        let backfill = Backfill(connection: connection, configuration: self.configuration, logger: self.logger)
-        for try await delivery in consumer.cancelOnGracefulShutdown() {
-            try await self.handleLogin(delivery, connection: connection, probe: probe, publisher: publisher, backfill: backfill, sessions: sessions)
-        }
-        await backfill.close()
-        await probe.close()
-        try? await consumer.channel.close()
-    }
-
-    func handleLogin(
-        _ delivery: AMQPDelivery, connection: AMQPConnection, probe: QueueProbe, publisher: AMQPChannel, backfill: Backfill? = nil,
-        sessions: SharedRecentQueues? = nil
-    ) async throws {
-        let replyTo = delivery.properties.replyTo
-        let correlationID = delivery.properties.correlationID
-        let request: LoginRequest
-        do throws(Refusal) {
-            request = try LoginRequest.decode(delivery.body.readableBytesView).validate()
-        } catch {
-            if let replyTo {
-                try await publisher.publish(LoginReply.failure(error), routingKey: replyTo, properties: WarrenProperties.reply(correlationID: correlationID))
-            }
-            try await delivery.deadLetter("login request refused: \(error)", logger: self.logger)
-            return
-        }
-        if let reason = PostAuthor.refusal(userID: delivery.properties.userID, login: request.login, required: self.configuration.brokerAuth) {
-            let refusal = Refusal(.loginNotVouched, "You are not signed in as \(request.login).")
-            if let replyTo {
-                try await publisher.publish(LoginReply.failure(refusal), routingKey: replyTo, properties: WarrenProperties.reply(correlationID: correlationID))
-            }
-            try await delivery.deadLetter("login request refused: \(reason)", logger: self.logger)
-            return
-        }
-        let queue = self.topology.userQueue(login: request.login, session: request.session)
-        var logger = self.logger
-        logger[metadataKey: "login"] = "\(request.login)"
-        logger[metadataKey: "queue"] = "\(queue)"
-        let existed = try await probe.exists(queue)
-        switch request.action {
-        case .login:
-            do {
-                _ = try await connection.withTemporaryChannel { try await self.declarer.declareUserQueue(queue, on: $0) }
-            } catch let error as AMQPError where error.code == .preconditionFailed {
-                // The queue exists with other arguments (the configuration changed): it still works.
-                logger.warning("tab queue exists with other arguments; using it as it is", metadata: ["error": "\(error)"])
-            }
-            sessions?.insert(queue)
-            // After the binding, so backfill and live delivery meet with no gap (see HistoryRole).
-            if !existed { try await backfill?.fill(queue, publisher: publisher) }
-            try await self.reply(
-                LoginReply.success(queue: queue, login: request.login, session: request.session),
-                to: replyTo, correlationID: correlationID, publisher: publisher
-            )
-            if !existed {
-                try await self.announce("\(request.login) joined", from: request.login, publisher: publisher)
-            }
-            logger.info(existed ? "tab came back" : "logged in")
-        case .logout:
-            if existed {
-                try await connection.withTemporaryChannel { _ = try await $0.queueDelete(queue) }
-            }
-            // After the delete: a post loop's passive declare answered before it is not kept.
-            sessions?.remove(queue)
-            try await self.reply(
-                LoginReply(ok: true, queue: queue, login: request.login, session: request.session),
-                to: replyTo, correlationID: correlationID, publisher: publisher
-            )
-            if existed {
-                try await self.announce("\(request.login) left", from: request.login, publisher: publisher)
-            }
-            logger.info("logged out")
-        }
-        try await delivery.ack()
-    }
-
-    /// Replies when the request named a reply queue (a logout need not).
-    private func reply(_ reply: LoginReply, to replyTo: String?, correlationID: String?, publisher: AMQPChannel) async throws {
-        guard let replyTo, !replyTo.isEmpty else { return }
-        try await publisher.publish(reply, routingKey: replyTo, properties: WarrenProperties.reply(correlationID: correlationID))
-    }
-
-    private func announce(_ text: String, from login: String, publisher: AMQPChannel) async throws {
+    func announce(_ text: String, from login: String, publisher: AMQPChannel) async throws {
         let event = RoomEvent(id: self.ids.nextString(), kind: .presence, from: login, text: text, at: self.now())
         try await publisher.publish(event, exchange: self.topology.room, routingKey: "", properties: WarrenProperties.persistent(messageID: event.id))
     }

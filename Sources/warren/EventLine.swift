@@ -16,22 +16,6 @@ enum EventLine {
     }
 }
 
-/// Runs `body`, giving up after `seconds` with a one-line failure naming `what`.
-func withDeadline<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let result = first else {
-            throw CommandFailure("timed out after \(seconds) s waiting for \(what)")
-        }
-        return result
-    }
-}
-
 /// Writes a line to standard output at once (unbuffered, so a pipe sees it live).
 func writeLine(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))

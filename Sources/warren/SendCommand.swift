@@ -61,10 +61,10 @@ struct SendCommand: AsyncParsableCommand {
         let replies = try await channel.queueDeclare("", exclusive: true, autoDelete: true).queue
         let replyConsumer = try await channel.consume(queue: replies, noAck: true)
         let session = Self.randomSession()
-        let loginRequest = LoginRequest(action: .login, login: self.login, session: session)
+        let loginRequest = LoginRequest(action: .login, login: self.login, session: session, resume: false)
         var properties = BasicProperties(contentType: "application/json", correlationID: "login-1", replyTo: replies, userID: userID)
         try await channel.publish(body: ByteBuffer(bytes: loginRequest.encode()), routingKey: topology.login, properties: properties)
-        let reply = try await withDeadline(10, "the login reply (is the login service running?)") {
+        let reply = try await withDeadline(.seconds(10), "the login reply (is the login service running?)") {
             for try await delivery in replyConsumer {
                 return try LoginReply.decode(delivery.body.readableBytesView)
             }
@@ -85,11 +85,12 @@ struct SendCommand: AsyncParsableCommand {
         let expectsProof = PostRoute.classify(self.text.trimmingCharacters(in: .whitespacesAndNewlines)).route != .plain
         let outcome: Result<Void, any Error>
         do {
-            try await withDeadline(self.timeout, "the answer to the post") {
+            try await withDeadline(.seconds(self.timeout), "the answer to the post") {
                 var postID: String?
                 for try await delivery in events {
-                    guard let event = try? RoomEvent.decode(delivery.body.readableBytesView) else { continue }
-                    writeLine(EventLine.format(event))
+                    guard let message = try? TabMessage.decode(delivery.body.readableBytesView) else { continue }
+                    for event in message.events { writeLine(EventLine.format(event)) }
+                    guard case .event(let event) = message else { continue }
                     if event.clientId == clientId, event.kind == .message { postID = event.id }
                     if event.kind == .error, event.inReplyTo == clientId { throw CommandFailure("the post was refused: \(event.text)") }
                     if expectsProof, event.kind == .proof, event.clientId == clientId { return }

@@ -122,9 +122,9 @@ final class BenchTabs: Sendable {
         let consumer = try await channel.consume(queue: replies, noAck: true)
         let correlationID = "login-\(index)"
         let properties = BasicProperties(contentType: "application/json", correlationID: correlationID, replyTo: replies)
-        let request = LoginRequest(action: .login, login: login, session: session)
+        let request = LoginRequest(action: .login, login: login, session: session, resume: false)
         try await channel.publish(body: ByteBuffer(bytes: request.encode()), routingKey: topology.login, properties: properties)
-        let reply = try await withDeadline(timeout, "the login reply for \(login) (is the login service running?)") {
+        let reply = try await withDeadline(.seconds(timeout), "the login reply for \(login) (is the login service running?)") {
             for try await delivery in consumer where delivery.properties.correlationID == correlationID {
                 return try LoginReply.decode(delivery.body.readableBytesView)
             }
@@ -156,20 +156,4 @@ public struct ChatBenchError: Error, CustomStringConvertible {
     /// The reason.
     public let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// Runs `body`, throwing a ``ChatBenchError`` naming `what` when it takes longer than `seconds`.
-public func withDeadline<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else {
-            throw ChatBenchError("timed out after \(seconds) s waiting for \(what)")
-        }
-        return value
-    }
 }

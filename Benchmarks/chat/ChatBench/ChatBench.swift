@@ -162,7 +162,7 @@ public struct ChatBench: Sendable {
     }
 
     private func deadline(_ what: String, _ body: @escaping @Sendable () async throws -> Void) async throws {
-        try await withDeadline(self.options.timeoutSeconds, what, body)
+        try await withDeadline(.seconds(self.options.timeoutSeconds), what, body)
     }
 
     private func phase(_ number: Int, chat: Chat, load: ChatBenchResult.Load, path: ChatBenchResult.Path, round: Int) async throws -> ChatBenchResult {
@@ -210,7 +210,7 @@ public struct ChatBench: Sendable {
         let started = ContinuousClock.now
         var error: String?
         do {
-            try await withDeadline(timeout, "the poster (\(tracker.snapshot().sent) of \(posts) posts sent)") {
+            try await withDeadline(.seconds(timeout), "the poster (\(tracker.snapshot().sent) of \(posts) posts sent)") {
                 let start = monotonicNanoseconds()
                 var unconfirmed: [AMQPPendingPublish] = []
                 for seq in 0..<posts {

@@ -59,7 +59,7 @@ struct BackfillLatency {
     }
 
     private func run(browser: AMQPConnection, topology: Topology) async throws -> [ReadResult] {
-        _ = try await withDeadline(Self.timeout, "the login and history roles to consume") {
+        _ = try await withDeadline(.seconds(Self.timeout), "the login and history roles to consume") {
             while true {
                 var consumers: [UInt32] = []
                 for queue in [topology.login, topology.history, topology.historyRPC] {
@@ -134,7 +134,7 @@ struct BackfillLatency {
     private func fiftiethEvent(
         after started: ContinuousClock.Instant, replies replyConsumer: AMQPConsumer, on channel: AMQPChannel, index: Int
     ) async throws -> (Double, String) {
-        try await withDeadline(Self.timeout, "the backfill of login \(index)") {
+        try await withDeadline(.seconds(Self.timeout), "the backfill of login \(index)") {
             var reply: LoginReply?
             for try await delivery in replyConsumer {
                 reply = try LoginReply.decode(delivery.body.readableBytesView)
@@ -146,8 +146,9 @@ struct BackfillLatency {
             var backfilled = 0
             let tab = try await channel.consume(queue: queue, noAck: true)
             for try await delivery in tab where delivery.exchange.isEmpty {
-                backfilled += 1
-                if backfilled == Limits.backfillCount { break }
+                // One batch message since the login service learned it; counted by its events.
+                backfilled += (try? TabMessage.decode(delivery.body.readableBytesView))?.events.count ?? 0
+                if backfilled >= Limits.backfillCount { break }
             }
             return (started.duration(to: .now).seconds * 1_000, queue)
         }

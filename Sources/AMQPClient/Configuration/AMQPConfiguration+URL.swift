@@ -12,6 +12,8 @@ extension AMQPConfiguration {
     /// - `channel_max`: 0...65535;
     /// - `connection_timeout`: **milliseconds**, as in RabbitMQ's URI spec; a value with an `s`
     ///   suffix (e.g. `5s`) is seconds;
+    /// - `request_timeout`: the bound on every reply and confirm (``requestTimeout``), written
+    ///   like `connection_timeout` (not in RabbitMQ's spec);
     /// - `connection_name`: the name shown in the management UI.
     /// Unknown parameters are ignored. `amqps` uses `tls` (the system trust roots by default).
     ///
@@ -111,19 +113,32 @@ extension AMQPConfiguration {
                 guard let count = UInt16(value) else { throw fail("channel_max \"\(value)\" is not a number in 0...65535") }
                 self.channelMax = count
             case "connection_timeout":
-                if value.hasSuffix("s"), !value.hasSuffix("ms"), let seconds = Int64(value.dropLast()), seconds > 0 {
-                    self.connectionTimeout = .seconds(seconds)
-                } else if let milliseconds = Int64(value.hasSuffix("ms") ? String(value.dropLast(2)) : value), milliseconds > 0 {
-                    self.connectionTimeout = .milliseconds(milliseconds)
-                } else {
+                guard let amount = Self.positiveDuration(value) else {
                     throw fail("connection_timeout \"\(value)\" is not a positive number of milliseconds")
                 }
+                self.connectionTimeout = amount
+            case "request_timeout":
+                guard let amount = Self.positiveDuration(value) else {
+                    throw fail("request_timeout \"\(value)\" is not a positive number of milliseconds")
+                }
+                self.requestTimeout = amount
             case "connection_name":
                 self.connectionName = value
             default:
                 continue
             }
         }
+    }
+
+    /// A positive duration written as milliseconds (`1500`, `1500ms`) or seconds (`2s`).
+    static func positiveDuration(_ value: String) -> TimeAmount? {
+        if value.hasSuffix("s"), !value.hasSuffix("ms"), let seconds = Int64(value.dropLast()), seconds > 0 {
+            return .seconds(seconds)
+        }
+        if let milliseconds = Int64(value.hasSuffix("ms") ? String(value.dropLast(2)) : value), milliseconds > 0 {
+            return .milliseconds(milliseconds)
+        }
+        return nil
     }
 
     /// Decodes `%XX` escapes; a malformed escape or invalid UTF-8 is an error.

@@ -49,6 +49,12 @@ public struct AMQPConfiguration: Sendable, CustomStringConvertible {
     public var consumerBufferSize: Int
     /// How long a publish waits while the broker has blocked the connection before it fails.
     public var blockedPublishTimeout: TimeAmount
+    /// How long a synchronous request (declare, bind, qos, consume, cancel, channel open and
+    /// close …) may wait for its reply, and a publish in confirm mode for its confirm (counted
+    /// from the call, so time spent waiting for the confirm window counts too). Past it the call
+    /// fails with ``AMQPError/Code-swift.struct/timeout``; a request's channel is closed, since a
+    /// late reply could no longer be matched. Nothing the client awaits waits forever.
+    public var requestTimeout: TimeAmount
 
     /// Creates a configuration.
     public init(
@@ -65,7 +71,8 @@ public struct AMQPConfiguration: Sendable, CustomStringConvertible {
         connectionName: String? = nil,
         maxOutstandingConfirms: Int = 1024,
         consumerBufferSize: Int = 256,
-        blockedPublishTimeout: TimeAmount = .seconds(30)
+        blockedPublishTimeout: TimeAmount = .seconds(30),
+        requestTimeout: TimeAmount = .seconds(30)
     ) {
         self.host = host
         self.port = port ?? (tls == nil ? 5672 : 5671)
@@ -81,6 +88,7 @@ public struct AMQPConfiguration: Sendable, CustomStringConvertible {
         self.maxOutstandingConfirms = maxOutstandingConfirms
         self.consumerBufferSize = consumerBufferSize
         self.blockedPublishTimeout = blockedPublishTimeout
+        self.requestTimeout = requestTimeout
     }
 
     /// Checks the values a URL cannot make invalid by type: frame-max, limits and timeouts.
@@ -99,6 +107,9 @@ public struct AMQPConfiguration: Sendable, CustomStringConvertible {
         }
         guard self.connectionTimeout > .zero else {
             throw AMQPError(code: .invalidConfiguration, message: "the connection timeout must be positive")
+        }
+        guard self.requestTimeout > .zero else {
+            throw AMQPError(code: .invalidConfiguration, message: "the request timeout must be positive")
         }
     }
 

@@ -18,7 +18,7 @@ extension AMQPChannelHandler {
         self.channels[id] = ChannelContext(id: id, returns: returns)
         let request = self.makeRequestID()
         let opened = self.eventLoop.makePromise(of: Void.self)
-        self.requests[request] = .open(opened)
+        self.requests[request] = RequestEntry(pending: .open(opened), channelID: id, sentAt: self.now())
         opened.futureResult.map { id }.cascade(to: promise)
         let action = self.channels[id]!.machine.openRequested(request)
         self.run(action, channelID: id)
@@ -42,7 +42,7 @@ extension AMQPChannelHandler {
             return
         }
         let request = self.makeRequestID()
-        self.requests[request] = pending
+        self.requests[request] = RequestEntry(pending: pending, channelID: channelID, sentAt: self.now())
         let action = self.channels[channelID]!.machine.requestSent(request, method)
         self.run(action, channelID: channelID)
         self.resumeReadingIfPossible(force: false)  // the reply must be readable
@@ -62,7 +62,7 @@ extension AMQPChannelHandler {
             return
         }
         let request = self.makeRequestID()
-        self.requests[request] = .close(promise)
+        self.requests[request] = RequestEntry(pending: .close(promise), channelID: channelID, sentAt: self.now())
         let action = self.channels[channelID]!.machine.closeRequested(request)
         if case .sendMethod = action {
             let teardown = self.channels[channelID]!.machine.takePendingForClose()
@@ -89,10 +89,10 @@ extension AMQPChannelHandler {
         case .sendFlowOK(let flowOK):
             self.write(method: flowOK.method, channel: channelID)
         case .succeedRequest(let request, let reply):
-            guard let pending = self.requests.removeValue(forKey: request) else { return }
+            guard let pending = self.requests.removeValue(forKey: request)?.pending else { return }
             self.requestSucceeded(pending, reply: reply, channelID: channelID)
         case .failRequest(let request, let error):
-            self.requests.removeValue(forKey: request)?.fail(error)
+            self.requests.removeValue(forKey: request)?.pending.fail(error)
         case .deliver(let deliver, let content):
             self.deliver(deliver, content: content, channelID: channelID)
         case .forwardReturn(let returned, let content):
@@ -107,7 +107,7 @@ extension AMQPChannelHandler {
             self.channels[channelID]?.returns.yield(message)
         case .completeConfirms(let tags, let nacked):
             for tag in tags {
-                guard let promise = self.channels[channelID]?.confirms.removeValue(forKey: tag) else { continue }
+                guard let promise = self.channels[channelID]?.confirms.removeValue(forKey: tag)?.promise else { continue }
                 if nacked {
                     promise.fail(AMQPError(code: .publishNacked, message: "the broker nacked publish \(tag) on channel \(channelID)"))
                 } else {
@@ -146,7 +146,10 @@ extension AMQPChannelHandler {
                 promise.fail(AMQPError(code: .protocolError, message: "basic.consume answered without consume-ok"))
                 return
             }
-            self.channels[channelID]?.consumers[consumeOK.consumerTag] = ConsumerEntry(key: key, sink: sink, noAck: noAck)
+            let bounded = !noAck && (self.channels[channelID]?.prefetchCount ?? 0) > 0
+            self.channels[channelID]?.consumers[consumeOK.consumerTag] = ConsumerEntry(
+                key: key, sink: sink, noAck: noAck, boundedByPrefetch: bounded
+            )
             promise.succeed(consumeOK.consumerTag)
         case .cancel(let promise, let tag):
             self.flushDeliveries()
@@ -208,7 +211,7 @@ extension AMQPChannelHandler {
             case .produceMore, .dropped:
                 break
             case .stopProducing:
-                if !entry.paused {
+                if !entry.paused, !entry.boundedByPrefetch {
                     self.channels[batch.channelID]?.consumers[batch.tag]?.paused = true
                     self.consumerPaused()
                 }
@@ -223,6 +226,9 @@ extension AMQPChannelHandler {
         if let error = teardown.error, error.code != .connectionClosed {
             self.logger.info("channel closed", metadata: ["amqp.channel": "\(channelID)", "error": "\(error)"])
         }
+        // Before anyone waiting is woken: a caller that sees its request fail must also see
+        // the channel closed (a channel pool would otherwise lend it out again).
+        self.channels[channelID]?.channel?.recordClose(teardown.error)
         self.failPending(teardown, channelID: channelID)
         self.finishConsumers(channelID: channelID, error: teardown.error)
         if let context = self.channels.removeValue(forKey: channelID) {
@@ -232,7 +238,7 @@ extension AMQPChannelHandler {
                 queued.promise.fail(teardown.error ?? AMQPError.channelClosed(channelID))
             }
         }
-        if let request = teardown.succeededClose, let pending = self.requests.removeValue(forKey: request) {
+        if let request = teardown.succeededClose, let pending = self.requests.removeValue(forKey: request)?.pending {
             if teardown.error == nil || teardown.sendCloseOK {
                 self.requestSucceeded(pending, reply: .method(Method.Channel.CloseOK().method), channelID: channelID)
             } else {
@@ -248,10 +254,10 @@ extension AMQPChannelHandler {
     func failPending(_ teardown: ChannelStateMachine.Teardown, channelID: UInt16) {
         let error = teardown.error ?? AMQPError.channelClosed(channelID)
         for request in teardown.failedRequests {
-            self.requests.removeValue(forKey: request)?.fail(error)
+            self.requests.removeValue(forKey: request)?.pending.fail(error)
         }
         for tag in teardown.failedConfirms {
-            self.channels[channelID]?.confirms.removeValue(forKey: tag)?.fail(error)
+            self.channels[channelID]?.confirms.removeValue(forKey: tag)?.promise.fail(error)
         }
     }
 

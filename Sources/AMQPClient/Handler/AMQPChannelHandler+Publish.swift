@@ -16,7 +16,9 @@ extension AMQPChannelHandler {
             promise.fail(self.closeError ?? AMQPError.channelClosed(channelID))
             return
         }
-        var queued = QueuedPublish(id: self.nextQueueID, publish: publish, properties: properties, body: body, promise: promise)
+        var queued = QueuedPublish(
+            id: self.nextQueueID, publish: publish, properties: properties, body: body, promise: promise, startedAt: self.now()
+        )
         self.nextQueueID += 1
         if self.blocked {
             let loopBound = NIOLoopBound(self, eventLoop: self.eventLoop)
@@ -79,8 +81,9 @@ extension AMQPChannelHandler {
                 self.writeEncoded(encoded, promise: queued.promise, flush: false)
             }
         case .success(let tag?):
-            self.channels[channelID]!.confirms[tag] = queued.promise
+            self.channels[channelID]!.confirms[tag] = PendingConfirm(promise: queued.promise, startedAt: queued.startedAt)
             self.writeEncoded(encoded, promise: nil, flush: false)
+            if self.pausedConsumers > 0 { self.resumeReadingIfPossible(force: false) }  // the confirm must be readable
         }
     }
 

@@ -17,7 +17,7 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
     private var inbound: ByteBuffer?
     var channels: [UInt16: ChannelContext] = [:]
     var allocator = ChannelIDAllocator(channelMax: 0)
-    var requests: [UInt64: PendingRequest] = [:]
+    var requests: [UInt64: RequestEntry] = [:]
     private var nextRequestID: UInt64 = 1
     var nextQueueID: UInt64 = 1
     var context: ChannelHandlerContext?
@@ -32,6 +32,7 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
     private var connectTimeout: Scheduled<Void>?
     private var closeTimeout: Scheduled<Void>?
     private var heartbeatTask: RepeatedTask?
+    private var deadlineTask: RepeatedTask?
     var negotiated: ConnectionStateMachine.Negotiated?
     var closeError: AMQPError?
 
@@ -90,6 +91,8 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         self.heartbeatTask?.cancel()
         self.heartbeatTask = nil
+        self.deadlineTask?.cancel()
+        self.deadlineTask = nil
         self.closeTimeout?.cancel()
         self.connectTimeout?.cancel()
         self.run(self.connection.channelInactive())
@@ -111,9 +114,10 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        // A full consumer stops socket reads, except while a request waits for its reply:
-        // otherwise a consumer loop that awaits, say, a queue.declare would wait forever.
-        if self.pausedConsumers > 0, self.requests.isEmpty {
+        // A full consumer stops socket reads, except while anything waits for the broker: a
+        // consumer loop that awaits, say, a queue.declare or a publish's confirm would otherwise
+        // wait forever (only consumers without a prefetch bound ever pause; see ConsumerEntry).
+        if self.pausedConsumers > 0, !self.awaitsBroker {
             self.readPending = true
         } else {
             context.read()
@@ -299,6 +303,7 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
             self.connectTimeout?.cancel()
             self.connectTimeout = nil
             self.startHeartbeats()
+            self.startDeadlineSweep()
             self.logger.debug(
                 "connection open",
                 metadata: ["amqp.heartbeat": "\(negotiated.heartbeat)", "amqp.channel_max": "\(negotiated.channelMax)"]
@@ -349,6 +354,15 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
         }
     }
 
+    private func startDeadlineSweep() {
+        guard let context = self.context else { return }
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let interval = Self.sweepInterval(for: self.configuration.requestTimeout)
+        self.deadlineTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            loopBound.value.sweepDeadlines()
+        }
+    }
+
     private func startHeartbeats() {
         guard let period = self.connection.heartbeatTimerPeriod, let context = self.context else { return }
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -378,12 +392,17 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
         let requests = self.requests
         self.requests.removeAll()
         for request in requests.values {
-            request.fail(error)
+            request.pending.fail(error)
         }
         self.resumeReadingIfPossible(force: true)
     }
 
     // MARK: Read backpressure
+
+    /// Whether a reply or a confirm is outstanding, which socket reads must not hold back.
+    var awaitsBroker: Bool {
+        !self.requests.isEmpty || self.channels.values.contains { !$0.confirms.isEmpty }
+    }
 
     func consumerPaused() {
         self.pausedConsumers += 1
@@ -396,7 +415,7 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
 
     func resumeReadingIfPossible(force: Bool) {
         if force { self.pausedConsumers = 0 }
-        guard self.pausedConsumers == 0 || !self.requests.isEmpty, self.readPending, let context = self.context else { return }
+        guard self.pausedConsumers == 0 || self.awaitsBroker, self.readPending, let context = self.context else { return }
         self.readPending = false
         context.read()
     }

@@ -10,6 +10,23 @@ struct QueuedPublish {
     var body: ByteBuffer
     var promise: EventLoopPromise<Void>
     var timeout: Scheduled<Void>?
+    /// When the publish was asked for (the event loop's uptime in ns), for the request timeout.
+    var startedAt: UInt64
+}
+
+/// A publish sent in confirm mode, waiting for the broker's ack.
+struct PendingConfirm {
+    var promise: EventLoopPromise<Void>
+    /// When the publish was asked for (the event loop's uptime in ns).
+    var startedAt: UInt64
+}
+
+/// A synchronous request waiting for its reply.
+struct RequestEntry {
+    var pending: PendingRequest
+    var channelID: UInt16
+    /// When it was sent (the event loop's uptime in ns), for the request timeout.
+    var sentAt: UInt64
 }
 
 /// A consumer as the handler knows it.
@@ -21,6 +38,11 @@ struct ConsumerEntry {
     var paused: Bool = false
     /// The application stopped iterating; a basic.cancel is on its way.
     var terminated: Bool = false
+    /// Acknowledged deliveries on a channel with a prefetch count: the broker never sends more
+    /// than the prefetch, so the buffer (at least that large) cannot overflow and the consumer
+    /// never stops socket reads. Stopping them would also hold back every reply and confirm of
+    /// the connection, which the consumer's own loop may be waiting for.
+    var boundedByPrefetch: Bool = false
 }
 
 /// What the handler keeps per open channel besides its state machine.
@@ -36,7 +58,7 @@ final class ChannelContext {
     /// Consumers by consumer tag.
     var consumers: [String: ConsumerEntry] = [:]
     /// Confirm promises by delivery tag.
-    var confirms: [UInt64: EventLoopPromise<Void>] = [:]
+    var confirms: [UInt64: PendingConfirm] = [:]
     /// Publishes waiting for the confirm window.
     var waitingPublishes: Deque<QueuedPublish> = []
     /// The prefetch count set by basic.qos, which bounds unacknowledged deliveries.

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import PostgresNIO
+import WarrenCore
 
 /// A PostgreSQL database opened for the store: a bounded pool of connections (postgres-nio's
 /// ``PostgresClient``), run by a task that ``close()`` ends.
@@ -38,7 +39,7 @@ final class PostgresServer: Sendable {
         let runner = Task.immediate { await client.run() }
         let server = PostgresServer(client: client, runner: runner, logger: logger)
         do {
-            try await withDeadline(connectTimeout) {
+            try await withDeadline(connectTimeout, "the first PostgreSQL connection") {
                 try await server.withConnection { connection in
                     _ = try await connection.query("SELECT 1", logger: logger).collect()
                 }
@@ -101,21 +102,5 @@ final class PostgresServer: Sendable {
             return text
         }
         return String(describing: error)
-    }
-}
-
-/// Runs `body`, throwing ``StoreError/unavailable(_:)`` when it takes longer than `limit`.
-func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else {
-            throw StoreError.unavailable("no connection within \(limit)")
-        }
-        return value
     }
 }

@@ -72,10 +72,11 @@ final class ChatHarness: Sendable {
         try result.get()
     }
 
-    /// Starts a role on a connection of its own; returns that connection (close it to kill the role).
+    /// Starts a role on a connection of its own (made with `amqp`, the harness's by default);
+    /// returns that connection (close it to kill the role).
     @discardableResult
-    func start(_ role: any WarrenRole) async throws -> AMQPConnection {
-        var amqp = self.amqp
+    func start(_ role: any WarrenRole, amqp configuration: AMQPConfiguration? = nil) async throws -> AMQPConnection {
+        var amqp = configuration ?? self.amqp
         amqp.connectionName = "test \(role.name)"
         let connection = try await AMQPConnection.connect(configuration: amqp, logger: self.logger)
         let logger = self.logger
@@ -225,8 +226,8 @@ final class EventLog: Sendable {
         let consumer = try await channel.consume(queue: queue, noAck: !acknowledging)
         Task {
             for try await delivery in consumer {
-                if let event = try? RoomEvent.decode(delivery.body.readableBytesView) {
-                    self.box.withLockedValue { $0.append(event) }
+                if let message = try? TabMessage.decode(delivery.body.readableBytesView) {
+                    self.box.withLockedValue { $0.append(contentsOf: message.events) }
                 }
                 if acknowledging { try await delivery.ack() }
             }

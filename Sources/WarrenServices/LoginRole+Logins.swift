@@ -1,0 +1,221 @@
+import AMQPClient
+import AMQPProtocol
+import Logging
+import NIOConcurrencyHelpers
+import WarrenCore
+
+/// Logins: many at once, each bounded, none able to stop the others.
+///
+/// A storm of logins (every tab of a restarted broker comes back in the same second) is the
+/// normal case. Up to ``LoginRole/loginConcurrency`` requests are handled at once; requests for
+/// one tab take turns (``KeyedTurns``). Broker calls that may fail on the broker's side (a passive
+/// declare of a queue that is not there closes its channel) borrow a channel of their own from
+/// a pool, so no login opens and closes a channel, and a tab that says it is new
+/// (`"resume": false`) is not asked about at all. A login that does not finish within
+/// ``LoginRole/loginTimeout`` is answered with `service.busy` and acknowledged, so the page
+/// tries again later and the loop goes on; a loop where nothing finishes while logins wait is
+/// noticed by a ``ProgressWatch`` and logged.
+extension LoginRole {
+    /// What one login needs besides the request.
+    struct LoginContext: Sendable {
+        let connection: AMQPConnection
+        let publisher: AMQPChannel
+        let pool: AMQPChannelPool
+        let backfill: Backfill?
+        let sessions: SharedRecentQueues?
+    }
+
+    func consumeLogins(connection: AMQPConnection, publisher: AMQPChannel, sessions: SharedRecentQueues) async throws {
+        let consumer = try await self.consumer(on: connection, queue: self.topology.login)
+        let pool = AMQPChannelPool(connection: connection, maxIdle: self.loginConcurrency)
+        let backfill = Backfill(connection: connection, configuration: self.configuration, logger: self.logger, pool: pool)
+        let context = LoginContext(connection: connection, publisher: publisher, pool: pool, backfill: backfill, sessions: sessions)
+        let turns = KeyedTurns()
+        let watch = SharedProgressWatch(patience: self.loginTimeout * 2)
+        try await withThrowingTaskGroup(of: Void.self) { outer in
+            outer.addTask { try await self.watchLogins(watch) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var running = 0
+                for try await delivery in consumer.cancelOnGracefulShutdown() {
+                    if running >= self.loginConcurrency {
+                        _ = try await group.next()
+                        running -= 1
+                    }
+                    running += 1
+                    watch.started()
+                    group.addTask {
+                        defer { self.report(watch.finished()) }
+                        try await self.handleLoginInTime(delivery, context: context, turns: turns)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            outer.cancelAll()
+        }
+        await backfill.close()
+        await pool.close()
+        try? await consumer.channel.close()
+    }
+
+    /// Checks the watch every few seconds until cancelled.
+    private func watchLogins(_ watch: SharedProgressWatch) async throws {
+        let interval = min(self.loginTimeout, .seconds(5))
+        while !Task.isCancelled {
+            try await Task.sleep(for: interval)
+            self.report(watch.checked())
+        }
+    }
+
+    private func report(_ verdict: ProgressWatch.Verdict) {
+        switch verdict {
+        case .fine:
+            break
+        case .stalled(let inFlight, let since):
+            self.logger.error(
+                "no login finished while logins wait: the broker or a role behind it does not answer",
+                metadata: ["waiting": "\(inFlight)", "since": "\(since)"]
+            )
+        case .recovered(let after):
+            self.logger.notice("logins are moving again", metadata: ["stalledFor": "\(after)"])
+        }
+    }
+
+    /// Handles one request within ``loginTimeout``; a login that runs out of time or fails on
+    /// the broker's side is answered with `service.busy` and acknowledged. Throws only when the
+    /// connection is gone, which ends the role (and its supervisor reconnects).
+    func handleLoginInTime(_ delivery: AMQPDelivery, context: LoginContext, turns: KeyedTurns) async throws {
+        let key = LoginRequest.turnKey(of: delivery.body.readableBytesView)
+        // A login abandoned at its deadline may still be running: whichever of it and the busy
+        // answer comes first settles the delivery, the other leaves it alone.
+        let settled = SettleOnce()
+        do {
+            try await turns.run(key) {
+                try await withDeadline(self.loginTimeout, "a login request") {
+                    try await self.handleLogin(delivery, context: context, settled: settled)
+                }
+            }
+        } catch {
+            // Stopped from outside (the role is being torn down): leave the request unsettled,
+            // so the broker gives it to another copy once this channel closes.
+            if Task.isCancelled { return }
+            guard settled.claim() else { return }
+            if !context.connection.isActive { throw error }
+            self.logger.warning("login request not finished; answered busy", metadata: ["error": "\(error)"])
+            let refusal = Refusal(.serviceBusy, "The chat is busy; trying again shortly.")
+            if let replyTo = delivery.properties.replyTo {
+                try? await withDeadline(.seconds(2), "a busy reply") {
+                    try await context.publisher.publish(
+                        LoginReply.failure(refusal), routingKey: replyTo,
+                        properties: WarrenProperties.reply(correlationID: delivery.properties.correlationID)
+                    )
+                }
+            }
+            try? await delivery.ack()
+        }
+    }
+
+    func handleLogin(_ delivery: AMQPDelivery, context: LoginContext, settled: SettleOnce = SettleOnce()) async throws {
+        let replyTo = delivery.properties.replyTo
+        let correlationID = delivery.properties.correlationID
+        let publisher = context.publisher
+        let request: LoginRequest
+        do throws(Refusal) {
+            request = try LoginRequest.decode(delivery.body.readableBytesView).validate()
+        } catch {
+            if let replyTo {
+                try await publisher.publish(LoginReply.failure(error), routingKey: replyTo, properties: WarrenProperties.reply(correlationID: correlationID))
+            }
+            if settled.claim() { try await delivery.deadLetter("login request refused: \(error)", logger: self.logger) }
+            return
+        }
+        if let reason = PostAuthor.refusal(userID: delivery.properties.userID, login: request.login, required: self.configuration.brokerAuth) {
+            let refusal = Refusal(.loginNotVouched, "You are not signed in as \(request.login).")
+            if let replyTo {
+                try await publisher.publish(LoginReply.failure(refusal), routingKey: replyTo, properties: WarrenProperties.reply(correlationID: correlationID))
+            }
+            if settled.claim() { try await delivery.deadLetter("login request refused: \(reason)", logger: self.logger) }
+            return
+        }
+        try await self.beforeHandling?(request)
+        let queue = self.topology.userQueue(login: request.login, session: request.session)
+        var logger = self.logger
+        logger[metadataKey: "login"] = "\(request.login)"
+        logger[metadataKey: "queue"] = "\(queue)"
+        // A session the tab has just made has no queue yet: nothing to ask.
+        let existed = request.action == .login && !request.mayExist ? false : try await self.exists(queue, pool: context.pool)
+        switch request.action {
+        case .login:
+            do {
+                try await context.pool.withChannel { try await self.declarer.declareUserQueue(queue, on: $0) }
+            } catch let error as AMQPError where error.code == .preconditionFailed {
+                // The queue exists with other arguments (the configuration changed): it still works.
+                logger.warning("tab queue exists with other arguments; using it as it is", metadata: ["error": "\(error)"])
+            }
+            context.sessions?.insert(queue)
+            // After the binding, so backfill and live delivery meet with no gap (see HistoryRole).
+            if !existed { try await context.backfill?.fill(queue, publisher: publisher) }
+            try await self.reply(
+                LoginReply.success(queue: queue, login: request.login, session: request.session),
+                to: replyTo, correlationID: correlationID, publisher: publisher
+            )
+            if !existed {
+                try await self.announce("\(request.login) joined", from: request.login, publisher: publisher)
+            }
+            logger.info(existed ? "tab came back" : "logged in")
+        case .logout:
+            if existed {
+                try await context.pool.withChannel { _ = try await $0.queueDelete(queue) }
+            }
+            // After the delete: a post loop's passive declare answered before it is not kept.
+            context.sessions?.remove(queue)
+            try await self.reply(
+                LoginReply(ok: true, queue: queue, login: request.login, session: request.session),
+                to: replyTo, correlationID: correlationID, publisher: publisher
+            )
+            if existed {
+                try await self.announce("\(request.login) left", from: request.login, publisher: publisher)
+            }
+            logger.info("logged out")
+        }
+        if settled.claim() { try await delivery.ack() }
+    }
+
+    /// Whether `queue` exists, asked with a passive declare on a pooled channel (a 404 closes
+    /// only that channel, which the pool then drops).
+    private func exists(_ queue: String, pool: AMQPChannelPool) async throws -> Bool {
+        do {
+            _ = try await pool.withChannel { try await $0.queueDeclare(queue, passive: true) }
+            return true
+        } catch let error as AMQPError where error.code == .notFound {
+            return false
+        }
+    }
+
+    /// Replies when the request named a reply queue (a logout need not).
+    private func reply(_ reply: LoginReply, to replyTo: String?, correlationID: String?, publisher: AMQPChannel) async throws {
+        guard let replyTo, !replyTo.isEmpty else { return }
+        try await publisher.publish(reply, routingKey: replyTo, properties: WarrenProperties.reply(correlationID: correlationID))
+    }
+}
+
+/// Lets one of several parties settle a delivery.
+final class SettleOnce: Sendable {
+    private let taken = NIOLockedValueBox(false)
+
+    /// True for the first caller only.
+    func claim() -> Bool {
+        self.taken.withLockedValue { taken in
+            defer { taken = true }
+            return !taken
+        }
+    }
+}
+
+extension LoginRequest {
+    /// The key requests for one tab take turns on: its login and session as sent, or the raw
+    /// bytes' hash when they cannot be read (such a request is refused anyway).
+    static func turnKey<Bytes: Collection>(of bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        guard let request = try? LoginRequest.decode(bytes) else { return "?\(bytes.count)" }
+        return "\(request.login)\u{0}\(request.session)"
+    }
+}
