@@ -2,6 +2,7 @@
 // the server decides it, must come out the same from the page's checks.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 import { Limits, SESSION_ID_PATTERN, rules, validateLogin, validatePost, validateSession } from '../validate.js';
@@ -44,6 +45,13 @@ describe('the shared rules', () => {
     }
     const routes = new Set(vectors.posts.filter((v) => v.ok).map((v) => v.route));
     assert.deepEqual([...routes].sort(), ['plain', ...Object.keys(rules.proofSuffixes)].sort());
+  });
+
+  it('are what the committed Swift (Sources/WarrenCore/Generated/Rules.swift) was generated from', (t) => {
+    const script = new URL('../../scripts/gen-rules', import.meta.url).pathname;
+    const run = spawnSync('python3', [script, '--check'], { encoding: 'utf8' });
+    if (run.error) return t.skip('no python3 here');
+    assert.equal(run.status, 0, run.stderr);
   });
 });
 
