@@ -282,11 +282,16 @@ export class StompConnection {
       return;
     }
     if (closeCode === 1000 && closeReason === STOMP_DIED) {
+      // Web-STOMP closes this way both when it refuses a frame and when the broker closes the
+      // connection itself (close_all_connections, a restart). A frame still waiting for its
+      // RECEIPT is the likely culprit; an ACK never is (it goes out once, on the connection
+      // that delivered its message), so after one the close is the broker's own.
       const culprit = link.connected ? link.unconfirmed() : undefined;
-      const operation = culprit?.operation ?? link.lastOperation;
+      const last = link.lastOperation;
+      const operation = culprit?.operation ?? (/^ACK\b/.test(last ?? '') ? undefined : last);
       const message = operation
         ? `broker closed the connection ("STOMP died"), most likely refusing ${operation}`
-        : 'broker closed the connection ("STOMP died")';
+        : 'broker closed the connection ("STOMP died") with nothing of ours to refuse: closed by the broker';
       const error = new StompError(ErrorCode.stompDied, message, { operation, closeCode, closeReason });
       this._emit('error', error);
       if (culprit) this._refused(culprit, error);

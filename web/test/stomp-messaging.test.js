@@ -388,6 +388,42 @@ describe('StompClient and "STOMP died"', () => {
     assert.equal(sub.active, true);
   });
 
+  it('does not blame an ACK when the broker closes the connection itself (close_all_connections)', () => {
+    // Seen on RabbitMQ 3.10: a forced close arrives as 1000 "STOMP died", often right after an
+    // ACK of a message from that same connection; the broker refused nothing.
+    const t = connected({ maxSubscribeFailures: 1 });
+    const got = [];
+    const sub = t.client.subscribe('/amq/queue/s', (m) => got.push(m), { ack: 'client-individual' });
+    t.receipt('SUBSCRIBE');
+    t.socket().receive(message(sub.id, { ack: 'T_sub-3@@session-old@@208' }));
+    assert.equal(got[0].ack(), true);
+    t.socket().serverClose(1000, 'STOMP died');
+    const error = t.errors.at(-1);
+    assert.equal(error.code, 'stomp-died');
+    assert.equal(error.operation, undefined);
+    assert.doesNotMatch(error.message, /refusing ACK/);
+    assert.match(error.message, /closed by the broker/);
+    assert.equal(sub.active, true);
+    // The next connection renews the subscription and sends no ACK of the old delivery.
+    t.clock.advance(t.states.at(-1).delayMs);
+    t.connect();
+    assert.equal(got[0].ack(), false);
+    assert.deepEqual(t.socket().framesOf('SUBSCRIBE').map((f) => f.headers.id), [sub.id]);
+    assert.equal(t.socket().framesOf('ACK').length, 0);
+  });
+
+  it('acknowledges a message once: a second ACK or NACK would be refused, so it is not sent', () => {
+    const t = connected();
+    let msg;
+    const sub = t.client.subscribe('/amq/queue/s', (m) => (msg = m), { ack: 'client-individual' });
+    t.socket().receive(message(sub.id, { ack: 'A1' }));
+    assert.equal(msg.ack(), true);
+    assert.equal(msg.ack(), false);
+    assert.equal(msg.nack(), false);
+    assert.equal(t.socket().framesOf('ACK').length, 1);
+    assert.equal(t.socket().framesOf('NACK').length, 0);
+  });
+
   it('a plain close 1000 is not "STOMP died"', () => {
     const t = connected();
     t.socket().serverClose(1000, '');
