@@ -1,4 +1,4 @@
-// StompClient: subscribe/ack/nack, send with receipts, request/reply, outbox, ERROR, "STOMP died".
+// StompClient: subscribe/ack/nack, send with receipts, request/reply, no outbox, ERROR, "STOMP died".
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -223,45 +223,45 @@ describe('StompClient send and receipts', () => {
   });
 });
 
-describe('StompClient outbox', () => {
-  it('holds sends while disconnected and flushes them once after CONNECTED', async () => {
+describe('StompClient without a connection', () => {
+  it('keeps no outbox: a send while disconnected is refused at once with not-connected, and never sent later', async () => {
     const t = connected();
     t.socket().serverClose(1006);
-    const a = track(t.client.send('/q', 'one'));
-    const b = track(t.client.send('/q', 'two'));
-    assert.equal(t.sockets[0].framesOf('SEND').length, 0);
-    t.clock.advance(t.states.at(-1).delayMs);
-    t.connect();
-    const sends = t.socket().framesOf('SEND');
-    assert.deepEqual(sends.map((f) => f.body), ['one', 'two']);
-    for (const f of sends) t.socket().receive(brokerFrame('RECEIPT', { 'receipt-id': f.headers.receipt }));
-    await flush();
-    assert.equal(a.value.command, 'RECEIPT');
-    assert.equal(b.value.command, 'RECEIPT');
-    // another reconnect does not send them again
-    t.socket().serverClose(1006);
+    await assert.rejects(t.client.send('/q', 'one'), { code: 'not-connected', operation: 'SEND /q' });
     t.clock.advance(t.states.at(-1).delayMs);
     t.connect();
     assert.equal(t.socket().framesOf('SEND').length, 0);
   });
 
-  it('sends queued before the first connect go out after subscriptions', () => {
+  it('refuses a send before the first connect', async () => {
     const t = makeClient();
-    t.client.send('/q', 'early').catch(() => {});
-    t.client.subscribe('/amq/queue/a', () => {});
+    await assert.rejects(t.client.send('/q', 'early'), { code: 'not-connected' });
     t.client.activate();
     t.connect();
-    assert.deepEqual(t.socket().frames().map((f) => f.command), ['CONNECT', 'SUBSCRIBE', 'SEND']);
+    assert.deepEqual(t.socket().frames().map((f) => f.command), ['CONNECT']);
   });
 
-  it('is bounded', async () => {
-    const t = makeClient({ outboxLimit: 2 });
-    const kept = [t.client.send('/q', '1'), t.client.send('/q', '2')];
-    kept.forEach((p) => p.catch(() => {}));
-    await assert.rejects(t.client.send('/q', '3'), { code: 'outbox-full' });
+  it('whenConnected resolves on CONNECTED, at once when connected, and fails on timeout or a refused login', async () => {
+    const t = makeClient();
+    const first = track(t.client.whenConnected({ timeoutMs: 5000 }));
     t.client.activate();
+    await flush();
+    assert.equal(first.settled, false);
     t.connect();
-    assert.equal(t.socket().framesOf('SEND').length, 2);
+    await flush();
+    assert.equal(first.settled, true);
+    await t.client.whenConnected();
+    t.socket().serverClose(1006);
+    const timedOut = t.client.whenConnected({ timeoutMs: 100 });
+    t.clock.advance(100);
+    await assert.rejects(timedOut, { code: 'connect-timeout' });
+
+    const refused = makeClient();
+    const waiting = refused.client.whenConnected();
+    refused.client.activate();
+    refused.socket().open();
+    refused.socket().receive(brokerFrame('ERROR', { message: 'Bad CONNECT' }));
+    await assert.rejects(waiting, { code: 'auth-failed' });
   });
 });
 
@@ -311,11 +311,10 @@ describe('StompClient request/reply', () => {
     await assert.rejects(asked, { code: 'connection-lost' });
   });
 
-  it('waits in the outbox while disconnected and is withdrawn on timeout', async () => {
+  it('is refused at once while disconnected, and not sent later', async () => {
     const t = makeClient();
-    const asked = t.client.request('/q', 'x', { timeoutMs: 1000 });
-    t.clock.advance(1000);
-    await assert.rejects(asked, { code: 'request-timeout' });
+    await assert.rejects(t.client.request('/q', 'x', { timeoutMs: 1000 }), { code: 'not-connected' });
+    assert.equal(t.clock.pending, 0);
     t.client.activate();
     t.connect();
     assert.equal(t.socket().framesOf('SEND').length, 0);
