@@ -11,9 +11,6 @@ export { rules };
 export const Limits = Object.freeze({
   loginMaxLength: rules.loginMaxLength,
   textMaxCharacters: rules.textMaxCharacters,
-  sessionMinLength: rules.sessionMinLength,
-  sessionMaxLength: rules.sessionMaxLength,
-  backfillCount: rules.backfillCount,
 });
 
 const LOGIN_CHARACTER = new RegExp(`^[${rules.loginCharacters}]$`);
