@@ -80,11 +80,6 @@ export class RoomFeed {
     this.room.clear();
   }
 
-  /** Deliveries waiting to be drawn and acknowledged. */
-  get unacknowledged() {
-    return this._toAck.length;
-  }
-
   _checkProof(event) {
     const { room } = this;
     room.setProofCheck(event.id, { status: 'checking' });

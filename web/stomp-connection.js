@@ -150,8 +150,8 @@ export class StompConnection {
 
   /**
    * Disconnects gracefully (DISCONNECT with a receipt) and stops reconnecting. Pending sends,
-   * requests and whenConnected() waiters are rejected with code `deactivated`; subscriptions are kept for
-   * the next activate().
+   * requests and whenConnected() waiters are rejected with code `deactivated`; subscriptions
+   * are kept for the next activate().
    * @param {{force?: boolean}} [options] `force` drops the socket at once, without DISCONNECT
    * @returns {Promise<void>} resolves once the socket is let go; never rejects
    */
