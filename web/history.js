@@ -3,7 +3,7 @@
 // HistoryLoader is the logic (no DOM); attachHistory and attachSearch wire it to the page. Every
 // piece of text goes in with textContent.
 //
-//   const history = attachHistory({ list, room, render });   // after the room view is shown
+//   const history = attachHistory({ list, room, receive: (e) => feed.receive(e), render });
 //   history.reset();                                         // on logout
 //   attachSearch({ form, input, panel, title, results, close });
 
@@ -66,10 +66,14 @@ export async function fetchEvents(fetchFn, url) {
 /** Loads pages of earlier events into a Room, one page at a time, until none are left. */
 export class HistoryLoader {
   /**
-   * @param {{room: import('./room.js').Room, fetch: typeof fetch, pageSize?: number}} options
+   * @param {{room: import('./room.js').Room, receive: (event: object) => {accepted: boolean},
+   *   fetch: typeof fetch, pageSize?: number}} options `receive` takes one event in as a live
+   *   one is (RoomFeed.receive: de-duplicated, proof checked)
    */
-  constructor({ room, fetch: fetchFn, pageSize = HISTORY_PAGE }) {
+  constructor({ room, receive, fetch: fetchFn, pageSize = HISTORY_PAGE }) {
+    if (typeof receive !== 'function') throw new TypeError('a HistoryLoader needs receive(event), which checks proofs');
     this.room = room;
+    this.receive = receive;
     this.fetch = fetchFn;
     this.pageSize = pageSize;
     this.reset();
@@ -114,7 +118,7 @@ export class HistoryLoader {
     }
     if (generation !== this._generation) return 0; // logged out meanwhile
     let added = 0;
-    for (const event of events) if (this.room.receive(event).accepted) added += 1;
+    for (const event of events) if (this.receive(event).accepted) added += 1;
     this.status = events.length < this.pageSize ? HistoryStatus.done : HistoryStatus.idle;
     return added;
   }
@@ -137,12 +141,13 @@ const NEAR_TOP = 40;
 /**
  * Loads earlier events whenever the room list is scrolled (or sits) at its top, keeping what the
  * person was looking at in place, and shows the loader's status in a fixed first line of the list.
- * @param {{list: HTMLElement, room: import('./room.js').Room, render: () => void, fetch?: typeof fetch}} options
+ * @param {{list: HTMLElement, room: import('./room.js').Room, receive: (event: object) => {accepted: boolean},
+ *   render: () => void, fetch?: typeof fetch}} options `receive` takes an event in (RoomFeed.receive);
  *   `render` draws the room at once (syncList)
  * @returns {{check: () => void, reset: () => void, loader: HistoryLoader}}
  */
-export function attachHistory({ list, room, render, fetch: fetchFn = globalThis.fetch.bind(globalThis) }) {
-  const loader = new HistoryLoader({ room, fetch: fetchFn });
+export function attachHistory({ list, room, receive, render, fetch: fetchFn = globalThis.fetch.bind(globalThis) }) {
+  const loader = new HistoryLoader({ room, receive, fetch: fetchFn });
   const line = el(list.ownerDocument, 'li', 'history-status');
   line.dataset.fixed = '';
   line.setAttribute('role', 'status');

@@ -1,10 +1,18 @@
-// Sends this tab's posts and keeps their pending entries in the Room up to date. The StompClient
-// already holds sends made while disconnected and sends them once after reconnecting; this adds
-// the other case: a post that went out but whose RECEIPT was lost with the connection is sent
+// The page's one outbox: this tab's posts from the moment they are written until the broker
+// confirms them (RECEIPT), each shown as a pending entry in the Room. Posts written while
+// disconnected wait here (the STOMP client keeps nothing) and go out once, in order, when the
+// connection is back; a post that went out but whose RECEIPT was lost with the connection is sent
 // again once (same clientId, so the room shows it once), a moment after reconnecting, unless the
 // room has echoed it by then.
+//
+//   const outbox = new Outbox({ room, transport: { get connected() {...}, send(payload) {...} }, ... });
+//   outbox.post('hello', { proof: false });   // shown pending at once; sent now or after connected()
+//   outbox.connected();                        // on every (re)connect
 
 import { PendingStatus } from './room.js';
+
+/** The most posts that may wait at once (pending in the room: waiting, sending or not sent). */
+export const OUTBOX_LIMIT = 100;
 
 /** StompError codes after which a post may or may not have reached the broker. */
 export const RETRYABLE_CODES = new Set(['connection-lost', 'stomp-died', 'heartbeat-timeout', 'receipt-timeout', 'connect-timeout', 'parse-error']);
@@ -12,35 +20,34 @@ export const RETRYABLE_CODES = new Set(['connection-lost', 'stomp-died', 'heartb
 export class Outbox {
   /**
    * @param {object} options
-   * @param {import('./room.js').Room} options.room
-   * @param {(payload: {text: string, clientId: string, login: string, session: string}) => Promise<unknown>} options.send
-   *   sends one post (resolves on the broker's RECEIPT)
+   * @param {import('./room.js').Room} options.room made with `pendingLimit: OUTBOX_LIMIT`
+   * @param {{connected: boolean, send: (payload: {text: string, clientId: string, login: string, session: string}) => Promise<unknown>}} options.transport
+   *   `send` sends one post while connected (resolves on the broker's RECEIPT; rejects with code
+   *   `not-connected` when it could not even go out)
    * @param {() => {login: string, session: string}} options.identity who is posting
-   * @param {() => boolean} options.isConnected
    * @param {() => string} options.newClientId
    * @param {() => void} [options.onChange] called after a pending entry changed asynchronously
    * @param {{setTimeout: Function, clearTimeout: Function}} [options.clock]
-   * @param {number} [options.settleMs] wait after reconnecting before resending (default 1500)
+   * @param {number} [options.settleMs] wait after reconnecting before resending a lost post (default 1500)
    * @param {number} [options.maxAttempts] sends per post before giving up (default 2)
    */
-  constructor({ room, send, identity, isConnected, newClientId, onChange = () => {}, clock = globalThis, settleMs = 1500, maxAttempts = 2 }) {
-    Object.assign(this, { room, _send: send, identity, isConnected, newClientId, onChange, clock, settleMs, maxAttempts });
+  constructor({ room, transport, identity, newClientId, onChange = () => {}, clock = globalThis, settleMs = 1500, maxAttempts = 2 }) {
+    Object.assign(this, { room, transport, identity, newClientId, onChange, clock, settleMs, maxAttempts });
     this._attempts = new Map(); // clientId -> sends so far
-    this._lost = new Set(); // clientIds to send again after reconnecting
+    this._lost = new Set(); // clientIds to send again a moment after reconnecting
     this._timer = null;
   }
 
   /**
-   * Shows a post as pending and sends it.
+   * Shows a post as pending and sends it, now or once connected.
    * @param {string} text validated text
    * @param {{proof?: boolean}} [options] whether it waits for a proof of work
    * @returns {string} its clientId
-   * @throws {RangeError} when too many posts are pending
+   * @throws {RangeError} when OUTBOX_LIMIT posts are pending already
    */
   post(text, { proof = false } = {}) {
     const clientId = this.newClientId();
-    this.room.addPending({ clientId, text, proof, status: this._waitingStatus() });
-    this._transmit(clientId);
+    this._add({ clientId, text, proof });
     return clientId;
   }
 
@@ -55,8 +62,7 @@ export class Outbox {
     for (const { clientId, text, proof = false } of posts) {
       if (this.room.pending(clientId)) continue;
       if (this.room.pendingCount >= this.room.pendingLimit) break;
-      this.room.addPending({ clientId, text, proof, status: this._waitingStatus() });
-      this._transmit(clientId);
+      this._add({ clientId, text, proof });
       taken += 1;
     }
     return taken;
@@ -80,8 +86,7 @@ export class Outbox {
     const entry = this.room.pending(clientId);
     if (!entry || entry.pending.status !== PendingStatus.failed) return;
     this._attempts.set(clientId, 0);
-    this.room.setPendingStatus(clientId, this._waitingStatus());
-    this._transmit(clientId);
+    this._sendOrHold(clientId);
   }
 
   /** Forgets a failed or refused post. @param {string} clientId */
@@ -91,12 +96,11 @@ export class Outbox {
     this.room.removePending(clientId);
   }
 
-  /** Tell it when the connection is (back) up. */
+  /** Tell it when the connection is (back) up: waiting posts go out now, lost ones a moment later. */
   connected() {
     for (const entry of this.room.entries()) {
-      if (entry.pending?.status === PendingStatus.queued && !this._lost.has(entry.pending.clientId)) {
-        this.room.setPendingStatus(entry.pending.clientId, PendingStatus.sending);
-      }
+      const clientId = entry.pending?.clientId;
+      if (entry.pending?.status === PendingStatus.queued && !this._lost.has(clientId)) this._transmit(clientId);
     }
     if (this._lost.size === 0 || this._timer !== null) return;
     this._timer = this.clock.setTimeout(() => {
@@ -104,7 +108,7 @@ export class Outbox {
       const lost = [...this._lost];
       this._lost.clear();
       for (const clientId of lost) {
-        if (this.room.pending(clientId)) this._transmit(clientId);
+        if (this.room.pending(clientId)?.pending.status === PendingStatus.queued) this._sendOrHold(clientId);
       }
       this.onChange();
     }, this.settleMs);
@@ -118,8 +122,14 @@ export class Outbox {
     this._lost.clear();
   }
 
-  _waitingStatus() {
-    return this.isConnected() ? PendingStatus.sending : PendingStatus.queued;
+  _add({ clientId, text, proof }) {
+    this.room.addPending({ clientId, text, proof, status: PendingStatus.queued });
+    this._sendOrHold(clientId);
+  }
+
+  _sendOrHold(clientId) {
+    if (this.transport.connected) this._transmit(clientId);
+    else this.room.setPendingStatus(clientId, PendingStatus.queued);
   }
 
   _transmit(clientId) {
@@ -129,13 +139,12 @@ export class Outbox {
     this._attempts.set(clientId, attempts);
     const { login, session } = this.identity();
     const payload = { text: entry.pending.text, clientId, login, session };
-    this.room.setPendingStatus(clientId, this._waitingStatus());
+    this.room.setPendingStatus(clientId, PendingStatus.sending);
     Promise.resolve()
-      .then(() => this._send(payload))
+      .then(() => this.transport.send(payload))
       .then(
         () => {
-          const current = this.room.pending(clientId)?.pending.status;
-          if (current === PendingStatus.sending || current === PendingStatus.queued) {
+          if (this.room.pending(clientId)?.pending.status === PendingStatus.sending) {
             this.room.setPendingStatus(clientId, PendingStatus.sent);
           }
           this._attempts.delete(clientId);
@@ -152,10 +161,16 @@ export class Outbox {
     const entry = this.room.pending(clientId);
     if (!entry || error?.code === 'deactivated') return;
     if (entry.pending.status === PendingStatus.refused) return;
+    if (error?.code === 'not-connected') {
+      // It never went out: it waits for the next connection like a post written offline.
+      this._attempts.set(clientId, attempts - 1);
+      this.room.setPendingStatus(clientId, PendingStatus.queued);
+      return;
+    }
     if (RETRYABLE_CODES.has(error?.code) && attempts < this.maxAttempts) {
       this._lost.add(clientId);
       this.room.setPendingStatus(clientId, PendingStatus.queued);
-      if (this.isConnected()) this.connected();
+      if (this.transport.connected) this.connected();
       return;
     }
     this.room.setPendingStatus(clientId, PendingStatus.failed, describeSendError(error));
@@ -169,8 +184,6 @@ export class Outbox {
  */
 export function describeSendError(error) {
   switch (error?.code) {
-    case 'outbox-full':
-      return 'Too many posts are waiting for the connection.';
     case 'receipt-timeout':
       return 'The broker did not confirm it in time; it may or may not have arrived.';
     case 'connection-lost':

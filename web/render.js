@@ -70,7 +70,7 @@ export function syncList(list, entries, cache, options = {}) {
  * @returns {HTMLElement}
  */
 export function renderEntry(doc, entry, options = {}) {
-  if (entry.pending) return renderPending(doc, entry, options);
+  if (entry.pending) return renderPending(doc, entry);
   const event = entry.event;
   const known = event.kind === 'message' || Object.hasOwn(KIND_LABELS, event.kind);
   const kind = known ? event.kind : 'system'; // a kind this page does not know shows as a plain line

@@ -1,11 +1,12 @@
 // The tab's identity: a random session id (kept in sessionStorage with the login name, so a
 // reload finds the same queue), random client ids for posts, and the login reply's shape.
 
+import { SESSION_ID_PATTERN } from './validate.js';
+
+export { SESSION_ID_PATTERN };
+
 const STORAGE_KEY = 'warren.session';
 const UNSENT_KEY = 'warren.unsent';
-
-/** What a session id looks like: base64url, 22 to 64 characters (the server's rule). */
-export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{22,64}$/;
 
 /**
  * Encodes bytes as base64url without padding.

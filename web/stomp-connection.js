@@ -38,7 +38,7 @@ export function browserWebSocketFactory(url, protocols) {
  *
  * Events (`on(type, listener)`): `state` with `{state, delayMs?, attempt?, error?, headers?}`
  * whenever the connection state changes, and `error` with a StompError for broker errors,
- * refused operations, dead connections and throwing handlers.
+ * refused operations, dead connections and throwing handlers. whenConnected() waits for CONNECTED.
  */
 export class StompConnection {
   /**
@@ -95,6 +95,7 @@ export class StompConnection {
     this._deactivation = null;
     this._seq = 0;
     this._receipts = new ReceiptBook(this._clock);
+    this._waiters = new Set(); // whenConnected() promises
   }
 
   /** The current ConnectionState value. */
@@ -119,6 +120,25 @@ export class StompConnection {
     return () => this._listeners.get(type)?.delete(listener);
   }
 
+  /**
+   * Resolves once connected (at once when connected now). Rejects when the client stops first
+   * (a refused login: `auth-failed`; deactivate(): `deactivated`) or after `timeoutMs`
+   * (`connect-timeout`). It does not activate the client.
+   * @param {{timeoutMs?: number}} [options] default connectTimeoutMs
+   * @returns {Promise<void>}
+   */
+  whenConnected({ timeoutMs = this.connectTimeoutMs } = {}) {
+    if (this._readyLink()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = { resolve, reject };
+      waiter.timer = this._clock.setTimeout(() => {
+        this._waiters.delete(waiter);
+        reject(new StompError(ErrorCode.connectTimeout, `not connected within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this._waiters.add(waiter);
+    });
+  }
+
   /** Starts connecting (and keeps reconnecting) unless already active. Safe to call any time. */
   activate() {
     this._active = true;
@@ -130,8 +150,8 @@ export class StompConnection {
 
   /**
    * Disconnects gracefully (DISCONNECT with a receipt) and stops reconnecting. Pending sends,
-   * requests and the outbox are rejected with code `deactivated`; subscriptions are kept for
-   * the next activate().
+   * requests and whenConnected() waiters are rejected with code `deactivated`; subscriptions
+   * are kept for the next activate().
    * @param {{force?: boolean}} [options] `force` drops the socket at once, without DISCONNECT
    * @returns {Promise<void>} resolves once the socket is let go; never rejects
    */
@@ -272,6 +292,7 @@ export class StompConnection {
     this._connected(link);
     if (link !== this._link) return; // a send during _connected failed
     this._setState(ConnectionState.connected, { headers: frame.headers });
+    if (link === this._readyLink()) this._settleWaiters();
   }
 
   _onClose(link, { code: closeCode, reason: closeReason }) {
@@ -282,11 +303,16 @@ export class StompConnection {
       return;
     }
     if (closeCode === 1000 && closeReason === STOMP_DIED) {
+      // Web-STOMP closes this way both when it refuses a frame and when the broker closes the
+      // connection itself (close_all_connections, a restart). A frame still waiting for its
+      // RECEIPT is the likely culprit; an ACK never is (it goes out once, on the connection
+      // that delivered its message), so after one the close is the broker's own.
       const culprit = link.connected ? link.unconfirmed() : undefined;
-      const operation = culprit?.operation ?? link.lastOperation;
+      const last = link.lastOperation;
+      const operation = culprit?.operation ?? (/^ACK\b/.test(last ?? '') ? undefined : last);
       const message = operation
         ? `broker closed the connection ("STOMP died"), most likely refusing ${operation}`
-        : 'broker closed the connection ("STOMP died")';
+        : 'broker closed the connection ("STOMP died") with nothing of ours to refuse: closed by the broker';
       const error = new StompError(ErrorCode.stompDied, message, { operation, closeCode, closeReason });
       this._emit('error', error);
       if (culprit) this._refused(culprit, error);
@@ -362,6 +388,7 @@ export class StompConnection {
       return;
     }
     this._active = false;
+    this._settleWaiters(error);
     this._stopped(error);
     this._setState(ConnectionState.authFailed, { error });
   }
@@ -372,12 +399,23 @@ export class StompConnection {
     const error = new StompError(ErrorCode.deactivated, 'the client was deactivated');
     if (this._link) this._dropLink(this._link, error);
     this._deactivation = null;
+    this._settleWaiters(error);
     this._stopped(error);
     this._setState(ConnectionState.disconnected);
     deactivation.resolve();
     if (this._active && !this._suspended) {
       this._attempt = 0;
       this._open();
+    }
+  }
+
+  /** Resolves every whenConnected() promise, or rejects them with `error`. */
+  _settleWaiters(error) {
+    for (const waiter of [...this._waiters]) {
+      this._waiters.delete(waiter);
+      this._clock.clearTimeout(waiter.timer);
+      if (error) waiter.reject(error);
+      else waiter.resolve();
     }
   }
 

@@ -25,8 +25,8 @@ export const ErrorCode = Object.freeze({
   receiptTimeout: 'receipt-timeout',
   /** No reply to a request in time. */
   requestTimeout: 'request-timeout',
-  /** The outbox of messages waiting for a connection is full. */
-  outboxFull: 'outbox-full',
+  /** Not connected now: the SEND or request was not sent (nothing is kept for later). */
+  notConnected: 'not-connected',
   /** The client was deactivated while the operation was pending. */
   deactivated: 'deactivated',
   /** A subscription handler threw or its promise rejected; `cause` holds what it threw. */

@@ -15,6 +15,7 @@ export class StompMessage {
     this.binaryBody = frame.binaryBody;
     this._frame = frame;
     this._acknowledge = acknowledge;
+    this._settled = false; // ACK or NACK went out: a second one would be refused by the broker
   }
 
   /** The body as UTF-8 text. */
@@ -40,19 +41,27 @@ export class StompMessage {
   /**
    * Acknowledges the message (for `client` / `client-individual` subscriptions).
    * @param {Record<string, string>} [headers] extra headers, e.g. `transaction`
-   * @returns {boolean} false when the connection it came on is gone (the broker will redeliver it)
+   * @returns {boolean} false when the connection it came on is gone (the broker will redeliver
+   *   it), or when it was acknowledged (or rejected) already
    */
   ack(headers = {}) {
-    return this._acknowledge('ACK', this, headers);
+    return this._settle('ACK', headers);
   }
 
   /**
    * Rejects the message (RabbitMQ requeues it unless `requeue: 'false'`).
    * @param {Record<string, string>} [headers] extra headers, e.g. `requeue`
-   * @returns {boolean} false when the connection it came on is gone
+   * @returns {boolean} false when the connection it came on is gone, or when it was
+   *   acknowledged (or rejected) already
    */
   nack(headers = {}) {
-    return this._acknowledge('NACK', this, headers);
+    return this._settle('NACK', headers);
+  }
+
+  _settle(command, headers) {
+    if (this._settled) return false;
+    this._settled = this._acknowledge(command, this, headers);
+    return this._settled;
   }
 }
 

@@ -22,12 +22,17 @@ function parseHeartbeat(header) {
   return match ? [Number(match[1]), Number(match[2])] : [0, 0];
 }
 
-/** Default reconnect policy: 1 s, doubling, capped at 30 s, up to half taken off at random. */
-export const DEFAULT_BACKOFF = Object.freeze({ baseMs: 1000, factor: 2, capMs: 30000, jitter: 0.5 });
+/**
+ * Default reconnect policy, "full jitter": attempt n waits a random time in [0, min(15 s, 1 s · 2^n)],
+ * so the first retry comes within a second and a thousand tabs that lost their broker together
+ * come back spread over that time instead of in the same millisecond.
+ */
+export const DEFAULT_BACKOFF = Object.freeze({ baseMs: 1000, factor: 2, capMs: 15000, jitter: 1 });
 
 /**
  * The delay before reconnect attempt `attempt` (0 for the first): exponential growth with a cap,
- * then jitter that removes up to `jitter` of it, so clients that lost the broker together spread out.
+ * then jitter that removes up to `jitter` of it (all of it with jitter 1: full jitter), so clients
+ * that lost the broker together spread out.
  * @param {number} attempt 0, 1, 2, ...
  * @param {{baseMs: number, factor: number, capMs: number, jitter: number}} policy
  * @param {() => number} random a source of numbers in [0, 1)

@@ -1,12 +1,15 @@
 // A STOMP 1.2 client for RabbitMQ Web-STOMP: subscriptions renewed across reconnects, sends
-// confirmed by RECEIPT with an outbox while disconnected, and request/reply over /temp-queue/.
-// The connection itself (heart-beats, reconnect, auth failure) lives in stomp-connection.js.
+// confirmed by RECEIPT, and request/reply over /temp-queue/. It holds no outbox: a send or a
+// request while disconnected fails at once with `not-connected` (the page's own outbox, outbox.js,
+// keeps posts for later; whenConnected() waits for a connection). The connection itself
+// (heart-beats, reconnect, auth failure) lives in stomp-connection.js.
 //
 //   import { StompClient } from './stomp.js';
 //   const stomp = new StompClient({ url: config.stompUrl, login, passcode, host: '/' });
 //   stomp.on('state', ({ state, delayMs, error }) => showStatus(state, delayMs, error));
 //   stomp.on('error', (error) => console.warn(error.code, error.message));
 //   stomp.activate();
+//   await stomp.whenConnected();
 //   const reply = await stomp.request('/amq/queue/chat.login', JSON.stringify(login),
 //                                     { headers: { 'content-type': 'application/json' } });
 //   stomp.subscribe(`/amq/queue/${JSON.parse(reply.body).queue}`, (m) => { show(m.body); m.ack(); },
@@ -31,7 +34,6 @@ export class StompClient extends StompConnection {
    * @param {object} options every StompConnection option (url, login, passcode, host, heartbeat,
    *   backoff, authRetryMs, timeouts, maxFrameSize, beforeConnect, webSocketFactory, clock, random), and:
    * @param {number} [options.requestTimeoutMs] default request() timeout (default 10000)
-   * @param {number} [options.outboxLimit] messages held while disconnected (default 100)
    * @param {number} [options.maxSubscribeFailures] drop a subscription whose SUBSCRIBE the broker
    *   refused this many times in a row (default 2)
    * @param {string} [options.replyQueue] the NAME in `/temp-queue/NAME` for replies (default `replies`)
@@ -39,12 +41,10 @@ export class StompClient extends StompConnection {
   constructor(options) {
     super(options);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10000;
-    this.outboxLimit = options.outboxLimit ?? 100;
     this.maxSubscribeFailures = options.maxSubscribeFailures ?? 2;
     this.replyQueue = options.replyQueue ?? 'replies';
     this._subscriptions = new Map(); // id -> Subscription, kept across reconnects
     this._requests = new RequestBook(this._clock);
-    this._outbox = []; // sends waiting for a connection
   }
 
   /** The reply-to destination request() uses. */
@@ -79,24 +79,25 @@ export class StompClient extends StompConnection {
   }
 
   /**
-   * Sends a message and waits for the broker's RECEIPT. While disconnected the message waits
-   * in a bounded outbox and goes out after the next CONNECTED (once).
+   * Sends a message and waits for the broker's RECEIPT.
    * @param {string} destination e.g. `/amq/queue/chat.inbox`
    * @param {string | Uint8Array} [body]
    * @param {Record<string, string>} [headers] e.g. `content-type`
    * @returns {Promise<import('./stomp-frame.js').StompFrame>} the RECEIPT; rejects on ERROR,
-   *   a lost connection, receipt timeout, a full outbox or deactivate()
+   *   a lost connection, receipt timeout, no connection now (`not-connected`, nothing was sent)
+   *   or deactivate()
    */
   send(destination, body = '', headers = {}) {
     return new Promise((resolve, reject) => {
-      this._enqueue({ destination, body, headers, resolve, reject, onSent: null });
+      this._transmitOrRefuse({ destination, body, headers, resolve, reject, onSent: null });
     });
   }
 
   /**
    * Sends a request with `reply-to: /temp-queue/NAME` and a fresh `correlation-id`, and resolves
    * with the reply MESSAGE carrying that correlation-id. The temporary queue dies with the socket,
-   * so a request already sent is rejected when the connection is lost.
+   * so a request already sent is rejected when the connection is lost; one made while
+   * disconnected is rejected at once with `not-connected` (wait with whenConnected() first).
    * @param {string} destination
    * @param {string | Uint8Array} [body]
    * @param {{timeoutMs?: number, headers?: Record<string, string>}} [options]
@@ -119,21 +120,19 @@ export class StompClient extends StompConnection {
         reject,
         timeoutMs,
         timeoutError: () => new StompError(ErrorCode.requestTimeout, `no reply from ${destination} within ${timeoutMs} ms`, { operation }),
-        settled: () => this._withdraw(entry), // a request that timed out in the outbox is not sent later
       });
-      this._enqueue(entry);
+      this._transmitOrRefuse(entry);
     });
   }
 
   // ---- hooks from StompConnection ----
 
-  /** Renews every subscription, then sends the outbox, in order. */
+  /** Renews every subscription, in order. */
   _connected(link) {
     for (const sub of [...this._subscriptions.values()]) {
       if (link !== this._link) return;
       this._sendSubscribe(link, sub);
     }
-    while (this._outbox.length > 0 && link === this._link) this._transmitSend(link, this._outbox.shift());
   }
 
   _refused(culprit, error) {
@@ -145,22 +144,23 @@ export class StompClient extends StompConnection {
   }
 
   _stopped(error) {
-    for (const entry of this._outbox.splice(0)) entry.reject(error);
     this._requests.reject(error);
   }
 
   // ---- frames out ----
 
-  _enqueue(entry) {
+  _transmitOrRefuse(entry) {
     const link = this._readyLink();
     if (link) {
       this._transmitSend(link, entry);
-    } else if (this._outbox.length >= this.outboxLimit) {
-      const message = `outbox full (${this.outboxLimit} messages waiting for a connection)`;
-      entry.reject(new StompError(ErrorCode.outboxFull, message, { operation: `SEND ${entry.destination}` }));
-    } else {
-      this._outbox.push(entry);
+      return;
     }
+    const operation = `SEND ${entry.destination}`;
+    entry.reject(
+      this._deactivation
+        ? new StompError(ErrorCode.deactivated, 'the client was deactivated', { operation })
+        : new StompError(ErrorCode.notConnected, `not connected: ${operation} was not sent`, { operation }),
+    );
   }
 
   _transmitSend(link, entry) {
@@ -174,11 +174,6 @@ export class StompClient extends StompConnection {
       receipt,
     });
     link.send({ command: 'SEND', headers, body: entry.body });
-  }
-
-  _withdraw(entry) {
-    const queued = this._outbox.indexOf(entry);
-    if (queued >= 0) this._outbox.splice(queued, 1);
   }
 
   _sendSubscribe(link, sub) {

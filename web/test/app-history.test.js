@@ -39,7 +39,7 @@ describe('HistoryLoader', () => {
     const room = new Room({ limit: 500 });
     for (const n of [118, 119, 120]) room.receive(event(n)); // the backfill
     const server = fakeServer(120);
-    const loader = new HistoryLoader({ room, fetch: server.fetchFn, pageSize: 50 });
+    const loader = new HistoryLoader({ room, receive: (e) => room.receive(e), fetch: server.fetchFn, pageSize: 50 });
     assert.equal(await loader.loadEarlier(), 50);
     assert.equal(server.asked[0], historyURL(id(118), 50));
     assert.equal(loader.status, HistoryStatus.idle);
@@ -54,7 +54,7 @@ describe('HistoryLoader', () => {
 
   it('merges a page that overlaps live and backfilled events: each once, in id order', async () => {
     const room = new Room();
-    const loader = new HistoryLoader({ room, fetch: fakeServer(10).fetchFn, pageSize: 50 });
+    const loader = new HistoryLoader({ room, receive: (e) => room.receive(e), fetch: fakeServer(10).fetchFn, pageSize: 50 });
     const loading = loader.loadEarlier(); // nothing shown yet: the latest page
     assert.equal(loader.status, HistoryStatus.loading);
     assert.equal(loader.statusText, 'Loading earlier messages…');
@@ -67,7 +67,7 @@ describe('HistoryLoader', () => {
   it('shows the server\'s refusal and tries again on the next call', async () => {
     const room = new Room();
     room.receive(event(5));
-    const loader = new HistoryLoader({ room, fetch: fakeServer(5, { fail: 'The history store could not answer; try again later.' }).fetchFn });
+    const loader = new HistoryLoader({ room, receive: (e) => room.receive(e), fetch: fakeServer(5, { fail: 'The history store could not answer; try again later.' }).fetchFn });
     assert.equal(await loader.loadEarlier(), 0);
     assert.equal(loader.status, HistoryStatus.failed);
     assert.match(loader.statusText, /Could not load earlier messages: The history store could not answer/);
@@ -81,7 +81,7 @@ describe('HistoryLoader', () => {
     const room = new Room({ limit: 60 });
     for (let n = 100; n < 120; n += 1) room.receive(event(n));
     const server = fakeServer(200);
-    const loader = new HistoryLoader({ room, fetch: server.fetchFn, pageSize: 50 });
+    const loader = new HistoryLoader({ room, receive: (e) => room.receive(e), fetch: server.fetchFn, pageSize: 50 });
     assert.equal(await loader.loadEarlier(), 0);
     assert.equal(loader.status, HistoryStatus.full);
     assert.equal(server.asked.length, 0);
@@ -89,7 +89,7 @@ describe('HistoryLoader', () => {
 
   it('drops an answer that arrives after a reset (logout)', async () => {
     const room = new Room();
-    const loader = new HistoryLoader({ room, fetch: fakeServer(3).fetchFn });
+    const loader = new HistoryLoader({ room, receive: (e) => room.receive(e), fetch: fakeServer(3).fetchFn });
     const loading = loader.loadEarlier();
     loader.reset();
     room.clear();

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { Outbox, describeSendError } from '../outbox.js';
+import { OUTBOX_LIMIT, Outbox, describeSendError } from '../outbox.js';
 import { Room } from '../room.js';
 import { FakeClock } from './support/fakes.js';
 
@@ -14,13 +14,17 @@ function setup({ connected = true } = {}) {
   const sends = [];
   let ids = 0;
   const world = { connected };
+  const transport = {
+    get connected() {
+      return world.connected;
+    },
+    send: (payload) => new Promise((resolve, reject) => sends.push({ payload, resolve, reject })),
+  };
   const outbox = new Outbox({
     room,
     clock,
-    send: (payload) =>
-      new Promise((resolve, reject) => sends.push({ payload, resolve, reject })),
+    transport,
     identity: () => ({ login: 'alice', session: 'S'.repeat(22) }),
-    isConnected: () => world.connected,
     newClientId: () => `c${++ids}`,
   });
   return { room, clock, sends, outbox, world };
@@ -36,7 +40,7 @@ describe('Outbox', () => {
     const sent = first.outbox.post('sent, no receipt yet');
     const confirmed = first.outbox.post('confirmed');
     await flush();
-    first.sends[2].resolve();
+    first.sends[1].resolve(); // the queued one was never handed to the client
     await flush();
     const kept = first.outbox.unconfirmed();
     assert.deepEqual(kept, [
@@ -67,19 +71,42 @@ describe('Outbox', () => {
     assert.equal(room.pendingCount, 0);
   });
 
-  it('shows a post written while disconnected as waiting, then sending once connected', async () => {
+  it('holds posts written while disconnected (waiting), and sends them once, in order, when connected', async () => {
     const { room, sends, outbox, world } = setup({ connected: false });
-    const clientId = outbox.post('later');
+    const first = outbox.post('later');
+    const second = outbox.post('later still');
     await flush();
-    assert.equal(room.pending(clientId).pending.status, 'queued');
-    assert.equal(sends.length, 1); // the StompClient holds it in its own outbox
+    assert.equal(room.pending(first).pending.status, 'queued');
+    assert.equal(sends.length, 0); // nothing goes to the STOMP client while disconnected
     world.connected = true;
     outbox.connected();
-    assert.equal(room.pending(clientId).pending.status, 'sending');
-    sends[0].resolve();
+    assert.equal(room.pending(first).pending.status, 'sending');
     await flush();
-    assert.equal(room.pending(clientId).pending.status, 'sent');
-    assert.equal(sends.length, 1);
+    assert.deepEqual(sends.map((s) => s.payload.text), ['later', 'later still']);
+    sends[0].resolve();
+    sends[1].resolve();
+    await flush();
+    assert.equal(room.pending(first).pending.status, 'sent');
+    assert.equal(room.pending(second).pending.status, 'sent');
+    outbox.connected(); // another reconnect sends nothing again
+    await flush();
+    assert.equal(sends.length, 2);
+  });
+
+  it('holds a post the client refused as not connected, without counting it as an attempt', async () => {
+    const { room, sends, outbox, world } = setup();
+    const a = outbox.post('raced the disconnect');
+    await flush();
+    world.connected = false;
+    sends[0].reject(Object.assign(new Error('not connected'), { code: 'not-connected' }));
+    await flush();
+    assert.equal(room.pending(a).pending.status, 'queued');
+    world.connected = true;
+    outbox.connected();
+    await flush();
+    sends[1].reject(lost());
+    await flush();
+    assert.equal(room.pending(a).pending.status, 'queued', 'one real attempt so far: it is sent again');
   });
 
   it('sends a post whose RECEIPT was lost once more, after reconnecting, unless the room has it', async () => {
@@ -108,7 +135,7 @@ describe('Outbox', () => {
     const { room, sends, outbox } = setup();
     const a = outbox.post('a');
     await flush();
-    sends[0].reject(Object.assign(new Error('full'), { code: 'outbox-full' }));
+    sends[0].reject(Object.assign(new Error('refused'), { code: 'broker-error' }));
     await flush();
     assert.equal(room.pending(a).pending.status, 'failed');
     outbox.retry(a);
@@ -146,6 +173,15 @@ describe('Outbox', () => {
     room.pendingLimit = 1;
     outbox.post('a');
     assert.throws(() => outbox.post('b'), RangeError);
+  });
+
+  it('holds at most OUTBOX_LIMIT posts while disconnected', () => {
+    const { room, outbox, sends } = setup({ connected: false });
+    room.pendingLimit = OUTBOX_LIMIT;
+    for (let i = 0; i < OUTBOX_LIMIT; i += 1) outbox.post(`p${i}`);
+    assert.throws(() => outbox.post('one too many'), RangeError);
+    assert.equal(outbox.unconfirmed().length, OUTBOX_LIMIT);
+    assert.equal(sends.length, 0);
   });
 
   it('explains send errors', () => {

@@ -1,21 +1,7 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-
 import { CHALLENGE_PREFIX, canonicalPost, challengeFor, leadingZeroBits, verifyProof } from '../proof.js';
-
-// An independent SHA-256 (node's own, not WebCrypto) to build the vector the page must accept.
-const sha256 = (s) => createHash('sha256').update(Buffer.from(s, 'utf8')).digest('hex');
-
-function solve(post, bits) {
-  const challenge = CHALLENGE_PREFIX + sha256(canonicalPost(post));
-  for (let nonce = 0; ; nonce += 1) {
-    const hash = sha256(challenge + nonce);
-    if (leadingZeroBits(hash) >= bits) {
-      return { bits, challenge, nonce: String(nonce), hash, elapsedMs: 3, hashesPerSecond: 123456, via: 'queue' };
-    }
-  }
-}
+import { sha256, solve } from './support/proofs.js';
 
 describe('the challenge', () => {
   it('prefixes every field with its UTF-8 byte length', () => {

@@ -34,13 +34,19 @@ describe('the page\'s files', () => {
     for (const id of ids) assert.match(html, new RegExp(`id="${id}"`), id);
   });
 
-  it('import only files that exist, by relative path', () => {
+  it('import only files that exist, by relative path (JSON with its import attribute)', () => {
     for (const name of modules) {
-      for (const [, spec] of read(name).matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'/gm)) {
-        assert.match(spec, /^\.\/.+\.js$/, `${name} imports ${spec}`);
+      for (const [, spec, rest] of read(name).matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'(.*)$/gm)) {
+        assert.match(spec, /^\.\/.+\.(js|json)$/, `${name} imports ${spec}`);
+        if (spec.endsWith('.json')) assert.match(rest, /^ with \{ type: 'json' \};/, `${name} imports ${spec} without { type: 'json' }`);
         assert.ok(existsSync(join(web, spec)), `${name} imports missing ${spec}`);
       }
     }
+  });
+
+  it('keep the shared rules in JSON the server reads too', () => {
+    const rules = JSON.parse(read('rules.json'));
+    for (const key of ['textMaxCharacters', 'loginMaxLength', 'sessionMinLength', 'proofSuffixes']) assert.ok(key in rules, key);
   });
 
   it('load no external fonts or URLs from the stylesheet', () => {

@@ -40,7 +40,7 @@ describe('validateLogin', () => {
 
 describe('validatePost', () => {
   it('trims and normalises line endings', () => {
-    assert.deepEqual(validatePost('  hello\r\nworld\r!  \n'), { ok: true, text: 'hello\nworld\n!', proof: false });
+    assert.deepEqual(validatePost('  hello\r\nworld\r!  \n'), { ok: true, text: 'hello\nworld\n!', proof: false, route: 'plain', body: 'hello\nworld\n!' });
     assert.equal(normalisePost('\u00a0\u2003x\u3000'), 'x');
   });
 
@@ -56,10 +56,19 @@ describe('validatePost', () => {
   });
 
   it('marks posts that ask for a proof of work', () => {
-    assert.deepEqual(validatePost('hard work !pow'), { ok: true, text: 'hard work !pow', proof: true });
+    assert.deepEqual(validatePost('hard work !pow'), { ok: true, text: 'hard work !pow', proof: true, route: 'pow', body: 'hard work' });
     assert.equal(validatePost('via rpc!rpc').proof, true);
     assert.equal(validatePost('!pow is at the start').proof, false);
-    assert.equal(wantsProof('x !POW'), false);
+  });
+
+  it('matches the proof suffix in any case, as the server does', () => {
+    assert.equal(wantsProof('x !POW'), true);
+    assert.deepEqual(validatePost('x !Rpc'), { ok: true, text: 'x !Rpc', proof: true, route: 'rpc', body: 'x' });
+  });
+
+  it('counts the length without the proof suffix, as the server does', () => {
+    assert.equal(validatePost(`${'x'.repeat(2000)} !pow`).ok, true);
+    assert.equal(validatePost(`${'x'.repeat(2001)} !pow`).code, 'text.tooLong');
   });
 
   it('counts grapheme clusters: 2000 emoji with skin tones pass, 2001 do not', () => {
@@ -87,7 +96,13 @@ describe('validatePost', () => {
   });
 
   it('accepts markup as plain text', () => {
-    assert.deepEqual(validatePost('<img src=x onerror=alert(1)>'), { ok: true, text: '<img src=x onerror=alert(1)>', proof: false });
+    assert.deepEqual(validatePost('<img src=x onerror=alert(1)>'), {
+      ok: true,
+      text: '<img src=x onerror=alert(1)>',
+      proof: false,
+      route: 'plain',
+      body: '<img src=x onerror=alert(1)>',
+    });
   });
 
   it('describes characters without printing invisible ones', () => {

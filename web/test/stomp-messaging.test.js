@@ -1,4 +1,4 @@
-// StompClient: subscribe/ack/nack, send with receipts, request/reply, outbox, ERROR, "STOMP died".
+// StompClient: subscribe/ack/nack, send with receipts, request/reply, no outbox, ERROR, "STOMP died".
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -223,45 +223,45 @@ describe('StompClient send and receipts', () => {
   });
 });
 
-describe('StompClient outbox', () => {
-  it('holds sends while disconnected and flushes them once after CONNECTED', async () => {
+describe('StompClient without a connection', () => {
+  it('keeps no outbox: a send while disconnected is refused at once with not-connected, and never sent later', async () => {
     const t = connected();
     t.socket().serverClose(1006);
-    const a = track(t.client.send('/q', 'one'));
-    const b = track(t.client.send('/q', 'two'));
-    assert.equal(t.sockets[0].framesOf('SEND').length, 0);
-    t.clock.advance(t.states.at(-1).delayMs);
-    t.connect();
-    const sends = t.socket().framesOf('SEND');
-    assert.deepEqual(sends.map((f) => f.body), ['one', 'two']);
-    for (const f of sends) t.socket().receive(brokerFrame('RECEIPT', { 'receipt-id': f.headers.receipt }));
-    await flush();
-    assert.equal(a.value.command, 'RECEIPT');
-    assert.equal(b.value.command, 'RECEIPT');
-    // another reconnect does not send them again
-    t.socket().serverClose(1006);
+    await assert.rejects(t.client.send('/q', 'one'), { code: 'not-connected', operation: 'SEND /q' });
     t.clock.advance(t.states.at(-1).delayMs);
     t.connect();
     assert.equal(t.socket().framesOf('SEND').length, 0);
   });
 
-  it('sends queued before the first connect go out after subscriptions', () => {
+  it('refuses a send before the first connect', async () => {
     const t = makeClient();
-    t.client.send('/q', 'early').catch(() => {});
-    t.client.subscribe('/amq/queue/a', () => {});
+    await assert.rejects(t.client.send('/q', 'early'), { code: 'not-connected' });
     t.client.activate();
     t.connect();
-    assert.deepEqual(t.socket().frames().map((f) => f.command), ['CONNECT', 'SUBSCRIBE', 'SEND']);
+    assert.deepEqual(t.socket().frames().map((f) => f.command), ['CONNECT']);
   });
 
-  it('is bounded', async () => {
-    const t = makeClient({ outboxLimit: 2 });
-    const kept = [t.client.send('/q', '1'), t.client.send('/q', '2')];
-    kept.forEach((p) => p.catch(() => {}));
-    await assert.rejects(t.client.send('/q', '3'), { code: 'outbox-full' });
+  it('whenConnected resolves on CONNECTED, at once when connected, and fails on timeout or a refused login', async () => {
+    const t = makeClient();
+    const first = track(t.client.whenConnected({ timeoutMs: 5000 }));
     t.client.activate();
+    await flush();
+    assert.equal(first.settled, false);
     t.connect();
-    assert.equal(t.socket().framesOf('SEND').length, 2);
+    await flush();
+    assert.equal(first.settled, true);
+    await t.client.whenConnected();
+    t.socket().serverClose(1006);
+    const timedOut = t.client.whenConnected({ timeoutMs: 100 });
+    t.clock.advance(100);
+    await assert.rejects(timedOut, { code: 'connect-timeout' });
+
+    const refused = makeClient();
+    const waiting = refused.client.whenConnected();
+    refused.client.activate();
+    refused.socket().open();
+    refused.socket().receive(brokerFrame('ERROR', { message: 'Bad CONNECT' }));
+    await assert.rejects(waiting, { code: 'auth-failed' });
   });
 });
 
@@ -311,11 +311,10 @@ describe('StompClient request/reply', () => {
     await assert.rejects(asked, { code: 'connection-lost' });
   });
 
-  it('waits in the outbox while disconnected and is withdrawn on timeout', async () => {
+  it('is refused at once while disconnected, and not sent later', async () => {
     const t = makeClient();
-    const asked = t.client.request('/q', 'x', { timeoutMs: 1000 });
-    t.clock.advance(1000);
-    await assert.rejects(asked, { code: 'request-timeout' });
+    await assert.rejects(t.client.request('/q', 'x', { timeoutMs: 1000 }), { code: 'not-connected' });
+    assert.equal(t.clock.pending, 0);
     t.client.activate();
     t.connect();
     assert.equal(t.socket().framesOf('SEND').length, 0);
@@ -386,6 +385,42 @@ describe('StompClient and "STOMP died"', () => {
     t.socket().serverClose(1000, 'STOMP died');
     assert.equal(t.errors.at(-1).operation, 'NACK (id A1)');
     assert.equal(sub.active, true);
+  });
+
+  it('does not blame an ACK when the broker closes the connection itself (close_all_connections)', () => {
+    // Seen on RabbitMQ 3.10: a forced close arrives as 1000 "STOMP died", often right after an
+    // ACK of a message from that same connection; the broker refused nothing.
+    const t = connected({ maxSubscribeFailures: 1 });
+    const got = [];
+    const sub = t.client.subscribe('/amq/queue/s', (m) => got.push(m), { ack: 'client-individual' });
+    t.receipt('SUBSCRIBE');
+    t.socket().receive(message(sub.id, { ack: 'T_sub-3@@session-old@@208' }));
+    assert.equal(got[0].ack(), true);
+    t.socket().serverClose(1000, 'STOMP died');
+    const error = t.errors.at(-1);
+    assert.equal(error.code, 'stomp-died');
+    assert.equal(error.operation, undefined);
+    assert.doesNotMatch(error.message, /refusing ACK/);
+    assert.match(error.message, /closed by the broker/);
+    assert.equal(sub.active, true);
+    // The next connection renews the subscription and sends no ACK of the old delivery.
+    t.clock.advance(t.states.at(-1).delayMs);
+    t.connect();
+    assert.equal(got[0].ack(), false);
+    assert.deepEqual(t.socket().framesOf('SUBSCRIBE').map((f) => f.headers.id), [sub.id]);
+    assert.equal(t.socket().framesOf('ACK').length, 0);
+  });
+
+  it('acknowledges a message once: a second ACK or NACK would be refused, so it is not sent', () => {
+    const t = connected();
+    let msg;
+    const sub = t.client.subscribe('/amq/queue/s', (m) => (msg = m), { ack: 'client-individual' });
+    t.socket().receive(message(sub.id, { ack: 'A1' }));
+    assert.equal(msg.ack(), true);
+    assert.equal(msg.ack(), false);
+    assert.equal(msg.nack(), false);
+    assert.equal(t.socket().framesOf('ACK').length, 1);
+    assert.equal(t.socket().framesOf('NACK').length, 0);
   });
 
   it('a plain close 1000 is not "STOMP died"', () => {

@@ -38,7 +38,12 @@ describe('backoffDelay', () => {
     assert.equal(backoffDelay(2, { ...policy, jitter: 0 }, () => 0.9), 4000);
   });
 
-  it('has sensible defaults', () => {
-    assert.deepEqual({ ...DEFAULT_BACKOFF }, policy);
+  it('spreads reconnects by default: full jitter, the first within a second, none beyond 15 s', () => {
+    assert.deepEqual({ ...DEFAULT_BACKOFF }, { baseMs: 1000, factor: 2, capMs: 15000, jitter: 1 });
+    assert.equal(backoffDelay(0, DEFAULT_BACKOFF, () => 0), 1000);
+    assert.equal(backoffDelay(0, DEFAULT_BACKOFF, () => 0.999999), 0);
+    assert.equal(backoffDelay(0, DEFAULT_BACKOFF, () => 0.25), 750);
+    assert.equal(backoffDelay(3, DEFAULT_BACKOFF, () => 0.5), 4000);
+    assert.equal(backoffDelay(9, DEFAULT_BACKOFF, () => 0), 15000);
   });
 });
