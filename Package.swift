@@ -44,9 +44,10 @@ let package = Package(
         ),
         .target(name: "CSHA256"),
         .target(name: "ProofOfWork", dependencies: ["CSHA256"]),
+        .target(name: "BenchStats", path: "Benchmarks/support/BenchStats"),
         .executableTarget(
             name: "pow-bench",
-            dependencies: ["ProofOfWork"],
+            dependencies: ["ProofOfWork", "BenchStats"],
             path: "Benchmarks/pow/pow-bench"
         ),
         .executableTarget(
@@ -60,6 +61,7 @@ let package = Package(
         .executableTarget(
             name: "store-bench",
             dependencies: [
+                "BenchStats",
                 "WarrenStore",
                 "WarrenCore",
                 "WarrenServices",
@@ -76,6 +78,7 @@ let package = Package(
         .target(
             name: "ChatBench",
             dependencies: [
+                "BenchStats",
                 "AMQPClient",
                 "AMQPProtocol",
                 "WarrenCore",
@@ -211,6 +214,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "BenchStatsTests", dependencies: ["BenchStats"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

@@ -36,11 +36,12 @@ public enum PostRoute: String, Codable, Sendable, CaseIterable {
     /// result may be empty; ``AcceptedPost`` refuses that.
     public static func classify(_ text: String) -> (route: PostRoute, text: String) {
         for route in [PostRoute.pow, .rpc] {
-            let suffix = "!" + route.rawValue
+            // The suffixes and their case rule are shared with the page (web/rules.json).
+            guard let suffix = SharedRules.proofSuffixes[route.rawValue]?.lowercased() else { continue }
             let scalars = text.unicodeScalars
             guard scalars.count >= suffix.unicodeScalars.count else { continue }
-            let tail = scalars.suffix(suffix.unicodeScalars.count)
-            if String(String.UnicodeScalarView(tail)).lowercased() == suffix {
+            let tail = String(String.UnicodeScalarView(scalars.suffix(suffix.unicodeScalars.count)))
+            if (SharedRules.proofSuffixCaseInsensitive ? tail.lowercased() : tail) == suffix {
                 let head = String(String.UnicodeScalarView(scalars.dropLast(suffix.unicodeScalars.count)))
                 return (route, Validation.trimWhitespace(head))
             }

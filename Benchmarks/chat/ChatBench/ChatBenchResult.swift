@@ -1,3 +1,4 @@
+import BenchStats
 /// One measured phase: a number of tabs, a load (paced or full speed) and a path (the bare
 /// broker or through the login service).
 public struct ChatBenchResult: Sendable, Codable, Equatable {
@@ -107,11 +108,7 @@ extension ChatBenchResult {
     ) {
         let seconds = Double(snapshot.elapsedNanoseconds) / 1e9
         let sorted = snapshot.latencies.sorted()
-        func percentile(_ p: Double) -> Double {
-            guard !sorted.isEmpty else { return 0 }
-            let rank = Int((p * Double(sorted.count)).rounded(.up)) - 1
-            return Double(sorted[min(max(rank, 0), sorted.count - 1)]) / 1e6
-        }
+        func percentile(_ p: Double) -> Double { Percentile.of(sorted, p).map { Double($0) / 1e6 } ?? 0 }
         self.init(
             tabs: tabs, load: load, path: path, round: round,
             posts: snapshot.posts, expectedDeliveries: snapshot.posts * snapshot.tabs,

@@ -1,3 +1,4 @@
+import BenchStats
 import Foundation
 
 /// One write configuration's figure.
@@ -33,8 +34,8 @@ struct ReadResult {
         self.operation = operation
         self.tableEvents = tableEvents
         self.samples = sorted.count
-        self.p50 = sorted[sorted.count / 2]
-        self.p99 = sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
+        self.p50 = Percentile.of(sorted, 0.50) ?? 0
+        self.p99 = Percentile.of(sorted, 0.99) ?? 0
         self.mean = sorted.reduce(0, +) / Double(sorted.count)
     }
 

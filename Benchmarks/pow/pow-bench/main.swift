@@ -1,6 +1,7 @@
 // Proof-of-work benchmark: per-path single-thread hash rate, 24-bit solves on all cores, and the
 // comparison with the OpenSSL ceiling and the Python original (measured by scripts/bench-pow and
 // passed in as options).
+import BenchStats
 import Foundation
 import ProofOfWork
 
@@ -41,10 +42,7 @@ func threadCPUTime() -> Double {
 
 func millions(_ rate: Double) -> String { String(format: "%.2f M/s", rate / 1e6) }
 
-func percentile(_ sorted: [Double], _ p: Double) -> Double {
-    let rank = max(0, min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1))
-    return sorted[rank]
-}
+func percentile(_ sorted: [Double], _ p: Double) -> Double { Percentile.of(sorted, p) ?? 0 }
 
 let options = Options(Array(CommandLine.arguments.dropFirst()))
 let challenge = ProofChallenge.make(id: "bench", author: "bench", text: "How fast is this?")
