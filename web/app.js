@@ -48,7 +48,9 @@ const session = new ChatSession({
   auth,
   storage: globalThis.sessionStorage,
   loadConfig: () => loadConfig(),
-  createClient: (config, { beforeConnect }) => new StompClient({ url: config.stompURL, host: config.vhost, beforeConnect }),
+  // A refused CONNECT is tried again (with a fresh token) after 10–20 s: in a reconnect storm
+  // the broker's auth backend may refuse some tabs for want of time, not for a bad sign-in.
+  createClient: (config, { beforeConnect }) => new StompClient({ url: config.stompURL, host: config.vhost, beforeConnect, authRetryMs: 20000 }),
   verifyProof,
   newSessionId: () => newSessionId(),
   newClientId: () => newClientId(),

@@ -383,8 +383,11 @@ export class StompConnection {
   _afterAuthFailure(error) {
     // Retrying a refused login at reconnect speed only hammers the broker: stop, or wait long.
     if (this.authRetryMs > 0) {
-      this._reopenAfter(this.authRetryMs);
-      this._setState(ConnectionState.authFailed, { error, delayMs: this.authRetryMs });
+      // Up to half taken off at random: after a broker restart every tab may be refused in the
+      // same second (its auth backend swamped), and must not come back in the same second too.
+      const delayMs = Math.round(this.authRetryMs * (1 - this._random() / 2));
+      this._reopenAfter(delayMs);
+      this._setState(ConnectionState.authFailed, { error, delayMs });
       return;
     }
     this._active = false;

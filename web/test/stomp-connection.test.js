@@ -233,6 +233,18 @@ describe('StompClient auth failure', () => {
     await assert.rejects(sent, { code: 'auth-failed' });
   });
 
+  it('retries sooner by up to half the wait, at random, so refused tabs do not return together', () => {
+    const t = makeClient({ authRetryMs: 10000, random: () => 0.5 });
+    t.client.activate();
+    t.socket().open();
+    t.socket().receive(brokerFrame('ERROR', { message: 'Bad CONNECT' }));
+    assert.equal(t.states.at(-1).delayMs, 7500);
+    t.clock.advance(7499);
+    assert.equal(t.sockets.length, 1);
+    t.clock.advance(1);
+    assert.equal(t.sockets.length, 2);
+  });
+
   it('can retry after a long wait when authRetryMs is set', () => {
     const t = makeClient({ authRetryMs: 300000 });
     t.client.activate();
