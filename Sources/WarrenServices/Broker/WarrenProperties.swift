@@ -20,8 +20,3 @@ enum WarrenProperties {
         return properties
     }
 }
-
-/// Header on `post.pow` / `post.rpc` messages that names the sender's tab queue, so the
-/// reverser can tell that tab when its proof fails. Never set on `post.plain`, which the room
-/// (every tab) receives.
-public let replyQueueHeader = "x-warren-reply-queue"

@@ -111,7 +111,7 @@ public struct CronRole: WarrenRole {
                     var record = BasicProperties()
                     record.messageID = id
                     record.deliveryMode = BasicProperties.persistentDeliveryMode
-                    try await publisher.publish(body: [UInt8](), routingKey: self.declarer.cronLast, properties: record)
+                    try await publisher.publish(body: [UInt8](), routingKey: self.topology.cronLast, properties: record)
                     let event = RoomEvent(id: self.ids.nextString(), kind: .system, from: Self.botName, text: self.configuration.cronText, at: tick)
                     try await publisher.publish(
                         event, exchange: self.topology.room, routingKey: "", properties: WarrenProperties.persistent(messageID: event.id)
@@ -133,7 +133,7 @@ public struct CronRole: WarrenRole {
 
     /// The latest tick any copy recorded as posted, left in its queue.
     private func recordedTick(on channel: AMQPChannel) async throws -> Date? {
-        guard let result = try await channel.get(queue: self.declarer.cronLast) else { return nil }
+        guard let result = try await channel.get(queue: self.topology.cronLast) else { return nil }
         try await result.delivery.reject(requeue: true)
         return result.delivery.properties.messageID.flatMap(Timestamp.parse)
     }

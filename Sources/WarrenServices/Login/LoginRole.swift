@@ -183,7 +183,7 @@ public struct LoginRole: WarrenRole {
                 return nil
             }
             let event = accepted.event(id: self.ids.nextString(), at: self.now())
-            let headers: FieldTable? = accepted.route == .plain ? nil : [replyQueueHeader: .string(queue)]
+            let headers: FieldTable? = accepted.route == .plain ? nil : [Topology.replyQueueHeader: .string(queue)]
             let published = publisher.startPublish(
                 event,
                 exchange: self.topology.posts,

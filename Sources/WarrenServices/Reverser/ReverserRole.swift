@@ -113,7 +113,7 @@ public struct ReverserRole: WarrenRole {
                         inFlight -= 1
                     }
                     inFlight += 1
-                    let replyQueue = delivery.properties.headers?[replyQueueHeader]?.stringValue
+                    let replyQueue = delivery.properties.headers?[Topology.replyQueueHeader]?.stringValue
                     group.addTask {
                         try await self.prove(job, replyQueue: replyQueue, rpc: rpc, publisher: publisher)
                         try await delivery.ack()
