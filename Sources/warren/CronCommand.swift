@@ -11,7 +11,7 @@ struct CronCommand: AsyncParsableCommand {
             x-single-active-consumer, and each tick is posted once.
 
             Environment (also read from .env):
-            \(ServiceSupport.commonEnvironment)
+            \(ServiceWiring.commonEnvironment)
               WARREN_CRON_SCHEDULE     5-field cron expression or "@every 10s" [* * * * *]
               WARREN_CRON_TEXT         what to post [Hello world!]
 
@@ -22,6 +22,6 @@ struct CronCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
-        try await ServiceSupport.runRole({ CronRole(configuration: $0, logger: $1) }, options: self.options)
+        try await ServiceWiring.runRole({ CronRole(configuration: $0, logger: $1) }, options: self.options)
     }
 }

@@ -13,7 +13,7 @@ struct LoginCommand: AsyncParsableCommand {
             posts get an error event in the sender's queue. Run as many copies as you like.
 
             Environment (also read from .env):
-            \(ServiceSupport.commonEnvironment)
+            \(ServiceWiring.commonEnvironment)
               WARREN_USER_QUEUE_TTL_MS     x-expires of a tab's queue [1800000]
               WARREN_USER_QUEUE_MAX_LENGTH x-max-length of a tab's queue [1000]
               WARREN_SESSION_MEMORY_MS     how long a tab queue this service declared or
@@ -31,6 +31,6 @@ struct LoginCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
-        try await ServiceSupport.runRole({ LoginRole(configuration: $0, logger: $1) }, options: self.options)
+        try await ServiceWiring.runRole({ LoginRole(configuration: $0, logger: $1) }, options: self.options)
     }
 }

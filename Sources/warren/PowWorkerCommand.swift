@@ -13,7 +13,7 @@ struct PowWorkerCommand: AsyncParsableCommand {
             machines to go faster.
 
             Environment (also read from .env):
-            \(ServiceSupport.commonEnvironment)
+            \(ServiceWiring.commonEnvironment)
 
             Stops gracefully on SIGTERM or SIGINT: the proof in progress is finished and sent.
             """
@@ -30,6 +30,6 @@ struct PowWorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let solver = ProofSolver(workers: self.threads)
-        try await ServiceSupport.runRole({ PowWorkerRole(configuration: $0, logger: $1, solver: solver) }, options: self.options)
+        try await ServiceWiring.runRole({ PowWorkerRole(configuration: $0, logger: $1, solver: solver) }, options: self.options)
     }
 }

@@ -12,7 +12,7 @@ struct ReverserCommand: AsyncParsableCommand {
             call to <prefix>.pow.rpc and published to the room with its proof.
 
             Environment (also read from .env):
-            \(ServiceSupport.commonEnvironment)
+            \(ServiceWiring.commonEnvironment)
               WARREN_POW_BITS          proof-of-work difficulty in bits [24]
               WARREN_RPC_TIMEOUT_MS    how long an RPC proof may take [30000]
 
@@ -27,6 +27,6 @@ struct ReverserCommand: AsyncParsableCommand {
 
     func run() async throws {
         let concurrency = self.rpcConcurrency
-        try await ServiceSupport.runRole({ ReverserRole(configuration: $0, logger: $1, rpcConcurrency: concurrency) }, options: self.options)
+        try await ServiceWiring.runRole({ ReverserRole(configuration: $0, logger: $1, rpcConcurrency: concurrency) }, options: self.options)
     }
 }

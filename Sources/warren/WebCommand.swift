@@ -69,7 +69,7 @@ struct WebCommand: AsyncParsableCommand {
         try self.options.bootstrapLogging()
         let logger = Logger(label: "warren.web")
 
-        let settings = try ServiceSupport.loadConfiguration()
+        let settings = try ServiceWiring.loadConfiguration()
         var configuration = WebConfiguration(settings)
         if let host { configuration.host = host }
         if let port { configuration.port = port }
@@ -86,7 +86,7 @@ struct WebCommand: AsyncParsableCommand {
             logger.warning("The web root has no index.html: / will answer 404", metadata: ["webRoot": "\(configuration.webRoot)"])
         }
 
-        let broker = try ServiceSupport.webBroker(settings, logger: logger)
+        let broker = try ServiceWiring.webBroker(settings, logger: logger)
         let (accounts, store) = try await AccountsSupport.open(settings, logger: logger)
         let app = buildApplication(configuration: configuration, accounts: accounts, history: broker.history, posts: broker.posts, logger: logger)
         // The connection first: the group stops services in reverse order.

@@ -8,8 +8,9 @@ import WarrenStore
 
 import Foundation
 
-/// Configuration and wiring the role subcommands share.
-enum ServiceSupport {
+/// Wires the configuration into services for the subcommands: loads it, makes the AMQP settings,
+/// opens the store, builds the web role's broker link and runs a role.
+enum ServiceWiring {
     /// The text of `.env` in the working directory, nil when there is none.
     static func envFileText() -> String? {
         try? String(contentsOfFile: ".env", encoding: .utf8)
@@ -76,7 +77,7 @@ enum ServiceSupport {
         """
 }
 
-/// What ``ServiceSupport/webBroker(_:logger:)`` makes.
+/// What ``ServiceWiring/webBroker(_:logger:)`` makes.
 struct WebBroker {
     let history: HistoryRPCClient?
     let posts: APIPostPublisher
