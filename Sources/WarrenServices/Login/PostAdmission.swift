@@ -7,11 +7,6 @@ public enum PostAdmission: Equatable, Sendable {
     /// Refused: tell the sender in `queue` when there is a well-formed one, else dead-letter.
     case refused(Refusal, queue: String?)
 
-    /// Validates a post with the default prefix; see ``admit(_:topology:)``.
-    public static func admit(_ post: InboxPost) -> PostAdmission {
-        admit(post, topology: try! Topology())
-    }
-
     /// Validates a post and names the sender's queue.
     public static func admit(_ post: InboxPost, topology: Topology) -> PostAdmission {
         do throws(Refusal) {
