@@ -11,9 +11,10 @@ struct CronCommand: AsyncParsableCommand {
             x-single-active-consumer, and each tick is posted once.
 
             Environment (also read from .env):
-            \(ServiceWiring.commonEnvironment)
-              WARREN_CRON_SCHEDULE     5-field cron expression or "@every 10s" [* * * * *]
-              WARREN_CRON_TEXT         what to post [Hello world!]
+            \(EnvironmentHelp.lines(EnvironmentHelp.common + [
+                .init(.cronSchedule, "5-field cron expression or \"@every 10s\""),
+                .init(.cronText, "what to post"),
+            ]))
 
             Stops gracefully on SIGTERM or SIGINT.
             """

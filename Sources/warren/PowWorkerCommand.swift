@@ -13,7 +13,7 @@ struct PowWorkerCommand: AsyncParsableCommand {
             machines to go faster.
 
             Environment (also read from .env):
-            \(ServiceWiring.commonEnvironment)
+            \(EnvironmentHelp.lines(EnvironmentHelp.common))
 
             Stops gracefully on SIGTERM or SIGINT: the proof in progress is finished and sent.
             """

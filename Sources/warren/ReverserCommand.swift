@@ -12,9 +12,10 @@ struct ReverserCommand: AsyncParsableCommand {
             call to <prefix>.pow.rpc and published to the room with its proof.
 
             Environment (also read from .env):
-            \(ServiceWiring.commonEnvironment)
-              WARREN_POW_BITS          proof-of-work difficulty in bits [24]
-              WARREN_RPC_TIMEOUT_MS    how long an RPC proof may take [30000]
+            \(EnvironmentHelp.lines(EnvironmentHelp.common + [
+                .init(.powBits, "proof-of-work difficulty in bits"),
+                .init(.rpcTimeoutMs, "how long an RPC proof may take"),
+            ]))
 
             Stops gracefully on SIGTERM or SIGINT: RPC calls in flight finish first.
             """

@@ -45,8 +45,7 @@ struct SendCommand: AsyncParsableCommand {
     var tokenFile: String?
 
     func run() async throws {
-        try self.options.bootstrapLogging()
-        let configuration = try ServiceWiring.loadConfiguration()
+        let configuration = try self.options.bootstrap()
         let topology = configuration.topology
         var amqp = try ServiceWiring.amqp(configuration, name: "send")
         // Signed in as the person, the broker checks the user_id of each request against them.

@@ -59,8 +59,7 @@ enum ServiceWiring {
 
     /// Runs one role as a service until SIGTERM or SIGINT.
     static func runRole(_ makeRole: (WarrenConfiguration, Logger) -> any WarrenRole, options: GlobalOptions) async throws {
-        try options.bootstrapLogging()
-        let configuration = try loadConfiguration()
+        let configuration = try options.bootstrap()
         var logger = Logger(label: "warren.services")
         logger[metadataKey: "prefix"] = "\(configuration.prefix)"
         let role = makeRole(configuration, logger)
@@ -68,13 +67,6 @@ enum ServiceWiring {
         try await runServices([service], logger: logger)
         logger.notice("Warren \(role.name) stopped")
     }
-
-    /// The environment lines every role's help lists.
-    static let commonEnvironment = """
-          WARREN_AMQP_URL          broker [amqp://warren:warren@127.0.0.1:5672/warren]
-          WARREN_PREFIX            prefix of broker names [chat]
-          WARREN_LOG_LEVEL         default of --log-level [info]
-        """
 }
 
 /// What ``ServiceWiring/webBroker(_:logger:)`` makes.

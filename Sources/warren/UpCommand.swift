@@ -30,8 +30,7 @@ struct UpCommand: AsyncParsableCommand {
     var noWeb = false
 
     func run() async throws {
-        try self.options.bootstrapLogging()
-        let configuration = try ServiceWiring.loadConfiguration()
+        let configuration = try self.options.bootstrap()
         var logger = Logger(label: "warren.services")
         logger[metadataKey: "prefix"] = "\(configuration.prefix)"
         var roles: [any WarrenRole] = [
