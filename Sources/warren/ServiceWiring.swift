@@ -53,9 +53,16 @@ enum ServiceWiring {
         let posts = APIPostPublisher(configuration: configuration, logger: logger)
         let roles: [any WarrenRole] = [posts] + (history.map { [$0] } ?? [])
         let group = RoleGroup(name: "web", roles: roles)
-        let service = RoleService(role: group, amqp: try amqp(configuration, name: group.name), logger: logger)
-        return WebBroker(history: history, posts: posts, service: PatientService(service: service, logger: logger))
+        let service = RoleService(
+            role: group, amqp: try amqp(configuration, name: group.name), logger: logger, firstConnectionRetry: webFirstConnectionRetry
+        )
+        return WebBroker(history: history, posts: posts, service: service)
     }
+
+    /// The web role's link may start before the broker: it tries every 2 s for as long as it
+    /// takes, while the page is served and the history and message routes answer 503 (a role's
+    /// first failed connection ends the process instead).
+    static let webFirstConnectionRetry = AMQPRecoveryPolicy(initialDelay: .seconds(2), maxDelay: .seconds(2), jitter: 0)
 
     /// Runs one role as a service until SIGTERM or SIGINT.
     static func runRole(_ makeRole: (WarrenConfiguration, Logger) -> any WarrenRole, options: GlobalOptions) async throws {
@@ -73,28 +80,5 @@ enum ServiceWiring {
 struct WebBroker {
     let history: HistoryRPCClient?
     let posts: APIPostPublisher
-    let service: PatientService
-}
-
-/// Runs a ``RoleService`` that may start before the broker: the page is served meanwhile and
-/// the history and message routes answer 503, where a role's first failed connection would end
-/// the process.
-struct PatientService: Service {
     let service: RoleService
-    let logger: Logger
-
-    func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await self.service.run()
-                return
-            } catch {
-                self.logger.warning(
-                    "cannot reach the broker for history requests and posts; retrying",
-                    metadata: ["error": "\(error)"]
-                )
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(2)) }
-            }
-        }
-    }
 }

@@ -1,14 +1,22 @@
 /// The bookkeeping of ``RoleService``'s reconnect loop; pure.
 struct ReconnectState: Equatable {
+    /// Whether a failed first attempt is retried (the web role's broker link) rather than
+    /// failing the service (a role).
+    let retriesFirstConnection: Bool
     /// Whether the service was ever connected.
     private(set) var everConnected = false
     /// Failed attempts since the connection was lost.
     private(set) var failures = 0
 
-    /// A connection attempt failed: the attempt number to back off for, or nil when this was
-    /// the first attempt of all (the service should fail).
+    /// Starts before the first attempt.
+    init(retriesFirstConnection: Bool = false) {
+        self.retriesFirstConnection = retriesFirstConnection
+    }
+
+    /// A connection attempt failed: the attempt number to back off for, or nil when the
+    /// service should fail (the first attempt of all, unless ``retriesFirstConnection``).
     mutating func connectFailed() -> Int? {
-        guard self.everConnected else { return nil }
+        guard self.everConnected || self.retriesFirstConnection else { return nil }
         self.failures += 1
         return self.failures
     }
