@@ -56,26 +56,6 @@ public struct CronRole: WarrenRole {
 
     var topology: Topology { self.configuration.topology }
 
-    /// The tick dedupe of the active consumer; pure.
-    public struct TickFilter: Sendable, Equatable {
-        /// The latest tick posted.
-        public var lastPosted: Date?
-        /// How old a tick may be.
-        public var staleness: TimeInterval
-
-        /// Creates a filter.
-        public init(lastPosted: Date? = nil, staleness: TimeInterval) {
-            self.lastPosted = lastPosted
-            self.staleness = staleness
-        }
-
-        /// Whether to post `tick` at time `now`.
-        public func shouldPost(_ tick: Date, now: Date) -> Bool {
-            if let lastPosted, tick <= lastPosted { return false }
-            return now.timeIntervalSince(tick) <= self.staleness
-        }
-    }
-
     /// Publishes ticks and posts the ones this copy receives, until graceful shutdown.
     public func run(on connection: AMQPConnection) async throws {
         let declarer = self.declarer
