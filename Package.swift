@@ -197,7 +197,11 @@ let package = Package(
         ),
         .testTarget(
             name: "WarrenServicesTests",
-            dependencies: ["WarrenServices", "WarrenCore", "WarrenStore", "ProofOfWork"]
+            dependencies: [
+                "WarrenServices", "WarrenCore", "WarrenStore", "ProofOfWork", "AMQPClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "WarrenWebTests",
