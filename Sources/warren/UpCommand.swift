@@ -55,7 +55,7 @@ struct UpCommand: AsyncParsableCommand {
             let accounts: AccountService
             let broker: WebBroker
             do {
-                accounts = try AccountsSupport.service(configuration, store: store, logger: webLogger)
+                accounts = try AccountsWiring.service(configuration, store: store, logger: webLogger)
                 broker = try ServiceWiring.webBroker(configuration, logger: webLogger)
             } catch {
                 await store.close()

@@ -85,7 +85,7 @@ struct WebCommand: AsyncParsableCommand {
         }
 
         let broker = try ServiceWiring.webBroker(settings, logger: logger)
-        let (accounts, store) = try await AccountsSupport.open(settings, logger: logger)
+        let (accounts, store) = try await AccountsWiring.open(settings, logger: logger)
         let app = buildApplication(configuration: configuration, accounts: accounts, history: broker.history, posts: broker.posts, logger: logger)
         // The connection first: the group stops services in reverse order.
         let services: [any Service] = [broker.service, app]
