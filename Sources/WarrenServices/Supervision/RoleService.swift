@@ -52,10 +52,10 @@ public struct RoleService: Service {
     /// graceful shutdown.
     ///
     /// Only the very first connection attempt fails the service (a wrong URL or password
-    /// should not loop quietly), unless ``firstConnectionRetry`` says to wait for the broker;
-    /// once connected, the service retries for as long as it runs,
-    /// and logs each loss ("connection lost; reconnecting"), each failed attempt and the
-    /// reconnection ("reconnected" with the number of attempts it took).
+    /// should not loop quietly), unless ``firstConnectionRetry`` says to wait for the broker.
+    /// Once connected, the service retries for as long as it runs, and logs each loss
+    /// ("connection lost; reconnecting"), each failed attempt ("cannot connect; retrying") and
+    /// the reconnection ("reconnected" with the number of attempts it took).
     public func run() async throws {
         var logger = self.logger
         logger[metadataKey: "role"] = "\(self.role.name)"
