@@ -1,4 +1,5 @@
 import ArgumentParser
+import WarrenCore
 import WarrenServices
 
 /// `warren cron`: the scheduled greeting.

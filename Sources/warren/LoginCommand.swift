@@ -1,4 +1,5 @@
 import ArgumentParser
+import WarrenCore
 import WarrenServices
 
 /// `warren login`: the login service.

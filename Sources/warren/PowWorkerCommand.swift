@@ -1,5 +1,6 @@
 import ArgumentParser
 import ProofOfWork
+import WarrenCore
 import WarrenServices
 
 /// `warren pow-worker`: the proof-of-work worker.

@@ -1,18 +1,19 @@
-import WarrenCore
-
 /// The environment part of a subcommand's `--help`: a line per variable with what it does and,
 /// in brackets, its default, read from ``ConfigurationKey`` so the help cannot drift from what
 /// the configuration really uses.
-enum EnvironmentHelp {
+public enum EnvironmentHelp {
     /// One variable in the help.
-    struct Entry {
-        let key: ConfigurationKey
-        let text: String
-        let shownDefault: String?
+    public struct Entry: Sendable {
+        /// The variable.
+        public let key: ConfigurationKey
+        /// What it does; lines after the first go under it.
+        public let text: String
+        /// Words in place of the default, or nil to show ``ConfigurationKey/defaultValue``.
+        public let shownDefault: String?
 
         /// `key`, what it does (`text`; lines after the first go under it), and its default, or
         /// `shownDefault` where the default needs words.
-        init(_ key: ConfigurationKey, _ text: String, shownDefault: String? = nil) {
+        public init(_ key: ConfigurationKey, _ text: String, shownDefault: String? = nil) {
             self.key = key
             self.text = text
             self.shownDefault = shownDefault
@@ -21,10 +22,10 @@ enum EnvironmentHelp {
 
     /// The widest line the default is appended to before it gets a line of its own (help is
     /// wrapped at 80 columns).
-    static let width = 78
+    public static let width = 78
 
     /// The entries, names in one column (at least 25 wide), each indented by two spaces.
-    static func lines(_ entries: [Entry]) -> String {
+    public static func lines(_ entries: [Entry]) -> String {
         let column = max(25, (entries.map(\.key.rawValue.count).max() ?? 0) + 1)
         let indent = String(repeating: " ", count: 2 + column)
         return entries.map { entry in
@@ -41,7 +42,7 @@ enum EnvironmentHelp {
     }
 
     /// The variables every role reads.
-    static let common: [Entry] = [
+    public static let common: [Entry] = [
         Entry(.amqpURL, "broker"),
         Entry(.prefix, "prefix of broker names"),
         Entry(.logLevel, "default of --log-level"),
