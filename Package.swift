@@ -137,7 +137,6 @@ let package = Package(
             dependencies: [
                 "WarrenAuth",
                 "WarrenCore",
-                "WarrenStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -198,7 +197,11 @@ let package = Package(
         ),
         .testTarget(
             name: "WarrenServicesTests",
-            dependencies: ["WarrenServices", "WarrenCore", "WarrenStore", "ProofOfWork"]
+            dependencies: [
+                "WarrenServices", "WarrenCore", "WarrenStore", "ProofOfWork", "AMQPClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "WarrenWebTests",

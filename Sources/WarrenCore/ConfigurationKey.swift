@@ -60,8 +60,8 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .powBits: "24"
         case .cronSchedule: "* * * * *"
         case .cronText: "Hello world!"
-        case .userQueueTTLMs: "1800000"
-        case .userQueueMaxLength: "1000"
+        case .userQueueTTLMs: String(Limits.userQueueDefaultTTLMs)
+        case .userQueueMaxLength: String(Limits.userQueueDefaultMaxLength)
         case .rpcTimeoutMs: "30000"
         case .sessionMemoryMs: "30000"
         case .databaseURL: "sqlite:.warren/warren.sqlite"

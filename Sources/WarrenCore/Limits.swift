@@ -31,6 +31,13 @@ public enum Limits {
 
     /// The most characters in one dot-separated segment of the topology prefix.
     public static let prefixSegmentMaxLength = 64
+    /// How long an unused tab queue lives (its `x-expires`) unless `WARREN_USER_QUEUE_TTL_MS`
+    /// says otherwise: half an hour, in milliseconds.
+    public static let userQueueDefaultTTLMs = 30 * 60 * 1000
+    /// How many messages a tab queue holds (its `x-max-length`) unless
+    /// `WARREN_USER_QUEUE_MAX_LENGTH` says otherwise; the oldest go first.
+    public static let userQueueDefaultMaxLength = 1000
+
     /// The most characters of the whole topology prefix.
     ///
     /// AMQP names are at most 255 bytes; `<prefix>.user.<login>.<session>` adds at most 103.

@@ -60,6 +60,13 @@ public struct Topology: Sendable, Hashable {
     public var dead: String { name("dead") }
     /// The queue whose single active consumer is the cron leader (an election by the broker).
     public var cron: String { name("cron") }
+    /// The queue that holds the latest tick the cron role posted (one message at most).
+    public var cronLast: String { cron + ".last" }
+
+    /// Header on `post.pow` / `post.rpc` messages that names the sender's tab queue, so the
+    /// reverser can tell that tab when its proof fails. Never set on `post.plain`, which the room
+    /// (every tab) receives.
+    public static let replyQueueHeader = "x-warren-reply-queue"
 
     /// The binding key from ``posts`` to ``room``: plain posts go straight to the room.
     public static let roomBindingKey = PostRoute.plain.routingKey

@@ -20,7 +20,7 @@ public func buildApplication(
     configuration: WebConfiguration,
     brokerReachable: (@Sendable () async -> BrokerHealth)? = nil,
     accounts: AccountService? = nil,
-    history: (any HistoryAsking)? = nil,
+    history: (any HistoryAnswering)? = nil,
     posts: (any PostPublishing)? = nil,
     logger: Logger = Logger(label: "warren.web")
 ) -> some ApplicationProtocol {
@@ -74,7 +74,7 @@ public func buildRouter<C: Clock>(
     configuration: WebConfiguration,
     health: CachedHealthCheck<C>,
     accounts: AccountService? = nil,
-    history: (any HistoryAsking)? = nil,
+    history: (any HistoryAnswering)? = nil,
     posts: (any PostPublishing)? = nil,
     logger: Logger = Logger(label: "warren.web")
 ) -> Router<WarrenRequestContext> {

@@ -20,7 +20,7 @@ public enum HistoryRoutes {
     /// `accounts`, a request without a valid access token gets 401.
     public static func add<Context: RequestContext>(
         to router: Router<Context>,
-        history: (any HistoryAsking)?,
+        history: (any HistoryAnswering)?,
         accounts: AccountService? = nil
     ) {
         router.get("api/history") { request, _ in
@@ -47,7 +47,7 @@ public enum HistoryRoutes {
 
     private static func answer(
         _ request: Request,
-        history: (any HistoryAsking)?,
+        history: (any HistoryAnswering)?,
         accounts: AccountService?,
         makeRequest: ([String: Substring]) throws(Refusal) -> HistoryRequest
     ) async -> Response {

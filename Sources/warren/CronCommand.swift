@@ -1,4 +1,5 @@
 import ArgumentParser
+import WarrenCore
 import WarrenServices
 
 /// `warren cron`: the scheduled greeting.
@@ -11,9 +12,10 @@ struct CronCommand: AsyncParsableCommand {
             x-single-active-consumer, and each tick is posted once.
 
             Environment (also read from .env):
-            \(ServiceSupport.commonEnvironment)
-              WARREN_CRON_SCHEDULE     5-field cron expression or "@every 10s" [* * * * *]
-              WARREN_CRON_TEXT         what to post [Hello world!]
+            \(EnvironmentHelp.lines(EnvironmentHelp.common + [
+                .init(.cronSchedule, "5-field cron expression or \"@every 10s\""),
+                .init(.cronText, "what to post"),
+            ]))
 
             Stops gracefully on SIGTERM or SIGINT.
             """
@@ -22,6 +24,6 @@ struct CronCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
-        try await ServiceSupport.runRole({ CronRole(configuration: $0, logger: $1) }, options: self.options)
+        try await ServiceWiring.runRole({ CronRole(configuration: $0, logger: $1) }, options: self.options)
     }
 }

@@ -1,11 +1,6 @@
 import ArgumentParser
 import Logging
-
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
+import WarrenCore
 
 /// Options every subcommand accepts, before or after its name.
 struct GlobalOptions: ParsableArguments {
@@ -13,31 +8,43 @@ struct GlobalOptions: ParsableArguments {
         name: .long,
         help: ArgumentHelp(
             "How much to log.",
-            discussion: "Defaults to WARREN_LOG_LEVEL, or info when that is unset.",
+            discussion: """
+                Defaults to \(ConfigurationKey.logLevel.rawValue) (environment, then .env), or \
+                \(ConfigurationKey.logLevel.defaultValue) when that is unset.
+                """,
             valueName: "level"
         )
     )
-    var logLevel: Logger.Level?
+    var logLevel: LogLevel?
 
-    /// The level asked for, else `WARREN_LOG_LEVEL`, else `info`.
-    func resolvedLogLevel() throws -> Logger.Level {
-        if let logLevel { return logLevel }
-        guard let raw = ProcessInfo.processInfo.environment["WARREN_LOG_LEVEL"], !raw.isEmpty else { return .info }
-        guard let level = Logger.Level(rawValue: raw.lowercased()) else {
-            throw ValidationError("WARREN_LOG_LEVEL=\"\(raw)\": expected trace, debug, info, notice, warning, error or critical")
-        }
-        return level
-    }
-
-    /// Sends every logger to standard error at the chosen level; call once per process.
-    func bootstrapLogging() throws {
-        let level = try self.resolvedLogLevel()
+    /// Loads the configuration (environment, then `.env`, then defaults) and sends every logger
+    /// to standard error at the level ``WarrenConfiguration/logLevel(overriddenBy:)`` chooses;
+    /// call once per process.
+    func bootstrap() throws -> WarrenConfiguration {
+        let configuration = try ServiceWiring.loadConfiguration()
+        let level = Logger.Level(configuration.logLevel(overriddenBy: self.logLevel))
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
+        return configuration
     }
 }
 
-extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension LogLevel: ExpressibleByArgument {}
+
+extension Logger.Level {
+    /// swift-log's level of the same name.
+    init(_ level: LogLevel) {
+        switch level {
+        case .trace: self = .trace
+        case .debug: self = .debug
+        case .info: self = .info
+        case .notice: self = .notice
+        case .warning: self = .warning
+        case .error: self = .error
+        case .critical: self = .critical
+        }
+    }
+}

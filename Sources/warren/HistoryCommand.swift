@@ -16,12 +16,12 @@ struct HistoryCommand: AsyncParsableCommand {
             backfill new tabs.
 
             Environment (also read from .env):
-            \(ServiceSupport.commonEnvironment)
-              WARREN_HISTORY           store, or none to run without history [store]
-              WARREN_DATABASE_URL      sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB
-                                       [sqlite:.warren/warren.sqlite]
-              WARREN_HISTORY_BATCH     most events per write [200]
-              WARREN_HISTORY_FLUSH_MS  longest wait for a batch to fill [200]
+            \(EnvironmentHelp.lines(EnvironmentHelp.common + [
+                .init(.history, "store, or none to run without history"),
+                .init(.databaseURL, "sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB"),
+                .init(.historyBatch, "most events per write"),
+                .init(.historyFlushMs, "longest wait for a batch to fill"),
+            ]))
 
             Stops gracefully on SIGTERM or SIGINT: it writes and acknowledges what it holds.
             """
@@ -30,17 +30,16 @@ struct HistoryCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
-        try self.options.bootstrapLogging()
-        let configuration = try ServiceSupport.loadConfiguration()
+        let configuration = try self.options.bootstrap()
         guard configuration.history == .store else {
             throw CommandFailure("WARREN_HISTORY=none: there is no history to keep; set WARREN_HISTORY=store or do not run this role")
         }
         var logger = Logger(label: "warren.services")
         logger[metadataKey: "prefix"] = "\(configuration.prefix)"
-        let store = try await ServiceSupport.openStore(configuration, logger: logger)
+        let store = try await ServiceWiring.openStore(configuration, logger: logger)
         let role = HistoryRole(configuration: configuration, store: store.events, logger: logger)
         do {
-            try await runServices([RoleService(role: role, amqp: try ServiceSupport.amqp(configuration, name: role.name), logger: logger)], logger: logger)
+            try await runServices([RoleService(role: role, amqp: try ServiceWiring.amqp(configuration, name: role.name), logger: logger)], logger: logger)
         } catch {
             await store.close()
             throw error

@@ -1,4 +1,5 @@
 import ArgumentParser
+import WarrenCore
 import WarrenServices
 
 /// `warren login`: the login service.
@@ -13,16 +14,12 @@ struct LoginCommand: AsyncParsableCommand {
             posts get an error event in the sender's queue. Run as many copies as you like.
 
             Environment (also read from .env):
-            \(ServiceSupport.commonEnvironment)
-              WARREN_USER_QUEUE_TTL_MS     x-expires of a tab's queue [1800000]
-              WARREN_USER_QUEUE_MAX_LENGTH x-max-length of a tab's queue [1000]
-              WARREN_SESSION_MEMORY_MS     how long a tab queue this service declared or
-                                           saw is trusted to exist without asking the
-                                           broker again; a logout through another copy
-                                           is noticed after at most this long [30000]
-              WARREN_BROKER_AUTH           on: refuse a request whose broker-validated
-                                           user id (STOMP user-id, AMQP user_id) is not
-                                           the login it names; off: development only [on]
+            \(EnvironmentHelp.lines(EnvironmentHelp.common + [
+                .init(.userQueueTTLMs, "x-expires of a tab's queue"),
+                .init(.userQueueMaxLength, "x-max-length of a tab's queue"),
+                .init(.sessionMemoryMs, "how long a tab queue this service declared or\nsaw is trusted to exist without asking the\nbroker again; a logout through another copy\nis noticed after at most this long"),
+                .init(.brokerAuth, "on: refuse a request whose broker-validated\nuser id (STOMP user-id, AMQP user_id) is not\nthe login it names; off: development only"),
+            ]))
 
             Stops gracefully on SIGTERM or SIGINT: it finishes the message in hand.
             """
@@ -31,6 +28,6 @@ struct LoginCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
-        try await ServiceSupport.runRole({ LoginRole(configuration: $0, logger: $1) }, options: self.options)
+        try await ServiceWiring.runRole({ LoginRole(configuration: $0, logger: $1) }, options: self.options)
     }
 }

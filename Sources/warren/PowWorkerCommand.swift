@@ -1,5 +1,6 @@
 import ArgumentParser
 import ProofOfWork
+import WarrenCore
 import WarrenServices
 
 /// `warren pow-worker`: the proof-of-work worker.
@@ -13,7 +14,7 @@ struct PowWorkerCommand: AsyncParsableCommand {
             machines to go faster.
 
             Environment (also read from .env):
-            \(ServiceSupport.commonEnvironment)
+            \(EnvironmentHelp.lines(EnvironmentHelp.common))
 
             Stops gracefully on SIGTERM or SIGINT: the proof in progress is finished and sent.
             """
@@ -30,6 +31,6 @@ struct PowWorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let solver = ProofSolver(workers: self.threads)
-        try await ServiceSupport.runRole({ PowWorkerRole(configuration: $0, logger: $1, solver: solver) }, options: self.options)
+        try await ServiceWiring.runRole({ PowWorkerRole(configuration: $0, logger: $1, solver: solver) }, options: self.options)
     }
 }

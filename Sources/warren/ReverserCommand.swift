@@ -1,4 +1,5 @@
 import ArgumentParser
+import WarrenCore
 import WarrenServices
 
 /// `warren reverser`: the reverser bot.
@@ -12,9 +13,10 @@ struct ReverserCommand: AsyncParsableCommand {
             call to <prefix>.pow.rpc and published to the room with its proof.
 
             Environment (also read from .env):
-            \(ServiceSupport.commonEnvironment)
-              WARREN_POW_BITS          proof-of-work difficulty in bits [24]
-              WARREN_RPC_TIMEOUT_MS    how long an RPC proof may take [30000]
+            \(EnvironmentHelp.lines(EnvironmentHelp.common + [
+                .init(.powBits, "proof-of-work difficulty in bits"),
+                .init(.rpcTimeoutMs, "how long an RPC proof may take"),
+            ]))
 
             Stops gracefully on SIGTERM or SIGINT: RPC calls in flight finish first.
             """
@@ -27,6 +29,6 @@ struct ReverserCommand: AsyncParsableCommand {
 
     func run() async throws {
         let concurrency = self.rpcConcurrency
-        try await ServiceSupport.runRole({ ReverserRole(configuration: $0, logger: $1, rpcConcurrency: concurrency) }, options: self.options)
+        try await ServiceWiring.runRole({ ReverserRole(configuration: $0, logger: $1, rpcConcurrency: concurrency) }, options: self.options)
     }
 }

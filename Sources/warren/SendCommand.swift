@@ -45,10 +45,9 @@ struct SendCommand: AsyncParsableCommand {
     var tokenFile: String?
 
     func run() async throws {
-        try self.options.bootstrapLogging()
-        let configuration = try ServiceSupport.loadConfiguration()
+        let configuration = try self.options.bootstrap()
         let topology = configuration.topology
-        var amqp = try ServiceSupport.amqp(configuration, name: "send")
+        var amqp = try ServiceWiring.amqp(configuration, name: "send")
         // Signed in as the person, the broker checks the user_id of each request against them.
         let userID: String? = try self.readToken().map { token in
             amqp.user = self.login

@@ -26,9 +26,8 @@ struct TailCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        try self.options.bootstrapLogging()
-        let configuration = try ServiceSupport.loadConfiguration()
-        let amqp = try ServiceSupport.amqp(configuration, name: "tail")
+        let configuration = try self.options.bootstrap()
+        let amqp = try ServiceWiring.amqp(configuration, name: "tail")
         let tail = RoomTail(amqp: amqp, room: configuration.topology.room, json: self.json)
         try await runServices([tail], logger: Logger(label: "warren.tail"))
     }

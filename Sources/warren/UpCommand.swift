@@ -30,8 +30,7 @@ struct UpCommand: AsyncParsableCommand {
     var noWeb = false
 
     func run() async throws {
-        try self.options.bootstrapLogging()
-        let configuration = try ServiceSupport.loadConfiguration()
+        let configuration = try self.options.bootstrap()
         var logger = Logger(label: "warren.services")
         logger[metadataKey: "prefix"] = "\(configuration.prefix)"
         var roles: [any WarrenRole] = [
@@ -43,12 +42,12 @@ struct UpCommand: AsyncParsableCommand {
         // One store for the history role and the web role's accounts.
         let store: Store? =
             configuration.history == .store || !self.noWeb
-            ? try await ServiceSupport.openStore(configuration, logger: logger) : nil
+            ? try await ServiceWiring.openStore(configuration, logger: logger) : nil
         if configuration.history == .store, let store {
             roles.append(HistoryRole(configuration: configuration, store: store.events, logger: logger))
         }
         var services: [any Service] = try roles.map {
-            RoleService(role: $0, amqp: try ServiceSupport.amqp(configuration, name: $0.name), logger: logger)
+            RoleService(role: $0, amqp: try ServiceWiring.amqp(configuration, name: $0.name), logger: logger)
         }
         if !self.noWeb, let store {
             let web = WebConfiguration(configuration)
@@ -56,8 +55,8 @@ struct UpCommand: AsyncParsableCommand {
             let accounts: AccountService
             let broker: WebBroker
             do {
-                accounts = try AccountsSupport.service(configuration, store: store, logger: webLogger)
-                broker = try ServiceSupport.webBroker(configuration, logger: webLogger)
+                accounts = try AccountsWiring.service(configuration, store: store, logger: webLogger)
+                broker = try ServiceWiring.webBroker(configuration, logger: webLogger)
             } catch {
                 await store.close()
                 throw error

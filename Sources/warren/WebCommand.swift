@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import ServiceLifecycle
+import WarrenCore
 import WarrenServices
 import WarrenWeb
 
@@ -22,24 +23,22 @@ struct WebCommand: AsyncParsableCommand {
             backend at /auth/user, /auth/vhost, /auth/resource and /auth/topic.
 
             Environment, then .env (an unset or empty variable takes the default, in brackets):
-              WARREN_HTTP_HOST         address to listen on [127.0.0.1]
-              WARREN_HTTP_PORT         port to listen on, 0 for any free one [8080]
-              WARREN_WEB_ROOT          folder of the page [web]
-              WARREN_STOMP_URL         Web-STOMP URL told to browsers
-                                       [ws://127.0.0.1:15674/ws]
-              WARREN_STOMP_VHOST       broker virtual host told to browsers [warren]
-              WARREN_PREFIX            prefix of broker names [chat]
-              WARREN_POW_BITS          proof-of-work difficulty in bits [24]
-              WARREN_AMQP_URL          broker that /healthz greets, /api/history and
-                                       /api/search ask through the history service and
-                                       /api/messages posts through
-                                       [amqp://warren:warren@127.0.0.1:5672/warren]
-              WARREN_DATABASE_URL      accounts store [sqlite:.warren/warren.sqlite]
-              WARREN_AUTH_KEY          token signing key, base64 of at least 32 bytes
-                                       [unset: kept in WARREN_AUTH_KEY_FILE]
-              WARREN_AUTH_KEY_FILE     where a generated key is kept [.warren/auth.key]
-              WARREN_HISTORY           none: /api/history and /api/search answer 503 [store]
-              WARREN_LOG_LEVEL         default of --log-level [info]
+            \(EnvironmentHelp.lines([
+                .init(.httpHost, "address to listen on"),
+                .init(.httpPort, "port to listen on, 0 for any free one"),
+                .init(.webRoot, "folder of the page"),
+                .init(.stompURL, "Web-STOMP URL told to browsers"),
+                .init(.stompVhost, "broker virtual host told to browsers"),
+                .init(.prefix, "prefix of broker names"),
+                .init(.powBits, "proof-of-work difficulty in bits"),
+                .init(.amqpURL, "broker that /healthz greets, /api/history and\n/api/search ask through the history service and\n/api/messages posts through"),
+                .init(.databaseURL, "accounts store"),
+                .init(.authKey, "token signing key, base64 of at least 32 bytes",
+                      shownDefault: "unset: kept in \(ConfigurationKey.authKeyFile.rawValue)"),
+                .init(.authKeyFile, "where a generated key is kept"),
+                .init(.history, "none: /api/history and /api/search answer 503"),
+                .init(.logLevel, "default of --log-level"),
+            ]))
 
             Stops gracefully on SIGTERM or SIGINT (Ctrl-C): it finishes the requests in flight.
             """
@@ -66,10 +65,9 @@ struct WebCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try self.options.bootstrapLogging()
+        let settings = try self.options.bootstrap()
         let logger = Logger(label: "warren.web")
 
-        let settings = try ServiceSupport.loadConfiguration()
         var configuration = WebConfiguration(settings)
         if let host { configuration.host = host }
         if let port { configuration.port = port }
@@ -86,8 +84,8 @@ struct WebCommand: AsyncParsableCommand {
             logger.warning("The web root has no index.html: / will answer 404", metadata: ["webRoot": "\(configuration.webRoot)"])
         }
 
-        let broker = try ServiceSupport.webBroker(settings, logger: logger)
-        let (accounts, store) = try await AccountsSupport.open(settings, logger: logger)
+        let broker = try ServiceWiring.webBroker(settings, logger: logger)
+        let (accounts, store) = try await AccountsWiring.open(settings, logger: logger)
         let app = buildApplication(configuration: configuration, accounts: accounts, history: broker.history, posts: broker.posts, logger: logger)
         // The connection first: the group stops services in reverse order.
         let services: [any Service] = [broker.service, app]

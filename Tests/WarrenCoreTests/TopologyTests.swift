@@ -17,10 +17,12 @@ struct TopologyTests {
         #expect(topology.historyRPC == "chat.history.rpc")
         #expect(topology.dead == "chat.dead")
         #expect(topology.cron == "chat.cron")
+        #expect(topology.cronLast == "chat.cron.last")
         #expect(topology.userQueue(login: "alice", session: "S") == "chat.user.alice.S")
         #expect(topology.userQueuePrefix(login: "alice") == "chat.user.alice.")
         #expect(Topology.roomBindingKey == "post.plain")
         #expect(Topology.reverserBindingKey == "post.*")
+        #expect(Topology.replyQueueHeader == "x-warren-reply-queue")
     }
 
     @Test("a dotted prefix")

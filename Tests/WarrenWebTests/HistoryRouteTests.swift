@@ -9,7 +9,7 @@ import WarrenStore
 import WarrenWeb
 
 /// A stand-in for the history role: records what it was asked and answers as told.
-actor FakeHistory: HistoryAsking {
+actor FakeHistory: HistoryAnswering {
     enum Behaviour: Sendable {
         case events([RoomEvent])
         case refuse(Refusal)
@@ -39,7 +39,7 @@ struct HistoryRouteTests {
     static let event = RoomEvent(id: id, kind: .message, from: "alice", text: "<b>hello</b>", at: Date(timeIntervalSince1970: 1_790_000_000))
 
     /// Runs one GET against an app whose history is `history`; hands over status and body.
-    func get(_ uri: String, history: (any HistoryAsking)?, _ check: @escaping @Sendable (HTTPResponse.Status, HistoryReply, HTTPFields) throws -> Void) async throws {
+    func get(_ uri: String, history: (any HistoryAnswering)?, _ check: @escaping @Sendable (HTTPResponse.Status, HistoryReply, HTTPFields) throws -> Void) async throws {
         let fixture = try WebFixture()
         let app = buildApplication(configuration: fixture.configuration, brokerReachable: { true }, history: history, logger: .quiet)
         try await app.test(.router) { client in

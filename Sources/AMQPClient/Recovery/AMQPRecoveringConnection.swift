@@ -9,6 +9,9 @@ import NIOPosix
 /// it, reopens its channels (re-applying qos and confirm mode) and restarts their consumers,
 /// which go on under the same async sequence.
 ///
+/// The waits come from ``AMQPRecoveryPolicy/delay(attempt:random:)``, the backoff Warren's
+/// services use for their own reconnect loop too.
+///
 /// Call ``run()`` in a task of its own (or a service group); it returns after ``close()``.
 /// Operations during an outage wait for the connection to come back, up to the policy's
 /// `operationTimeout`. Delivery is at-least-once: a publish that was in flight when the

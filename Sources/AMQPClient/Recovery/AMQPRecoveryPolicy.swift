@@ -1,6 +1,11 @@
 /// How an ``AMQPRecoveringConnection`` waits between reconnection attempts: exponential
 /// backoff with jitter, capped.
 ///
+/// ``delay(attempt:random:)`` is the one backoff computation of the project: Warren's services
+/// reconnect with it too (WarrenServices' `RoleService`, which runs every role and the web
+/// role's broker link), so the library's transparent recovery and the services' supervisor
+/// share the policy while each keeps its own loop.
+///
 /// Attempt n (from 0) waits `min(maxDelay, initialDelay × multiplier^n)`, then a random share
 /// of up to `jitter` of that is taken off, so many clients cut off at once do not return in
 /// lockstep.

@@ -119,7 +119,7 @@ final class ChatHarness: Sendable {
     private func cleanUp() async {
         guard let channel = try? await self.connection.openChannel() else { return }
         let names = TopologyDeclarer(configuration: self.configuration).workQueues + [
-            self.topology.dead, self.topology.cron, self.topology.cron + ".last", self.topology.history, self.topology.historyRPC,
+            self.topology.dead, self.topology.cron, self.topology.cronLast, self.topology.history, self.topology.historyRPC,
         ]
         for queue in names { _ = try? await channel.queueDelete(queue) }
         try? await channel.exchangeDelete(self.topology.posts)

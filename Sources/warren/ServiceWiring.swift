@@ -8,8 +8,9 @@ import WarrenStore
 
 import Foundation
 
-/// Configuration and wiring the role subcommands share.
-enum ServiceSupport {
+/// Wires the configuration into services for the subcommands: loads it, makes the AMQP settings,
+/// opens the store, builds the web role's broker link and runs a role.
+enum ServiceWiring {
     /// The text of `.env` in the working directory, nil when there is none.
     static func envFileText() -> String? {
         try? String(contentsOfFile: ".env", encoding: .utf8)
@@ -52,14 +53,20 @@ enum ServiceSupport {
         let posts = APIPostPublisher(configuration: configuration, logger: logger)
         let roles: [any WarrenRole] = [posts] + (history.map { [$0] } ?? [])
         let group = RoleGroup(name: "web", roles: roles)
-        let service = RoleService(role: group, amqp: try amqp(configuration, name: group.name), logger: logger)
-        return WebBroker(history: history, posts: posts, service: PatientService(service: service, logger: logger))
+        let service = RoleService(
+            role: group, amqp: try amqp(configuration, name: group.name), logger: logger, firstConnectionRetry: webFirstConnectionRetry
+        )
+        return WebBroker(history: history, posts: posts, service: service)
     }
+
+    /// The web role's link may start before the broker: it tries every 2 s for as long as it
+    /// takes, while the page is served and the history and message routes answer 503 (a role's
+    /// first failed connection ends the process instead).
+    static let webFirstConnectionRetry = AMQPRecoveryPolicy(initialDelay: .seconds(2), maxDelay: .seconds(2), jitter: 0)
 
     /// Runs one role as a service until SIGTERM or SIGINT.
     static func runRole(_ makeRole: (WarrenConfiguration, Logger) -> any WarrenRole, options: GlobalOptions) async throws {
-        try options.bootstrapLogging()
-        let configuration = try loadConfiguration()
+        let configuration = try options.bootstrap()
         var logger = Logger(label: "warren.services")
         logger[metadataKey: "prefix"] = "\(configuration.prefix)"
         let role = makeRole(configuration, logger)
@@ -67,41 +74,11 @@ enum ServiceSupport {
         try await runServices([service], logger: logger)
         logger.notice("Warren \(role.name) stopped")
     }
-
-    /// The environment lines every role's help lists.
-    static let commonEnvironment = """
-          WARREN_AMQP_URL          broker [amqp://warren:warren@127.0.0.1:5672/warren]
-          WARREN_PREFIX            prefix of broker names [chat]
-          WARREN_LOG_LEVEL         default of --log-level [info]
-        """
 }
 
-/// What ``ServiceSupport/webBroker(_:logger:)`` makes.
+/// What ``ServiceWiring/webBroker(_:logger:)`` makes.
 struct WebBroker {
     let history: HistoryRPCClient?
     let posts: APIPostPublisher
-    let service: PatientService
-}
-
-/// Runs a ``RoleService`` that may start before the broker: the page is served meanwhile and
-/// the history and message routes answer 503, where a role's first failed connection would end
-/// the process.
-struct PatientService: Service {
     let service: RoleService
-    let logger: Logger
-
-    func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await self.service.run()
-                return
-            } catch {
-                self.logger.warning(
-                    "cannot reach the broker for history requests and posts; retrying",
-                    metadata: ["error": "\(error)"]
-                )
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(2)) }
-            }
-        }
-    }
 }

@@ -26,7 +26,7 @@ public final class APIPostPublisher: PostPublishing, WarrenRole {
     private let serviceUser: String
     private let timeout: TimeAmount
     private let logger: Logger
-    private let link = RPCLink(confirming: true)
+    private let rpc = RPCClientKeeper(confirming: true)
 
     /// Creates a publisher; `timeout` bounds the wait for the confirm and the answer together.
     public init(configuration: WarrenConfiguration, timeout: TimeAmount = .seconds(5), logger: Logger) {
@@ -39,7 +39,7 @@ public final class APIPostPublisher: PostPublishing, WarrenRole {
     /// Keeps `connection` for posts until graceful shutdown (then returns) or until the
     /// connection is lost (then throws, and ``RoleService`` connects again).
     public func run(on connection: AMQPConnection) async throws {
-        try await self.link.hold(connection)
+        try await self.rpc.hold(connection)
     }
 
     /// Publishes `post` on behalf of its login and waits for the login service's answer.
@@ -82,8 +82,8 @@ public final class APIPostPublisher: PostPublishing, WarrenRole {
     }
 
     private func client() async throws(PostPublishError) -> AMQPRPCClient {
-        do throws(RPCLink.Failure) {
-            return try await self.link.client()
+        do throws(RPCClientKeeper.Failure) {
+            return try await self.rpc.client()
         } catch {
             throw .unavailable(error.description)
         }

@@ -210,12 +210,3 @@ final class SettleOnce: Sendable {
         }
     }
 }
-
-extension LoginRequest {
-    /// The key requests for one tab take turns on: its login and session as sent, or the raw
-    /// bytes' hash when they cannot be read (such a request is refused anyway).
-    static func turnKey<Bytes: Collection>(of bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        guard let request = try? LoginRequest.decode(bytes) else { return "?\(bytes.count)" }
-        return "\(request.login)\u{0}\(request.session)"
-    }
-}

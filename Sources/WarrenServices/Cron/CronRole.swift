@@ -56,26 +56,6 @@ public struct CronRole: WarrenRole {
 
     var topology: Topology { self.configuration.topology }
 
-    /// The tick dedupe of the active consumer; pure.
-    public struct TickFilter: Sendable, Equatable {
-        /// The latest tick posted.
-        public var lastPosted: Date?
-        /// How old a tick may be.
-        public var staleness: TimeInterval
-
-        /// Creates a filter.
-        public init(lastPosted: Date? = nil, staleness: TimeInterval) {
-            self.lastPosted = lastPosted
-            self.staleness = staleness
-        }
-
-        /// Whether to post `tick` at time `now`.
-        public func shouldPost(_ tick: Date, now: Date) -> Bool {
-            if let lastPosted, tick <= lastPosted { return false }
-            return now.timeIntervalSince(tick) <= self.staleness
-        }
-    }
-
     /// Publishes ticks and posts the ones this copy receives, until graceful shutdown.
     public func run(on connection: AMQPConnection) async throws {
         let declarer = self.declarer
@@ -111,7 +91,7 @@ public struct CronRole: WarrenRole {
                     var record = BasicProperties()
                     record.messageID = id
                     record.deliveryMode = BasicProperties.persistentDeliveryMode
-                    try await publisher.publish(body: [UInt8](), routingKey: self.declarer.cronLast, properties: record)
+                    try await publisher.publish(body: [UInt8](), routingKey: self.topology.cronLast, properties: record)
                     let event = RoomEvent(id: self.ids.nextString(), kind: .system, from: Self.botName, text: self.configuration.cronText, at: tick)
                     try await publisher.publish(
                         event, exchange: self.topology.room, routingKey: "", properties: WarrenProperties.persistent(messageID: event.id)
@@ -133,7 +113,7 @@ public struct CronRole: WarrenRole {
 
     /// The latest tick any copy recorded as posted, left in its queue.
     private func recordedTick(on channel: AMQPChannel) async throws -> Date? {
-        guard let result = try await channel.get(queue: self.declarer.cronLast) else { return nil }
+        guard let result = try await channel.get(queue: self.topology.cronLast) else { return nil }
         try await result.delivery.reject(requeue: true)
         return result.delivery.properties.messageID.flatMap(Timestamp.parse)
     }

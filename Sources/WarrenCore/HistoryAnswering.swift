@@ -1,6 +1,6 @@
 /// Something that answers ``HistoryRequest``s: the history role over the broker (WarrenServices'
 /// `HistoryRPCClient`), or a stand-in in tests of the web layer.
-public protocol HistoryAsking: Sendable {
+public protocol HistoryAnswering: Sendable {
     /// Sends a (valid) request and returns the history role's reply, which may be a refusal.
     /// - Throws: ``HistoryAskError`` when no reply came.
     func ask(_ request: HistoryRequest) async throws(HistoryAskError) -> HistoryReply

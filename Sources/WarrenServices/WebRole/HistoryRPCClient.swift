@@ -11,14 +11,14 @@ import WarrenCore
 /// connects again after the broker goes away. While there is no connection, ``ask(_:)`` fails at
 /// once as unavailable. A request expires in the queue after the timeout, so a history role that
 /// comes back later does not answer requests nobody waits for any more.
-public final class HistoryRPCClient: HistoryAsking, WarrenRole {
+public final class HistoryRPCClient: HistoryAnswering, WarrenRole {
     /// The role's name, for logs and the connection name.
     public let name = "web-history"
 
     private let configuration: WarrenConfiguration
     private let timeout: TimeAmount
     private let logger: Logger
-    private let link = RPCLink(confirming: false)
+    private let rpc = RPCClientKeeper(confirming: false)
 
     /// Creates a client; `timeout` bounds the wait for each reply.
     public init(configuration: WarrenConfiguration, timeout: TimeAmount = .seconds(3), logger: Logger) {
@@ -30,7 +30,7 @@ public final class HistoryRPCClient: HistoryAsking, WarrenRole {
     /// Keeps `connection` for requests until graceful shutdown (then returns) or until the
     /// connection is lost (then throws, and ``RoleService`` connects again).
     public func run(on connection: AMQPConnection) async throws {
-        try await self.link.hold(connection)
+        try await self.rpc.hold(connection)
     }
 
     /// Sends `request` to the history role and waits up to the timeout for its reply.
@@ -61,8 +61,8 @@ public final class HistoryRPCClient: HistoryAsking, WarrenRole {
     }
 
     private func client() async throws(HistoryAskError) -> AMQPRPCClient {
-        do throws(RPCLink.Failure) {
-            return try await self.link.client()
+        do throws(RPCClientKeeper.Failure) {
+            return try await self.rpc.client()
         } catch {
             throw .unavailable(error.description)
         }

@@ -15,7 +15,7 @@ public struct TopologyDeclarer: Sendable {
     public let userQueueMaxLength: Int
 
     /// Creates a declarer.
-    public init(topology: Topology, userQueueTTLMs: Int = 30 * 60 * 1000, userQueueMaxLength: Int = 1000) {
+    public init(topology: Topology, userQueueTTLMs: Int = Limits.userQueueDefaultTTLMs, userQueueMaxLength: Int = Limits.userQueueDefaultMaxLength) {
         self.topology = topology
         self.userQueueTTLMs = userQueueTTLMs
         self.userQueueMaxLength = userQueueMaxLength
@@ -68,10 +68,7 @@ public struct TopologyDeclarer: Sendable {
         try await channel.exchangeBind(destination: self.topology.room, source: self.topology.posts, routingKey: Topology.roomBindingKey)
     }
 
-    /// The queue that holds the latest tick the cron role posted (one message at most).
-    public var cronLast: String { self.topology.cron + ".last" }
-
-    /// Arguments of ``cronLast``: only the newest record is kept.
+    /// Arguments of `Topology.cronLast`: only the newest record is kept.
     public var cronLastArguments: FieldTable {
         ["x-max-length": .int64(1)]
     }
@@ -79,7 +76,7 @@ public struct TopologyDeclarer: Sendable {
     /// Declares the cron election queue and the record of the latest posted tick.
     public func declareCron(on channel: AMQPChannel) async throws {
         try await channel.queueDeclare(self.topology.cron, durable: true, arguments: self.cronQueueArguments)
-        try await channel.queueDeclare(self.cronLast, durable: true, arguments: self.cronLastArguments)
+        try await channel.queueDeclare(self.topology.cronLast, durable: true, arguments: self.cronLastArguments)
     }
 
     /// Arguments of the history queue: one active consumer (one writer; a standby takes over

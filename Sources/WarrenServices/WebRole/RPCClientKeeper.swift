@@ -2,12 +2,13 @@ import AMQPClient
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 
-/// The web role's hold on a broker connection for request/reply: the connection ``RoleService``
-/// made, and an ``AMQPRPCClient`` on it, opened again when its channel closed.
+/// Keeps an ``AMQPRPCClient`` on the web role's current broker connection: holds the connection
+/// ``RoleService`` made until it goes, and opens the client again when its channel closed.
 ///
-/// ``HistoryRPCClient`` and ``APIPostPublisher`` each keep one; ``hold(_:)`` is their
+/// Both of the web role's request/reply clients keep one: ``HistoryRPCClient`` (history
+/// requests) and ``APIPostPublisher`` (REST API posts, with confirms); ``hold(_:)`` is their
 /// ``WarrenRole/run(on:)``.
-final class RPCLink: Sendable {
+final class RPCClientKeeper: Sendable {
     /// Why no client could be had.
     enum Failure: Error, CustomStringConvertible {
         /// There is no connection right now (not yet made, or lost and not made again).

@@ -9,6 +9,18 @@ import Testing
         #expect(!state.everConnected)
     }
 
+    @Test func aServiceThatWaitsForTheBrokerRetriesTheFirstConnection() {
+        var state = ReconnectState(retriesFirstConnection: true)
+        #expect(state.connectFailed() == 1)
+        #expect(state.connectFailed() == 2)
+        #expect(!state.everConnected)
+        // Still the first connection, not a reconnection.
+        #expect(state.connected() == nil)
+        #expect(state.failures == 0)
+        state.lost()
+        #expect(state.connectFailed() == 1)
+    }
+
     @Test func theFirstConnectionIsNotAReconnection() {
         var state = ReconnectState()
         #expect(state.connected() == nil)

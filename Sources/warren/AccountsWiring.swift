@@ -5,8 +5,9 @@ import WarrenStore
 
 import Foundation
 
-/// The web role's accounts: the signing key and the store, opened from the configuration.
-enum AccountsSupport {
+/// Wires the configuration into the web role's accounts: loads the signing key, opens the store
+/// and builds the account service.
+enum AccountsWiring {
     /// Loads (or makes) the signing key, opens and migrates the store and builds the service.
     /// Close the returned store when the web role stops.
     static func open(_ configuration: WarrenConfiguration, logger: Logger) async throws -> (AccountService, Store) {

@@ -2,7 +2,6 @@ import AMQPClient
 import AMQPProtocol
 import Logging
 import NIOCore
-import ProofOfWork
 import ServiceLifecycle
 import WarrenCore
 
@@ -47,32 +46,6 @@ public struct ReverserRole: WarrenRole {
 
     var topology: Topology { self.configuration.topology }
 
-    /// What the reverser does with one post; pure, so it is tested without a broker.
-    public enum Action: Equatable, Sendable {
-        /// Publish this reply to the room.
-        case reply(RoomEvent)
-        /// Publish this job to the job queue.
-        case job(PowJob)
-        /// Call a worker with this job, then publish the proven post.
-        case call(PowJob)
-    }
-
-    /// Decides what to do with a post that arrived with `routingKey`; nil for an unknown key.
-    public static func action(for post: RoomEvent, routingKey: String, bits: Int, replyID: String, at: Date) -> Action? {
-        guard let route = PostRoute(routingKey: routingKey) else { return nil }
-        switch route {
-        case .plain:
-            return .reply(
-                RoomEvent(id: replyID, kind: .reply, from: Self.botName, text: reversed(post.text), at: at, inReplyTo: post.id)
-            )
-        case .pow, .rpc:
-            let via: ProofVia = route == .pow ? .queue : .rpc
-            let challenge = ProofChallenge.make(id: post.id, author: post.from, text: post.text)
-            let job = PowJob(event: post, via: via, bits: bits, challenge: challenge)
-            return route == .pow ? .job(job) : .call(job)
-        }
-    }
-
     /// Consumes posts until graceful shutdown, then waits for the RPC calls in flight.
     public func run(on connection: AMQPConnection) async throws {
         try await connection.withTemporaryChannel { try await TopologyDeclarer(configuration: self.configuration).declareShared(on: $0) }
@@ -113,7 +86,7 @@ public struct ReverserRole: WarrenRole {
                         inFlight -= 1
                     }
                     inFlight += 1
-                    let replyQueue = delivery.properties.headers?[replyQueueHeader]?.stringValue
+                    let replyQueue = delivery.properties.headers?[Topology.replyQueueHeader]?.stringValue
                     group.addTask {
                         try await self.prove(job, replyQueue: replyQueue, rpc: rpc, publisher: publisher)
                         try await delivery.ack()

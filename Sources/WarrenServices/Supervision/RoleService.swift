@@ -1,0 +1,106 @@
+import AMQPClient
+import Logging
+import ServiceLifecycle
+
+/// Runs a ``WarrenRole`` as a swift-service-lifecycle `Service`, reconnecting when the
+/// connection drops (broker restart, network), with capped exponential backoff.
+///
+/// The one reconnect loop of the services: every role runs in one, and so does the web role's
+/// broker link (a ``RoleGroup`` of its history client and post publisher), which also retries
+/// its first connection (``firstConnectionRetry``) because it serves the page meanwhile. The
+/// waits come from `AMQPRecoveryPolicy.delay(attempt:random:)`, the same computation the
+/// library's `AMQPRecoveringConnection` uses, so the backoff policy is written once.
+///
+/// Why not `AMQPRecoveringConnection` itself: it stays a library feature, for clients that keep
+/// their channels and consumers across a drop (it re-declares what was declared through it and
+/// reopens channels under the same objects). The roles need passive declares on throw-away
+/// channels and an RPC client, which the recovering connection does not wrap; re-running the
+/// role on a fresh connection re-declares everything and restarts every consumer, which is what
+/// recovery means here. Unacknowledged deliveries come back redelivered, so nothing is lost.
+public struct RoleService: Service {
+    /// The role.
+    public let role: any WarrenRole
+    /// Where to connect.
+    public let amqp: AMQPConfiguration
+    /// The logger.
+    public let logger: Logger
+    /// The recovery policy (its backoff; `operationTimeout` is unused).
+    public let policy: AMQPRecoveryPolicy
+    /// How to wait between attempts at the first connection, or nil to fail the service when
+    /// the first attempt fails (a role: a wrong URL or password should not loop quietly).
+    public let firstConnectionRetry: AMQPRecoveryPolicy?
+
+    /// Creates the service.
+    /// - Parameters:
+    ///   - policy: The backoff after a connection was lost.
+    ///   - firstConnectionRetry: The backoff before the first connection, for a service that
+    ///     should wait for the broker rather than fail; nil fails at the first attempt.
+    public init(
+        role: any WarrenRole, amqp: AMQPConfiguration, logger: Logger, policy: AMQPRecoveryPolicy = AMQPRecoveryPolicy(),
+        firstConnectionRetry: AMQPRecoveryPolicy? = nil
+    ) {
+        var amqp = amqp
+        if amqp.connectionName == nil { amqp.connectionName = "warren \(role.name)" }
+        self.role = role
+        self.amqp = amqp
+        self.logger = logger
+        self.policy = policy
+        self.firstConnectionRetry = firstConnectionRetry
+    }
+
+    /// Connects, runs the role, and connects again whenever the connection is lost, until
+    /// graceful shutdown.
+    ///
+    /// Only the very first connection attempt fails the service (a wrong URL or password
+    /// should not loop quietly), unless ``firstConnectionRetry`` says to wait for the broker.
+    /// Once connected, the service retries for as long as it runs, and logs each loss
+    /// ("connection lost; reconnecting"), each failed attempt ("cannot connect; retrying") and
+    /// the reconnection ("reconnected" with the number of attempts it took).
+    public func run() async throws {
+        var logger = self.logger
+        logger[metadataKey: "role"] = "\(self.role.name)"
+        var reconnect = ReconnectState(retriesFirstConnection: self.firstConnectionRetry != nil)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let connection: AMQPConnection
+            do {
+                connection = try await AMQPConnection.connect(configuration: self.amqp, logger: logger)
+            } catch {
+                let policy = reconnect.everConnected ? self.policy : self.firstConnectionRetry
+                guard let attempt = reconnect.connectFailed(), let policy else { throw error }
+                logger.warning("cannot connect; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                await Self.backoff(policy.delay(attempt: attempt, random: Double.random(in: 0...1)))
+                continue
+            }
+            if let attempts = reconnect.connected() {
+                logger.info("reconnected", metadata: ["attempts": "\(attempts)"])
+            } else {
+                logger.info("connected")
+            }
+            let ended: (any Error)?
+            do {
+                try await self.role.run(on: connection)
+                ended = nil
+            } catch {
+                ended = error
+            }
+            try? await connection.close()
+            if Task.isShuttingDownGracefully || Task.isCancelled {
+                logger.info("stopped")
+                return
+            }
+            // A role returns only on shutdown; returning otherwise means its consumers ended
+            // under it (e.g. the broker cancelled them), so it is run again like after a loss.
+            let reason = ended.map { "\($0)" } ?? "the role returned while not shutting down"
+            logger.warning("connection lost; reconnecting", metadata: ["error": "\(reason)"])
+            reconnect.lost()
+            await Self.backoff(self.policy.delay(attempt: 0, random: Double.random(in: 0...1)))
+        }
+    }
+
+    /// Waits `delay`; shutdown cuts the wait short, and the loop condition then ends the service.
+    private static func backoff(_ delay: Duration) async {
+        try? await cancelWhenGracefulShutdown {
+            try await Task.sleep(for: delay)
+        }
+    }
+}

@@ -1,0 +1,14 @@
+import Testing
+import WarrenCore
+import WarrenServices
+
+@Suite struct TopologyDeclarerTests {
+    @Test func workQueuesDeadLetterToTheDeadQueue() throws {
+        let declarer = TopologyDeclarer(topology: try Topology(prefix: "x"), userQueueTTLMs: 1000, userQueueMaxLength: 5)
+        #expect(declarer.workQueueArguments["x-dead-letter-routing-key"]?.stringValue == "x.dead")
+        #expect(declarer.workQueueArguments["x-dead-letter-exchange"]?.stringValue == "")
+        #expect(declarer.workQueues.count == 5)
+        #expect(declarer.userQueueArguments["x-expires"] == .int64(1000))
+        #expect(declarer.userQueueArguments["x-max-length"] == .int64(5))
+    }
+}
