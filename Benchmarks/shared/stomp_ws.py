@@ -207,7 +207,7 @@ class StompClient:
         self._replies[correlation] = waiter
         extra = {**headers, "reply-to": f"/temp-queue/{reply_queue}", "correlation-id": correlation}
         await self.send(destination, body, extra)
-        return await self._wait(waiter, f"a reply from {destination}")
+        return await self._wait(waiter, f"reply from {destination}")
 
     async def subscribe(self, destination, ack="client-individual", prefetch=50):
         """SUBSCRIBE and wait for its RECEIPT."""
