@@ -416,6 +416,7 @@ def parse_arguments(argv):
     parser.add_argument("--out-dir", default=".")
     parser.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto", help="auto: uvloop when installed")
     parser.add_argument("--table", metavar="JSONL", help="only print the table of earlier JSON lines")
+    parser.add_argument("--no-table", action="store_true", help="JSON lines only (scripts/bench-tabs prints one table at the end)")
     parser.add_argument("--check", action="store_true", help="only check the options")
     args = parser.parse_args(argv)
     try:
@@ -463,8 +464,9 @@ async def amain(args):
         await bench.run(count)
         lines += bench.lines
         bench.lines = []
-    print()
-    print(table(lines), flush=True)
+    if not args.no_table:
+        print()
+        print(table(lines), flush=True)
     return 0
 
 

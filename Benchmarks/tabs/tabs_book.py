@@ -244,8 +244,8 @@ def table(lines):
         elif phase == "settle":
             per_tab = line.get("rss_per_tab_kib")
             figures = (f"broker RSS {_figure(line.get('rss_before_kib'), ' KiB')} → {_figure(line.get('rss_in_kib'), ' KiB')}"
-                       f" = **{_figure(per_tab, ' KiB')} per tab**; {line.get('events'):,} backfill/presence events"
-                       f" in {_figure(line.get('seconds'), ' s')}")
+                       f" = **{_figure(per_tab, ' KiB')} per tab**; {line.get('events_since_join', 0):,} deliveries"
+                       f" (backfill, presence) since the first sign-in, quiet {_figure(line.get('seconds'), ' s')} after the last")
             out.append(f"| {line['tabs']:,} | memory with the tabs in | {figures} | {_cpu(line)} |")
         elif phase == "fanout":
             figures = (f"{line.get('posts')} posts, p50 {_figure(line.get('p50_ms'), ' ms')}, "

@@ -113,14 +113,14 @@ class TableTests(unittest.TestCase):
             {"phase": "join", "tabs": 500, "in": 300, "failed": 200, "concurrency": "all at once", "p50_ms": 2000.0, "p99_ms": 9000.0,
              "reasons": {"login request: no reply from /amq/queue/chat.login within 30 s": 200}, "cpu_s": {"broker": 40.0}},
             {"phase": "settle", "tabs": 500, "rss_before_kib": 150000, "rss_in_kib": 450000, "rss_per_tab_kib": 1000.0,
-             "events": 12345, "seconds": 4.2, "cpu_s": {}},
+             "events": 5, "events_since_join": 12345, "seconds": 4.2, "cpu_s": {}},
             {"phase": "fanout", "tabs": 500, "rate": 20.0, "posts": 400, "p50_ms": 40.0, "p99_ms": 90.0, "max_ms": 120.0,
              "missing": 0, "duplicates": 0, "cpu_s": {"broker": 5.0, "warren": 1.0, "bench": 9.0}},
         ]
         text = table(lines)
         self.assertIn("not all in: 300 of 500", text)
         self.assertIn("200× login request: no reply from /amq/queue/chat.login within 30 s", text)
-        self.assertIn("**1,000 KiB per tab**", text)
+        self.assertIn("**1,000 KiB per tab**; 12,345 deliveries", text)
         self.assertIn("| 500 | fan-out at 20 post/s | 400 posts, p50 40.0 ms, p99 90.0 ms, max 120 ms, missing **0**", text)
         self.assertIn("broker 5.00 s, warren 1.00 s, bench 9.00 s", text)
 
