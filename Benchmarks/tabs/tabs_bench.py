@@ -40,7 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "shared"))  # st
 from figures import percentile, rounded  # noqa: E402
 from stomp_ws import StompClient, StompFailure  # noqa: E402
 from tabs_book import (  # noqa: E402
-    CPUMeter, FanoutBook, count_reasons, is_post_event, parse_counts, parse_rates, reason_of, rss_kib, table,
+    CPUMeter, FanoutBook, breakdown_mb, breakdown_per_tab_kib, count_reasons, is_post_event, parse_counts, parse_rates,
+    reason_of, rss_kib, table,
 )
 from warren_http import HTTPFailure, get_json, login, register  # noqa: E402
 
@@ -197,6 +198,7 @@ class Bench:
         self.tokens = tokens
         self.names = sorted(tokens, key=lambda n: int(n[len(args.account_prefix):]) if n[len(args.account_prefix):].isdigit() else 0)
         self.book = None
+        self.memory_before = None
         self.events = 0
         self.last_event = time.perf_counter()
         self.lines = []
@@ -204,6 +206,7 @@ class Bench:
     async def run(self, count):
         args = self.args
         rss_before = rss_kib(self.pids.get("broker"))
+        self.memory_before = await self.memory_breakdown(f"memory-{count}tabs-before.txt")
         tabs = [Tab(self, i, self.names[i % len(self.names)], self.tokens[self.names[i % len(self.names)]]) for i in range(count)]
         try:
             live = await self.join(tabs)
@@ -298,12 +301,22 @@ class Bench:
             "rss_per_tab_kib": rounded((rss_in - rss_before) / len(live), 1) if rss_in and rss_before and live else None,
             "warren_rss_kib": rss_kib(self.pids.get("warren")), "cpu_s": meter.used(),
         }
-        if args.memory_cmd:
-            path = Path(args.out_dir) / f"memory-{count}tabs.txt"
-            line["memory_cmd_output"] = str(path)
-            result = await asyncio.to_thread(subprocess.run, args.memory_cmd, shell=True, capture_output=True, text=True, timeout=120)
-            path.write_text(result.stdout + result.stderr, encoding="utf-8")
+        memory_in = await self.memory_breakdown(f"memory-{count}tabs.txt")
+        if memory_in is not None and self.memory_before is not None:
+            line["breakdown_per_tab_kib"] = breakdown_per_tab_kib(breakdown_mb(self.memory_before), breakdown_mb(memory_in), len(live))
         emit(line, self.lines)
+
+    async def memory_breakdown(self, name):
+        """--memory-cmd's output (kept in --out-dir/name), or None without one."""
+        if not self.args.memory_cmd:
+            return None
+        try:
+            result = await asyncio.to_thread(subprocess.run, self.args.memory_cmd, shell=True, capture_output=True, text=True, timeout=120)
+        except subprocess.TimeoutExpired:
+            return None
+        text = result.stdout + result.stderr
+        (Path(self.args.out_dir) / name).write_text(text, encoding="utf-8")
+        return text
 
     async def fanout(self, count, live, rate):
         """One tab posts at `rate` for --seconds; every live tab must receive every post once."""

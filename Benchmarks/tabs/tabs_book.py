@@ -83,6 +83,24 @@ def stat_cpu_seconds(text, ticks_per_second):
         return None
 
 
+def breakdown_mb(text):
+    """{category: MB} from `rabbitmq-diagnostics memory_breakdown --unit MB` output
+    (lines such as "connection_other: 64.7214 mb (21.04%)")."""
+    found = {}
+    for match in re.finditer(r"^(\w+): ([\d.]+) mb", text, re.MULTILINE):
+        found[match.group(1)] = float(match.group(2))
+    return found
+
+
+def breakdown_per_tab_kib(before, after, tabs, top=8):
+    """What each category grew by per tab, in KiB, the largest first (at most `top`)."""
+    if not tabs:
+        return {}
+    grown = {name: (after[name] - before.get(name, 0.0)) * 1024 / tabs for name in after}
+    largest = sorted(grown.items(), key=lambda item: -abs(item[1]))[:top]
+    return {name: round(kib, 1) for name, kib in largest}
+
+
 def status_rss_kib(text):
     """VmRSS of a /proc/<pid>/status text, in KiB; None when absent."""
     match = re.search(r"^VmRSS:\s+(\d+)\s+kB", text, re.MULTILINE)
@@ -246,6 +264,9 @@ def table(lines):
             figures = (f"broker RSS {_figure(line.get('rss_before_kib'), ' KiB')} → {_figure(line.get('rss_in_kib'), ' KiB')}"
                        f" = **{_figure(per_tab, ' KiB')} per tab**; {line.get('events_since_join', 0):,} deliveries"
                        f" (backfill, presence) since the first sign-in, quiet {_figure(line.get('seconds'), ' s')} after the last")
+            grown = line.get("breakdown_per_tab_kib") or {}
+            if grown:
+                figures += "; per tab by memory_breakdown: " + ", ".join(f"{k} {_figure(v, ' KiB')}" for k, v in list(grown.items())[:5])
             out.append(f"| {line['tabs']:,} | memory with the tabs in | {figures} | {_cpu(line)} |")
         elif phase == "fanout":
             figures = (f"{line.get('posts')} posts, p50 {_figure(line.get('p50_ms'), ' ms')}, "

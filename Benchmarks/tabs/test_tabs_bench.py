@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "shared"))
 from figures import percentile  # noqa: E402
 from stomp_ws import FrameBuffer, StompClient, StompFailure, encode_frame, negotiate_heartbeat  # noqa: E402
 from tabs_book import (  # noqa: E402
-    CPUMeter, FanoutBook, count_reasons, is_post_event, parse_counts, parse_rates, reason_of, stat_cpu_seconds,
+    CPUMeter, FanoutBook, breakdown_mb, breakdown_per_tab_kib, count_reasons, is_post_event, parse_counts, parse_rates, reason_of, stat_cpu_seconds,
     status_rss_kib, table,
 )
 
@@ -58,6 +58,13 @@ class FigureTests(unittest.TestCase):
     def test_rss_is_read_from_status(self):
         self.assertEqual(status_rss_kib("Name:\tbeam.smp\nVmPeak:\t 9 kB\nVmRSS:\t  123456 kB\nThreads: 40\n"), 123456)
         self.assertIsNone(status_rss_kib("Name:\tzombie\n"))
+
+    def test_memory_breakdown_is_read_and_compared_per_tab(self):
+        before = breakdown_mb("Reporting memory breakdown on node x...\nbinary: 2.0 mb (3%)\nqueue_procs: 1.0 mb (1%)\n")
+        after = breakdown_mb("connection_other: 64.0 mb (21.04%)\nbinary: 2.5 mb (8.52%)\nqueue_procs: 11.0 mb (3%)\n")
+        self.assertEqual(before, {"binary": 2.0, "queue_procs": 1.0})
+        self.assertEqual(breakdown_per_tab_kib(before, after, 200, top=2), {"connection_other": 327.7, "queue_procs": 51.2})
+        self.assertEqual(breakdown_per_tab_kib(before, after, 0), {})
 
     def test_cpu_meter_reports_what_was_used_between_readings(self):
         readings = {1: [10.0, 12.5], 2: [None, None]}
