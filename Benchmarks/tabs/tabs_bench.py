@@ -304,6 +304,7 @@ class Bench:
         memory_in = await self.memory_breakdown(f"memory-{count}tabs.txt")
         if memory_in is not None and self.memory_before is not None:
             line["breakdown_per_tab_kib"] = breakdown_per_tab_kib(breakdown_mb(self.memory_before), breakdown_mb(memory_in), len(live))
+            line["rss_after_memory_cmd_kib"] = rss_kib(self.pids.get("broker"))  # a --memory-cmd may collect garbage
         emit(line, self.lines)
 
     async def memory_breakdown(self, name):
