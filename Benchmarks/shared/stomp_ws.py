@@ -57,11 +57,16 @@ def negotiate_heartbeat(client, server_header):
 
 def escape(value):
     """A STOMP 1.2 header value with backslash, colon, LF and CR escaped."""
-    return "".join(_ESCAPES.get(c, c) for c in str(value))
+    value = str(value)
+    if not any(c in value for c in "\\:\n\r"):  # the common case, thousands of times a second
+        return value
+    return "".join(_ESCAPES.get(c, c) for c in value)
 
 
 def unescape(value):
     """Undoes escape(); an unknown escape is kept as it is."""
+    if "\\" not in value:
+        return value
     out, i = [], 0
     while i < len(value):
         pair = value[i : i + 2]

@@ -347,8 +347,11 @@ class Bench:
                 post_failure = reason_of(failure)
                 break
         posted = time.perf_counter()
-        deadline = posted + args.drain
-        while time.perf_counter() < deadline and not book.complete():
+        # Until every tab has every post, or nothing arrived for --drain s (stalled: what is
+        # still missing is lost, not late), or --drain-max s in all.
+        while not book.complete() and time.perf_counter() - posted < args.drain_max:
+            if time.perf_counter() - max(posted, book.last_delivery or posted) >= args.drain:
+                break
             await asyncio.sleep(0.05)
         self.book = None
         lag.stop()
@@ -416,7 +419,8 @@ def parse_arguments(argv):
     parser.add_argument("--concurrency", type=int, default=0, help="sign-ins in flight at once (0: all N at once)")
     parser.add_argument("--rates", default="1,20", help="posts per second of the fan-out phases")
     parser.add_argument("--seconds", type=float, default=20, help="posting time per rate")
-    parser.add_argument("--drain", type=float, default=10, help="seconds after the last post for deliveries to arrive")
+    parser.add_argument("--drain", type=float, default=10, help="after the last post, wait for deliveries until none came for this many seconds")
+    parser.add_argument("--drain-max", type=float, default=120, help="most seconds to wait for deliveries after the last post")
     parser.add_argument("--settle", type=float, default=60, help="most seconds to wait for the room to quiet after the joins")
     parser.add_argument("--quiet", type=float, default=2, help="seconds without a delivery that count as quiet")
     parser.add_argument("--timeout", type=float, default=30, help="seconds any one wait of a tab may take")
