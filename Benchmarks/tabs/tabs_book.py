@@ -267,6 +267,8 @@ def table(lines):
             grown = line.get("breakdown_per_tab_kib") or {}
             if grown:
                 figures += "; per tab by memory_breakdown: " + ", ".join(f"{k} {_figure(v, ' KiB')}" for k, v in list(grown.items())[:5])
+            if line.get("in") is not None and line.get("in") != line["tabs"]:
+                figures += f" (only {line['in']} of {line['tabs']:,} in: per tab of those)"
             out.append(f"| {line['tabs']:,} | memory with the tabs in | {figures} | {_cpu(line)} |")
         elif phase == "fanout":
             figures = (f"{line.get('posts')} posts, p50 {_figure(line.get('p50_ms'), ' ms')}, "
