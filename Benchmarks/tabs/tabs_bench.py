@@ -246,7 +246,8 @@ class Bench:
         lag.stop()
         ended = time.perf_counter()
         live = [tab for tab in tabs if tab.times is not None and tab.client.failure is None]
-        out = [tab for tab in tabs if tab not in live]
+        inside = {id(tab) for tab in live}
+        out = [tab for tab in tabs if id(tab) not in inside]
         failed = [self.why_out(tab) for tab in out]
         await self.close(out)  # as the page gives up: the socket goes, so the memory figures count tabs in
         times = [tab.times for tab in live]
