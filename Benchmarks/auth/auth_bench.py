@@ -15,29 +15,18 @@ import argparse
 import asyncio
 import copy
 import json
-import math
 import os
 import secrets
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
+from pathlib import Path
 
-from stomp_ws import StompClient, StompFailure
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "shared"))  # stomp_ws, warren_http, figures
 
-
-def percentile(values, fraction):
-    """The value below which `fraction` of the sorted values lie (nearest rank); None if empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(fraction * len(ordered))))
-    return ordered[rank - 1]
-
-
-def rounded(value, digits=2):
-    return None if value is None else round(value, digits)
+from figures import percentile, rounded  # noqa: E402
+from stomp_ws import StompClient, StompFailure  # noqa: E402
+from warren_http import HTTPFailure, login, register  # noqa: E402
 
 
 def new_session_id():
@@ -45,27 +34,14 @@ def new_session_id():
     return secrets.token_urlsafe(16)
 
 
-def post_json(url, payload, timeout):
-    """POST JSON, return (status, parsed body)."""
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
-
-
 def sign_up(web, name, timeout):
     """Registers `name` and signs in as the page does; returns the access token."""
     password = secrets.token_urlsafe(18)
-    status, body = post_json(f"{web}/api/register", {"name": name, "password": password}, timeout)
-    if status != 201:
-        raise SystemExit(f"auth-bench: registering {name} answered {status}: {body}")
-    status, body = post_json(f"{web}/api/login", {"name": name, "password": password}, timeout)
-    if status != 200 or not isinstance(body, dict) or not body.get("accessToken"):
-        raise SystemExit(f"auth-bench: signing in as {name} answered {status}: {body}")
-    return body["accessToken"]
+    try:
+        register(web, name, password, timeout)
+        return login(web, name, password, timeout)
+    except HTTPFailure as failure:
+        raise SystemExit(f"auth-bench: {failure}") from None
 
 
 class Identity:

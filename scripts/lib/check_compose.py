@@ -48,7 +48,7 @@ def main() -> int:
     broker = services.get("rabbitmq", {})
     check("the broker has a healthcheck", "healthcheck" in broker)
     mounts = " ".join(broker.get("volumes", []))
-    for name in ("docker.conf", "definitions.json", "enabled_plugins"):
+    for name in ("docker.conf", "definitions.json", "enabled_plugins", "rabbitmq-env.conf"):
         path = os.path.join(ROOT, "rabbitmq", name)
         check(f"the broker mounts rabbitmq/{name}", f"./rabbitmq/{name}:" in mounts and os.path.exists(path))
 

@@ -1,12 +1,15 @@
-"""A small STOMP 1.2 client over WebSocket for the auth benchmark, frames written by hand.
+"""A small STOMP 1.2 client over WebSocket for the benchmarks, frames written by hand.
 
-Only what the page does (web/stomp*.js): CONNECT with login and passcode, SEND with a receipt,
-a request with `reply-to: /temp-queue/NAME` and a `correlation-id` (the reply arrives without a
-SUBSCRIBE), SUBSCRIBE with `ack: client-individual` and a prefetch, ACK, DISCONNECT. Every wait
-has a timeout; a refused frame (an ERROR, or Web-STOMP closing the socket) fails every wait.
+Shared by Benchmarks/auth (auth_bench.py) and Benchmarks/tabs (tabs_bench.py), which put this
+folder on sys.path. Only what the page does (web/stomp*.js): CONNECT with login, passcode and
+heart-beats, SEND with a receipt, a request with `reply-to: /temp-queue/NAME` and a
+`correlation-id` (the reply arrives without a SUBSCRIBE), SUBSCRIBE with `ack: client-individual`
+and a prefetch, ACK, DISCONNECT. Every wait has a timeout; a refused frame (an ERROR, or
+Web-STOMP closing the socket) fails every wait.
 """
 
 import asyncio
+import inspect
 import time
 
 try:
@@ -24,16 +27,46 @@ _UNESCAPES = {"\\\\": "\\", "\\c": ":", "\\n": "\n", "\\r": "\r"}
 
 
 class StompFailure(Exception):
-    """The broker refused something or the connection ended; the message says what."""
+    """The broker refused something or the connection ended; the message says what.
+
+    `kind` sorts failures for a report: "timeout" (a wait ran out), "closed" (the socket
+    ended), "error" (an ERROR frame), "refused" (a reply said no) or "failure".
+    """
+
+    def __init__(self, message, kind="failure"):
+        super().__init__(message)
+        self.kind = kind
+
+
+def negotiate_heartbeat(client, server_header):
+    """STOMP 1.2 heart-beats as (outgoing ms, incoming ms): each direction is the larger of what
+    one side can do and the other wants, and 0 (none) when either side says 0.
+
+    `client` is what the CONNECT said (cx, cy); `server_header` the CONNECTED frame's
+    `heart-beat` header ("sx,sy"), or None.
+    """
+    cx, cy = client
+    try:
+        sx, sy = (int(part) for part in (server_header or "0,0").split(","))
+    except ValueError:
+        sx, sy = 0, 0
+    outgoing = 0 if cx == 0 or sy == 0 else max(cx, sy)
+    incoming = 0 if cy == 0 or sx == 0 else max(cy, sx)
+    return outgoing, incoming
 
 
 def escape(value):
     """A STOMP 1.2 header value with backslash, colon, LF and CR escaped."""
-    return "".join(_ESCAPES.get(c, c) for c in str(value))
+    value = str(value)
+    if not any(c in value for c in "\\:\n\r"):  # the common case, thousands of times a second
+        return value
+    return "".join(_ESCAPES.get(c, c) for c in value)
 
 
 def unescape(value):
     """Undoes escape(); an unknown escape is kept as it is."""
+    if "\\" not in value:
+        return value
     out, i = [], 0
     while i < len(value):
         pair = value[i : i + 2]
@@ -113,22 +146,30 @@ class StompClient:
         self.ws = None
         self.on_message = None  # called with (headers, body bytes) for subscription messages
         self.failure = None
+        self.failed_at = None
         self._reader = None
         self._connected = None
         self._receipts = {}
         self._replies = {}
         self._seq = 0
         self._buffer = FrameBuffer()
+        self._beat = None
+        self._last_sent = 0.0
+        self.heartbeat = (0, 0)  # negotiated (outgoing ms, incoming ms)
         self.receipts_seen = 0
 
     def _next_id(self, kind):
         self._seq += 1
         return f"{kind}-{self._seq}"
 
-    async def connect(self, login, passcode, host):
-        """Opens the socket and logs in; returns (socket open ms, CONNECT to CONNECTED ms)."""
+    async def connect(self, login, passcode, host, heartbeat=(0, 0)):
+        """Opens the socket and logs in; returns (socket open ms, CONNECT to CONNECTED ms).
+
+        `heartbeat` is what CONNECT offers, (can send every ms, wants every ms); the page offers
+        (10000, 10000). Beats are then sent as negotiated; incoming ones are only skipped.
+        """
         if ws_connect is None:
-            raise StompFailure("the websockets package is missing (scripts/bench-auth installs it in a venv)")
+            raise StompFailure("the websockets package is missing (scripts/bench-auth and scripts/bench-tabs install it in a venv)")
         started = time.perf_counter()
         async with asyncio.timeout(self.timeout):
             self.ws = await ws_connect(
@@ -143,10 +184,14 @@ class StompClient:
         opened = time.perf_counter()
         self._connected = asyncio.get_running_loop().create_future()
         self._reader = asyncio.create_task(self._read())
-        headers = {"accept-version": "1.2", "host": host, "login": login, "passcode": passcode, "heart-beat": "0,0"}
-        await self.ws.send(encode_frame("CONNECT", headers).decode())
-        await self._wait(self._connected, "CONNECTED")
+        headers = {"accept-version": "1.2", "host": host, "login": login, "passcode": passcode,
+                   "heart-beat": f"{heartbeat[0]},{heartbeat[1]}"}
+        await self._send("CONNECT", headers)
+        connected = await self._wait(self._connected, "CONNECTED")
         done = time.perf_counter()
+        self.heartbeat = negotiate_heartbeat(heartbeat, connected.get("heart-beat"))
+        if self.heartbeat[0] > 0:
+            self._beat = asyncio.create_task(self._send_beats(self.heartbeat[0] / 1000))
         return (opened - started) * 1000, (done - opened) * 1000
 
     async def send(self, destination, body, headers, wait_receipt=False):
@@ -167,7 +212,7 @@ class StompClient:
         self._replies[correlation] = waiter
         extra = {**headers, "reply-to": f"/temp-queue/{reply_queue}", "correlation-id": correlation}
         await self.send(destination, body, extra)
-        return await self._wait(waiter, f"a reply from {destination}")
+        return await self._wait(waiter, f"reply from {destination}")
 
     async def subscribe(self, destination, ack="client-individual", prefetch=50):
         """SUBSCRIBE and wait for its RECEIPT."""
@@ -198,6 +243,8 @@ class StompClient:
         except (StompFailure, TimeoutError, ConnectionClosed):
             pass
         finally:
+            if self._beat is not None:
+                self._beat.cancel()
             await self.ws.close()
             if self._reader is not None:
                 self._reader.cancel()
@@ -211,15 +258,27 @@ class StompClient:
             raise self.failure
         try:
             await self.ws.send(encode_frame(command, headers, body).decode())
+            self._last_sent = time.monotonic()
         except ConnectionClosed as closed:
-            raise StompFailure(f"the socket closed before {command}: {closed}") from closed
+            raise StompFailure(f"the socket closed before {command}: {closed}", "closed") from closed
+
+    async def _send_beats(self, interval):
+        """An EOL whenever nothing else went out for most of the interval, as the page does."""
+        try:
+            while self.failure is None:
+                await asyncio.sleep(max(0.05, interval - (time.monotonic() - self._last_sent)))
+                if time.monotonic() - self._last_sent >= interval * 0.9:
+                    await self.ws.send("\n")
+                    self._last_sent = time.monotonic()
+        except ConnectionClosed:
+            pass  # the reader reports the closed socket
 
     async def _wait(self, future, what):
         try:
             async with asyncio.timeout(self.timeout):
                 return await future
         except TimeoutError:
-            raise StompFailure(f"no {what} within {self.timeout} s") from None
+            raise StompFailure(f"no {what} within {self.timeout:g} s", "timeout") from None
 
     async def _read(self):
         try:
@@ -227,9 +286,9 @@ class StompClient:
                 chunk = message.encode() if isinstance(message, str) else message
                 for command, headers, body in self._buffer.feed(chunk):
                     await self._dispatch(command, headers, body)
-            self._fail(StompFailure(f"the broker closed the socket ({self.ws.close_code} {self.ws.close_reason})"))
+            self._fail(StompFailure(f"the broker closed the socket ({self.ws.close_code} {self.ws.close_reason})", "closed"))
         except ConnectionClosed as closed:
-            self._fail(StompFailure(f"the socket closed: {closed}"))
+            self._fail(StompFailure(f"the socket closed: {closed}", "closed"))
         except StompFailure as failure:
             self._fail(failure)
 
@@ -248,14 +307,17 @@ class StompClient:
                 if waiter is not None and not waiter.done():
                     waiter.set_result(body)
             elif self.on_message is not None:
-                await self.on_message(headers, body)
+                result = self.on_message(headers, body)  # a plain function or a coroutine function
+                if inspect.isawaitable(result):
+                    await result
         elif command == "ERROR":
             detail = body.decode(errors="replace").strip()
-            self._fail(StompFailure(f"ERROR {headers.get('message', '')}: {detail[:300]}".strip()))
+            self._fail(StompFailure(f"ERROR {headers.get('message', '')}: {detail[:300]}".strip(), "error"))
 
     def _fail(self, failure):
         if self.failure is None:
             self.failure = failure
+            self.failed_at = time.perf_counter()
         waiters = [self._connected, *self._receipts.values(), *self._replies.values()]
         self._receipts.clear()
         self._replies.clear()

@@ -1,0 +1,180 @@
+"""Unit tests of the tabs benchmark's parts that need no broker: option parsing, percentiles,
+/proc readings, failure reasons, the fan-out bookkeeping, the table, and the STOMP frame
+handling it shares with Benchmarks/auth (Benchmarks/shared/stomp_ws.py). Standard library only:
+
+  python3 -m unittest discover -s Benchmarks/tabs -p 'test_*.py'
+"""
+
+import asyncio
+import sys
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "shared"))
+
+from figures import percentile  # noqa: E402
+from stomp_ws import FrameBuffer, StompClient, StompFailure, encode_frame, negotiate_heartbeat  # noqa: E402
+from tabs_book import (  # noqa: E402
+    CPUMeter, FanoutBook, breakdown_mb, breakdown_per_tab_kib, count_reasons, is_post_event, parse_counts, parse_rates, reason_of, stat_cpu_seconds,
+    status_rss_kib, table,
+)
+
+
+class OptionTests(unittest.TestCase):
+    def test_tab_counts_are_a_comma_list_within_bounds(self):
+        self.assertEqual(parse_counts("100,1000, 5_000"), [100, 1000, 5000])
+        for bad in ["", "0", "100,x", "-5", "20001", "1.5"]:
+            with self.assertRaises(ValueError, msg=bad):
+                parse_counts(bad)
+
+    def test_rates_are_positive_numbers(self):
+        self.assertEqual(parse_rates("1,20"), [1.0, 20.0])
+        self.assertEqual(parse_rates("0.5"), [0.5])
+        for bad in ["", "0", "fast", "-1", "1001"]:
+            with self.assertRaises(ValueError, msg=bad):
+                parse_rates(bad)
+
+    def test_the_program_parses_its_defaults(self):
+        from tabs_bench import parse_arguments
+
+        args = parse_arguments([])
+        self.assertEqual((args.counts, args.rate_list, args.heartbeat, args.prefetch), ([100, 1000], [1.0, 20.0], 10000, 50))
+
+
+class FigureTests(unittest.TestCase):
+    def test_percentile_is_the_nearest_rank(self):
+        values = list(range(200, 0, -1))
+        self.assertEqual(percentile(values, 0.50), 100)
+        self.assertEqual(percentile(values, 0.99), 198)
+        self.assertEqual(percentile(values, 1.0), 200)
+        self.assertEqual(percentile([7], 0.99), 7)
+        self.assertIsNone(percentile([], 0.5))
+
+    def test_cpu_seconds_are_read_after_the_command_name(self):
+        line = "4242 (beam.smp (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 30 0 1 0 0"
+        self.assertEqual(stat_cpu_seconds(line, 100), 3.0)
+        self.assertIsNone(stat_cpu_seconds("garbage", 100))
+
+    def test_rss_is_read_from_status(self):
+        self.assertEqual(status_rss_kib("Name:\tbeam.smp\nVmPeak:\t 9 kB\nVmRSS:\t  123456 kB\nThreads: 40\n"), 123456)
+        self.assertIsNone(status_rss_kib("Name:\tzombie\n"))
+
+    def test_memory_breakdown_is_read_and_compared_per_tab(self):
+        before = breakdown_mb("Reporting memory breakdown on node x...\nbinary: 2.0 mb (3%)\nqueue_procs: 1.0 mb (1%)\n")
+        after = breakdown_mb("connection_other: 64.0 mb (21.04%)\nbinary: 2.5 mb (8.52%)\nqueue_procs: 11.0 mb (3%)\n")
+        self.assertEqual(before, {"binary": 2.0, "queue_procs": 1.0})
+        self.assertEqual(breakdown_per_tab_kib(before, after, 200, top=2), {"connection_other": 327.7, "queue_procs": 51.2})
+        self.assertEqual(breakdown_per_tab_kib(before, after, 0), {})
+
+    def test_cpu_meter_reports_what_was_used_between_readings(self):
+        readings = {1: [10.0, 12.5], 2: [None, None]}
+        meter = CPUMeter({"broker": 1, "warren": 2, "none": None}, read=lambda pid: readings[pid].pop(0) if pid else None)
+        self.assertEqual(meter.used(), {"broker": 2.5, "warren": None, "none": None})
+
+
+class ReasonTests(unittest.TestCase):
+    def test_reasons_lose_names_and_ids_so_tabs_share_them(self):
+        a = reason_of(StompFailure("no reply from /amq/queue/chat.login within 30 s", "timeout"))
+        b = reason_of(StompFailure("the login service refused bench12 for chat.user.bench12.AbC-d_ and req-77"))
+        c = reason_of(StompFailure("the login service refused bench3 for chat.user.bench3.xYz and req-1"))
+        self.assertEqual(a, "no reply from /amq/queue/chat.login within 30 s")
+        self.assertEqual(b, c)
+        self.assertEqual(count_reasons([a, b, c]), {b: 2, a: 1})
+        self.assertEqual(reason_of(TimeoutError()), "TimeoutError")
+
+
+class FanoutBookTests(unittest.TestCase):
+    def test_every_tab_must_receive_every_post_once(self):
+        book = FanoutBook(tabs=3, max_posts=2)
+        self.assertEqual(book.sending("p0", 10.0), 0)
+        self.assertEqual(book.sending("p1", 11.0), 1)
+        self.assertIsNone(book.sending("p2", 12.0))  # the book is full
+        for tab in range(3):
+            book.delivered(tab, "p0", 10.010 + tab / 1000)
+        self.assertFalse(book.complete())
+        book.delivered(0, "p1", 11.5)
+        book.delivered(0, "p1", 11.6)  # a duplicate
+        book.delivered(1, "someone else's", 11.6)
+        summary = book.summary()
+        self.assertEqual((summary["posts"], summary["deliveries"], summary["missing"]), (2, 4, 2))
+        self.assertEqual((summary["duplicates"], summary["strangers"]), (1, 1))
+        self.assertEqual(summary["max_ms"], 500.0)
+        self.assertEqual(summary["p50_ms"], 11.0)
+        book.delivered(1, "p1", 11.7)
+        book.delivered(2, "p1", 11.8)
+        self.assertTrue(book.complete())
+        self.assertEqual(book.missing(), 0)
+
+    def test_room_events_are_read_for_kind_and_client_id(self):
+        self.assertEqual(is_post_event(b'{"kind": "message", "clientId": "c1", "text": "x"}'), ("message", "c1"))
+        self.assertEqual(is_post_event(b'{"kind": "presence", "from": "bench1"}'), ("presence", None))
+        self.assertEqual(is_post_event(b"[1]"), (None, None))
+        self.assertEqual(is_post_event(b"\xff not json"), (None, None))
+
+
+class TableTests(unittest.TestCase):
+    def test_the_table_has_a_row_per_measurement_and_says_when_not_all_got_in(self):
+        lines = [
+            {"phase": "tokens", "tokens": 100, "concurrency": 4, "seconds": 9.5, "p50_ms": 350.0, "p99_ms": 700.0, "failed": 0,
+             "cpu_s": {"warren": 30.0}},
+            {"phase": "join", "tabs": 500, "in": 300, "failed": 200, "concurrency": "all at once", "p50_ms": 2000.0, "p99_ms": 9000.0,
+             "reasons": {"login request: no reply from /amq/queue/chat.login within 30 s": 200}, "cpu_s": {"broker": 40.0}},
+            {"phase": "settle", "tabs": 500, "rss_before_kib": 150000, "rss_in_kib": 450000, "rss_per_tab_kib": 1000.0,
+             "events": 5, "events_since_join": 12345, "seconds": 4.2, "cpu_s": {}},
+            {"phase": "fanout", "tabs": 500, "rate": 20.0, "posts": 400, "p50_ms": 40.0, "p99_ms": 90.0, "max_ms": 120.0,
+             "missing": 0, "duplicates": 0, "cpu_s": {"broker": 5.0, "warren": 1.0, "bench": 9.0}},
+        ]
+        text = table(lines)
+        self.assertIn("not all in: 300 of 500", text)
+        self.assertIn("200× login request: no reply from /amq/queue/chat.login within 30 s", text)
+        self.assertIn("**1,000 KiB per tab**; 12,345 deliveries", text)
+        self.assertIn("| 500 | fan-out at 20 post/s | 400 posts, p50 40.0 ms, p99 90.0 ms, max 120 ms, missing **0**", text)
+        self.assertIn("broker 5.00 s, warren 1.00 s, bench 9.00 s", text)
+
+
+class FrameTests(unittest.TestCase):
+    def test_a_frame_split_anywhere_comes_out_whole_with_its_headers_unescaped(self):
+        frame = encode_frame("MESSAGE", {"subscription": "sub-1", "odd:name": "a\nb\\c"}, '{"text":"héllo"}')
+        for cut in range(1, len(frame)):
+            buffer = FrameBuffer()
+            frames = buffer.feed(frame[:cut]) + buffer.feed(b"\n" + frame[cut:] if cut == len(frame) else frame[cut:])
+            self.assertEqual(len(frames), 1, f"cut at {cut}")
+            command, headers, body = frames[0]
+            self.assertEqual((command, headers["odd:name"], body.decode()), ("MESSAGE", "a\nb\\c", '{"text":"héllo"}'))
+
+    def test_a_lone_heart_beat_is_no_frame_and_does_not_stick_to_the_next(self):
+        buffer = FrameBuffer()
+        self.assertEqual(buffer.feed(b"\n"), [])
+        self.assertEqual(buffer.feed(b"\r\n"), [])
+        frames = buffer.feed(b"RECEIPT\nreceipt-id:subscribed-3\n\n\0")
+        self.assertEqual(frames, [("RECEIPT", {"receipt-id": "subscribed-3"}, b"")])
+
+    def test_heart_beats_are_negotiated_as_stomp_1_2_says(self):
+        self.assertEqual(negotiate_heartbeat((10000, 10000), "4000,4000"), (10000, 10000))
+        self.assertEqual(negotiate_heartbeat((10000, 10000), "0,20000"), (20000, 0))
+        self.assertEqual(negotiate_heartbeat((0, 0), "10000,10000"), (0, 0))
+        self.assertEqual(negotiate_heartbeat((10000, 10000), None), (0, 0))
+        self.assertEqual(negotiate_heartbeat((10000, 10000), "junk"), (0, 0))
+
+    def test_a_message_reaches_a_plain_handler_and_a_reply_its_request(self):
+        received = []
+
+        async def scenario():
+            client = StompClient("ws://unused", timeout=1)
+            client.on_message = lambda headers, body: received.append((headers["subscription"], body))
+            await client._dispatch("MESSAGE", {"subscription": "sub-1"}, b"{}")
+            reply = asyncio.get_running_loop().create_future()
+            client._replies["req-1"] = reply
+            await client._dispatch("MESSAGE", {"subscription": "/temp-queue/replies", "correlation-id": "req-1"}, b'{"ok":true}')
+            self.assertEqual(reply.result(), b'{"ok":true}')
+            waiting = asyncio.get_running_loop().create_future()
+            client._receipts["subscribed-2"] = waiting
+            await client._dispatch("ERROR", {"message": "access refused"}, b"no")
+            self.assertEqual(waiting.exception().kind, "error")
+
+        asyncio.run(scenario())
+        self.assertEqual(received, [("sub-1", b"{}")])
+
+
+if __name__ == "__main__":
+    unittest.main()
