@@ -23,17 +23,22 @@ extension LoginRole {
         let pool: AMQPChannelPool
         let backfill: Backfill?
         let sessions: SharedRecentQueues?
+        let presence: SharedPresence
     }
 
     func consumeLogins(connection: AMQPConnection, publisher: AMQPChannel, sessions: SharedRecentQueues) async throws {
         let consumer = try await self.consumer(on: connection, queue: self.topology.login)
         let pool = AMQPChannelPool(connection: connection, maxIdle: self.loginConcurrency)
         let backfill = Backfill(connection: connection, configuration: self.configuration, logger: self.logger, pool: pool)
-        let context = LoginContext(connection: connection, publisher: publisher, pool: pool, backfill: backfill, sessions: sessions)
+        let presence = SharedPresence(window: Self.presenceWindow)
+        let context = LoginContext(
+            connection: connection, publisher: publisher, pool: pool, backfill: backfill, sessions: sessions, presence: presence
+        )
         let turns = KeyedTurns()
         let watch = SharedProgressWatch(patience: self.loginTimeout * 2)
         try await withThrowingTaskGroup(of: Void.self) { outer in
             outer.addTask { try await self.watchLogins(watch) }
+            outer.addTask { try await self.sendPresenceWhenDue(presence, publisher: publisher) }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 var running = 0
                 for try await delivery in consumer.cancelOnGracefulShutdown() {
@@ -52,9 +57,35 @@ extension LoginRole {
             }
             outer.cancelAll()
         }
+        await self.announce(presence.due(all: true), publisher: publisher)
         await backfill.close()
         await pool.close()
         try? await consumer.channel.close()
+    }
+
+    /// How long joins and leaves after an announcement are gathered into one (``PresenceBatcher``).
+    static let presenceWindow: Duration = .milliseconds(250)
+
+    /// Sends the gathered joins and leaves once their window has ended, until cancelled.
+    private func sendPresenceWhenDue(_ presence: SharedPresence, publisher: AMQPChannel) async throws {
+        while !Task.isCancelled {
+            try await Task.sleep(for: .milliseconds(50))
+            await self.announce(presence.due(), publisher: publisher)
+        }
+    }
+
+    /// Publishes presence events to the room; a failure is logged (presence is a nicety).
+    func announce(_ announcements: [PresenceBatcher.Announcement], publisher: AMQPChannel) async {
+        for announcement in announcements {
+            let from = announcement.names.count == 1 ? announcement.names[0] : "warren"
+            do {
+                try await withDeadline(.seconds(5), "a presence event") {
+                    try await self.announce(announcement.text, from: from, publisher: publisher)
+                }
+            } catch {
+                self.logger.warning("presence not announced", metadata: ["text": "\(announcement.text)", "error": "\(error)"])
+            }
+        }
     }
 
     /// Checks the watch every few seconds until cancelled.
@@ -159,7 +190,7 @@ extension LoginRole {
                 to: replyTo, correlationID: correlationID, publisher: publisher
             )
             if !existed {
-                try await self.announce("\(request.login) joined", from: request.login, publisher: publisher)
+                await self.announce(context.presence.changed(.joined, request.login), publisher: publisher)
             }
             logger.info(existed ? "tab came back" : "logged in")
         case .logout:
@@ -173,7 +204,7 @@ extension LoginRole {
                 to: replyTo, correlationID: correlationID, publisher: publisher
             )
             if existed {
-                try await self.announce("\(request.login) left", from: request.login, publisher: publisher)
+                await self.announce(context.presence.changed(.left, request.login), publisher: publisher)
             }
             logger.info("logged out")
         }

@@ -1,0 +1,108 @@
+import NIOConcurrencyHelpers
+
+/// Decides when "joined" and "left" reach the room: at once when people come one by one, in
+/// batches when many come together.
+///
+/// Every presence event goes to every tab, so N tabs signing in at once (a page opened by a
+/// whole class, say) would cost N×N deliveries one by one. The first change after a quiet
+/// spell is announced at once and opens a window; changes within the window wait for its end
+/// (or until `maxNames` of one kind wait) and go out as one event naming them all. Pure: time
+/// is passed in; the login role asks ``due(now:)`` on a timer.
+struct PresenceBatcher: Sendable {
+    /// A change of who is in the room.
+    enum Change: String, Sendable, CaseIterable {
+        case joined, left
+    }
+
+    /// One presence event to publish.
+    struct Announcement: Equatable, Sendable {
+        /// What changed.
+        let change: Change
+        /// Who, in the order they came (each once).
+        let names: [String]
+
+        /// "alice joined", "alice and bob joined", "alice, bob and carol joined",
+        /// "alice, bob, carol and 47 others joined".
+        var text: String {
+            let verb = self.change.rawValue
+            switch self.names.count {
+            case 0: return "nobody \(verb)"
+            case 1: return "\(self.names[0]) \(verb)"
+            case 2...3: return "\(self.names.dropLast().joined(separator: ", ")) and \(self.names.last!) \(verb)"
+            default: return "\(self.names.prefix(3).joined(separator: ", ")) and \(self.names.count - 3) others \(verb)"
+            }
+        }
+    }
+
+    /// How long changes after an announcement are gathered.
+    let window: Duration
+    /// The most names one announcement holds.
+    let maxNames: Int
+    private var pending: [Change: [String]] = [:]
+    private var windowEnds: Duration?
+
+    init(window: Duration, maxNames: Int = 100) {
+        self.window = window
+        self.maxNames = max(1, maxNames)
+    }
+
+    /// Someone joined or left at `now`; returns what to announce now.
+    mutating func changed(_ change: Change, _ name: String, now: Duration) -> [Announcement] {
+        guard let end = self.windowEnds, now < end else {
+            var out = self.takeAll()
+            self.windowEnds = now + self.window
+            out.append(Announcement(change: change, names: [name]))
+            return out
+        }
+        var names = self.pending[change, default: []]
+        if !names.contains(name) { names.append(name) }
+        if names.count >= self.maxNames {
+            self.pending[change] = nil
+            return [Announcement(change: change, names: names)]
+        }
+        self.pending[change] = names
+        return []
+    }
+
+    /// What is due at `now`: the changes gathered, once their window has ended.
+    mutating func due(now: Duration) -> [Announcement] {
+        guard let end = self.windowEnds, now >= end else { return [] }
+        let out = self.takeAll()
+        // A storm goes on being gathered; after a quiet window the next change goes out at once.
+        self.windowEnds = out.isEmpty ? nil : now + self.window
+        return out
+    }
+
+    /// Whether anything waits.
+    var isEmpty: Bool { self.pending.isEmpty }
+
+    private mutating func takeAll() -> [Announcement] {
+        let out = Change.allCases.compactMap { change in self.pending[change].map { Announcement(change: change, names: $0) } }
+        self.pending.removeAll()
+        return out
+    }
+}
+
+/// A ``PresenceBatcher`` behind a lock on the continuous clock, for the login tasks and the
+/// timer that sends what is due.
+final class SharedPresence: Sendable {
+    private let origin = ContinuousClock.now
+    private let box: NIOLockedValueBox<PresenceBatcher>
+
+    init(window: Duration) {
+        self.box = NIOLockedValueBox(PresenceBatcher(window: window))
+    }
+
+    private var now: Duration { ContinuousClock.now - self.origin }
+
+    func changed(_ change: PresenceBatcher.Change, _ name: String) -> [PresenceBatcher.Announcement] {
+        let now = self.now
+        return self.box.withLockedValue { $0.changed(change, name, now: now) }
+    }
+
+    /// What is due now; with `all`, everything that waits (on the way out).
+    func due(all: Bool = false) -> [PresenceBatcher.Announcement] {
+        let now = all ? self.now + .seconds(86_400) : self.now
+        return self.box.withLockedValue { $0.due(now: now) }
+    }
+}

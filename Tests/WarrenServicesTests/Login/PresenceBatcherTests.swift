@@ -1,0 +1,48 @@
+import Testing
+
+@testable import WarrenServices
+
+struct PresenceBatcherTests {
+    typealias A = PresenceBatcher.Announcement
+
+    @Test func peopleComingOneByOneAreAnnouncedAtOnce() {
+        var batcher = PresenceBatcher(window: .milliseconds(250))
+        #expect(batcher.changed(.joined, "alice", now: .seconds(1)) == [A(change: .joined, names: ["alice"])])
+        #expect(batcher.due(now: .seconds(2)) == [])
+        #expect(batcher.changed(.joined, "bob", now: .seconds(3)) == [A(change: .joined, names: ["bob"])])
+        #expect(batcher.changed(.left, "alice", now: .seconds(4)) == [A(change: .left, names: ["alice"])])
+    }
+
+    @Test func aStormIsGatheredIntoOneEventPerWindow() {
+        var batcher = PresenceBatcher(window: .milliseconds(250))
+        #expect(batcher.changed(.joined, "u0", now: .zero).count == 1)
+        for index in 1...40 {
+            #expect(batcher.changed(.joined, "u\(index)", now: .milliseconds(index)) == [])
+        }
+        #expect(batcher.changed(.joined, "u3", now: .milliseconds(50)) == [])  // a second tab: once
+        #expect(batcher.due(now: .milliseconds(249)) == [])
+        let due = batcher.due(now: .milliseconds(250))
+        #expect(due == [A(change: .joined, names: (1...40).map { "u\($0)" })])
+        #expect(due.first?.text == "u1, u2, u3 and 37 others joined")
+        // Still stormy: the next change waits for the next window.
+        #expect(batcher.changed(.left, "u7", now: .milliseconds(300)) == [])
+        #expect(batcher.due(now: .milliseconds(500)) == [A(change: .left, names: ["u7"])])
+        #expect(batcher.due(now: .milliseconds(750)) == [])
+        #expect(batcher.changed(.joined, "late", now: .seconds(1)) == [A(change: .joined, names: ["late"])])
+    }
+
+    @Test func aFullBatchGoesOutBeforeTheWindowEnds() {
+        var batcher = PresenceBatcher(window: .seconds(1), maxNames: 3)
+        _ = batcher.changed(.joined, "a", now: .zero)
+        #expect(batcher.changed(.joined, "b", now: .milliseconds(1)) == [])
+        #expect(batcher.changed(.joined, "c", now: .milliseconds(2)) == [])
+        #expect(batcher.changed(.joined, "d", now: .milliseconds(3)) == [A(change: .joined, names: ["b", "c", "d"])])
+        #expect(batcher.isEmpty)
+    }
+
+    @Test func texts() {
+        #expect(A(change: .joined, names: ["alice"]).text == "alice joined")
+        #expect(A(change: .left, names: ["alice", "bob"]).text == "alice and bob left")
+        #expect(A(change: .joined, names: ["a", "b", "c"]).text == "a, b and c joined")
+    }
+}
