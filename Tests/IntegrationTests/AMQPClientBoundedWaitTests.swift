@@ -65,7 +65,7 @@ struct AMQPClientBoundedWaitTests {
         defer { Task { await proxy.shutdown() } }
         var configuration = try HardeningSupport.configuration(through: proxy, name: "bounded wait: request")
         configuration.heartbeat = 0  // the request timeout, not the heartbeat, must end the wait
-        configuration.requestTimeout = .milliseconds(500)
+        configuration.requestTimeout = .milliseconds(Int64(500 * TestPatience.factor))  // set-up requests on a busy machine
         let connection = try await AMQPConnection.connect(configuration: configuration)
         defer { Task { try? await connection.close() } }
         let channel = try await connection.openChannel()
@@ -92,7 +92,7 @@ struct AMQPClientBoundedWaitTests {
         defer { Task { await proxy.shutdown() } }
         var configuration = try HardeningSupport.configuration(through: proxy, name: "bounded wait: confirm")
         configuration.heartbeat = 0
-        configuration.requestTimeout = .milliseconds(500)
+        configuration.requestTimeout = .milliseconds(Int64(500 * TestPatience.factor))  // set-up requests on a busy machine
         let connection = try await AMQPConnection.connect(configuration: configuration)
         defer { Task { try? await connection.close() } }
         let channel = try await connection.openChannel()

@@ -15,7 +15,7 @@ struct WebHistoryTests {
             try await ChatHarness.with(timeout: 60) { chat in
                 let watcher = try await chat.roomWatcher()
                 try await chat.start(chat.login())
-                try await chat.start(chat.history(store: store.events))
+                try await chat.startHistory(store: store.events)  // consuming before alice's presence is routed
                 let client = HistoryRPCClient(configuration: chat.configuration, timeout: .seconds(5), logger: chat.logger)
                 try await chat.start(client)
                 let alice = try await chat.tab("alice")

@@ -129,10 +129,16 @@ public struct ChatBench: Sendable {
                 try await channel.queueUnbind(queue: topology.botReverser, exchange: topology.posts, routingKey: Topology.reverserBindingKey)
                 try await channel.close()
             }
-            // The login service announced every login to the tabs already there: 1 + 2 + … + N.
-            let presence = count * (count + 1) / 2
-            try await self.deadline("the \(presence) presence events of the logins") {
-                while router.others.withLockedValue({ $0 }) < presence { try await Task.sleep(for: .milliseconds(10)) }
+            // The login service announces the logins to the tabs already there (gathered into one
+            // event per 250 ms when they come together): wait until they have stopped arriving.
+            try await self.deadline("the presence events of the logins") {
+                var seen = -1
+                while true {
+                    let now = router.others.withLockedValue { $0 }
+                    if now == seen, now >= count { return }
+                    seen = now
+                    try await Task.sleep(for: .milliseconds(600))
+                }
             }
             let channel = try await admin.openChannel()
             poster = channel
