@@ -13,21 +13,7 @@ import {
   saveSession,
   saveUnsent,
 } from '../session.js';
-
-class MemoryStorage {
-  constructor() {
-    this.map = new Map();
-  }
-  getItem(key) {
-    return this.map.has(key) ? this.map.get(key) : null;
-  }
-  setItem(key, value) {
-    this.map.set(key, String(value));
-  }
-  removeItem(key) {
-    this.map.delete(key);
-  }
-}
+import { MemoryStorage } from './support/fake-chat.js';
 
 describe('session ids', () => {
   it('are 22 base64url characters made from 16 random bytes', () => {

@@ -1,20 +1,18 @@
 import AMQPClient
-import NIOConcurrencyHelpers
 
-/// A channel kept open for passive declares, so checking that a queue exists costs one round
-/// trip; a 404 closes the channel, and the next check opens a new one. Meant for one consumer
-/// loop: concurrent checks could see each other's 404.
+/// Asks the broker whether a queue exists with a passive declare, on a channel lent by an
+/// ``AMQPChannelPool``: a kept channel makes a check one round trip, and a 404 closes only the
+/// channel of the check it answers (the pool drops it), so any number of checks may run at once.
 ///
 /// With `recent`, a queue seen to exist is taken to exist until the memory's lifetime has
 /// passed, without asking again (a queue deleted meanwhile, except by the memory's owner, still
 /// counts as there until then).
-final class QueueProbe: Sendable {
-    private let connection: AMQPConnection
-    private let channel = NIOLockedValueBox<AMQPChannel?>(nil)
-    private let recent: SharedRecentQueues?
+struct QueueProbe: Sendable {
+    let pool: AMQPChannelPool
+    let recent: SharedRecentQueues?
 
-    init(connection: AMQPConnection, recent: SharedRecentQueues? = nil) {
-        self.connection = connection
+    init(pool: AMQPChannelPool, recent: SharedRecentQueues? = nil) {
+        self.pool = pool
         self.recent = recent
     }
 
@@ -29,25 +27,11 @@ final class QueueProbe: Sendable {
     }
 
     private func ask(_ queue: String) async throws -> Bool {
-        let channel: AMQPChannel
-        if let open = self.channel.withLockedValue({ $0 }), open.closeReason == nil {
-            channel = open
-        } else {
-            channel = try await self.connection.openChannel()
-            self.channel.withLockedValue { $0 = channel }
-        }
         do {
-            _ = try await channel.queueDeclare(queue, passive: true)
+            try await self.pool.withChannel { _ = try await $0.queueDeclare(queue, passive: true) }
             return true
         } catch let error as AMQPError where error.code == .notFound {
-            self.channel.withLockedValue { $0 = nil }
             return false
         }
-    }
-
-    /// Closes the channel.
-    func close() async {
-        let channel = self.channel.withLockedValue { $0 }
-        try? await channel?.close()
     }
 }

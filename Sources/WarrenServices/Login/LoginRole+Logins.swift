@@ -173,7 +173,7 @@ extension LoginRole {
         logger[metadataKey: "login"] = "\(request.login)"
         logger[metadataKey: "queue"] = "\(queue)"
         // A session the tab has just made has no queue yet: nothing to ask.
-        let existed = request.action == .login && !request.mayExist ? false : try await self.exists(queue, pool: context.pool)
+        let existed = request.action == .login && !request.mayExist ? false : try await QueueProbe(pool: context.pool).exists(queue)
         switch request.action {
         case .login:
             do {
@@ -209,17 +209,6 @@ extension LoginRole {
             logger.info("logged out")
         }
         if settled.claim() { try await delivery.ack() }
-    }
-
-    /// Whether `queue` exists, asked with a passive declare on a pooled channel (a 404 closes
-    /// only that channel, which the pool then drops).
-    private func exists(_ queue: String, pool: AMQPChannelPool) async throws -> Bool {
-        do {
-            _ = try await pool.withChannel { try await $0.queueDeclare(queue, passive: true) }
-            return true
-        } catch let error as AMQPError where error.code == .notFound {
-            return false
-        }
     }
 
     /// Replies when the request named a reply queue (a logout need not).

@@ -111,7 +111,8 @@ public struct LoginRole: WarrenRole {
 
     private func consumePosts(connection: AMQPConnection, publisher: AMQPChannel, sessions: SharedRecentQueues) async throws {
         let consumer = try await self.consumer(on: connection, queue: self.topology.inbox)
-        let probe = QueueProbe(connection: connection, recent: sessions)
+        let pool = AMQPChannelPool(connection: connection, maxIdle: 1)  // one check at a time here
+        let probe = QueueProbe(pool: pool, recent: sessions)
         // Posts are checked and published one after another, in order; an accepted post's ack
         // waits for the broker's confirm beside the loop (one `multiple` ack per run of
         // confirms), so the next post does not wait for it. At most `prefetch` posts are
@@ -148,7 +149,7 @@ public struct LoginRole: WarrenRole {
                 if running == 0 { group.cancelAll() }
             }
         }
-        await probe.close()
+        await pool.close()
         try? await consumer.channel.close()
     }
 
