@@ -128,6 +128,9 @@ struct WebAbuseTests {
                 #expect(refused.status == 429)
                 #expect(refused.headers.lowercased().contains("retry-after: 1"))
                 #expect(refused.body.contains(#""error":"too_many_connections""#))
+                // The broker's questions still pass.
+                let user = try await AuthWebRole.post("/auth/user", contentType: "application/x-www-form-urlencoded", "username=a&password=b")
+                #expect(user.status == 200 && user.body == "deny")
                 try await idle.removeLast().close().get()
                 let admitted = try await Self.eventually(seconds: TestPatience.scaled(5)) {
                     try await AuthWebRole.get("/config.json").status == 200

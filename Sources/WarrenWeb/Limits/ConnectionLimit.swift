@@ -43,6 +43,7 @@ final class ConnectionsPerAddress: Sendable {
 
 /// Refuses the requests of a connection whose address already holds its share of connections:
 /// `429 Too Many Requests`, `Retry-After: 1`, `{"error": "too_many_connections", …}`, then closes.
+/// The broker's `/auth/*` questions pass even then.
 ///
 /// One per connection, in the HTTP pipeline after the HTTP codec (Hummingbird's
 /// `additionalChannelHandlers`). The count is taken when the handler is added and given back
@@ -59,6 +60,8 @@ final class ConnectionLimitHandler: ChannelInboundHandler, RemovableChannelHandl
     private var counted: String?
     private var refused = false
     private var answered = false
+    /// Passing an `/auth/*` request of a refused connection on, up to its end.
+    private var passing = false
 
     init(connections: ConnectionsPerAddress, logger: Logger) {
         self.connections = connections
@@ -91,7 +94,18 @@ final class ConnectionLimitHandler: ChannelInboundHandler, RemovableChannelHandl
             context.fireChannelRead(data)
             return
         }
-        guard case .head = self.unwrapInboundIn(data), !self.answered else { return }
+        let part = self.unwrapInboundIn(data)
+        if case .head(let head) = part, head.path?.hasPrefix("/auth/") == true {
+            // The broker's questions are never refused: they check a token and nothing more,
+            // and the broker asks from one address, often the browsers' own (127.0.0.1).
+            self.passing = true
+        }
+        if self.passing {
+            if case .end = part { self.passing = false }
+            context.fireChannelRead(data)
+            return
+        }
+        guard case .head = part, !self.answered else { return }
         self.answered = true
         let channel = context.channel
         EarlyRefusal.write(
