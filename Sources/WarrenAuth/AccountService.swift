@@ -96,7 +96,7 @@ public struct AccountService: Sendable {
         // Before anything about the name is looked at, so a refusal says nothing about it.
         if let wait = self.registrations.admit(address: address, now: self.now()) {
             self.logger.debug("registration throttled", metadata: ["address": "\(address ?? "-")", "retryAfter": "\(wait)"])
-            throw AuthFailure(.throttled, "Too many registrations just now; try again in \(wait) seconds.", retryAfter: wait)
+            throw AuthFailure(.throttled, "Too many registrations just now; try again in \(Self.seconds(wait)).", retryAfter: wait)
         }
         let name = try Self.checkName(name)
         try PasswordRules.check(password)
@@ -273,10 +273,14 @@ public struct AccountService: Sendable {
         }
     }
 
+    /// "a second", "12 seconds".
+    private static func seconds(_ count: Int64) -> String { count == 1 ? "a second" : "\(count) seconds" }
+
     private func busy(_ full: PasswordHashPool.Full) -> AuthFailure {
         self.logger.warning("password check refused: the hashing queue is full", metadata: ["retryAfter": "\(full.retryAfter)"])
         return AuthFailure(
-            .busy, "The server is busy checking other passwords; try again in \(full.retryAfter) seconds.", retryAfter: full.retryAfter
+            .busy, "The server is busy checking other passwords; try again in \(Self.seconds(full.retryAfter)).",
+            retryAfter: full.retryAfter
         )
     }
 }
