@@ -43,6 +43,8 @@ public struct AccountService: Sendable {
     let throttle: LoginThrottle
     let registrations: RegistrationThrottle
     let hashing: PasswordHashPool
+    /// Refusals for a full hashing queue, logged once a second with their count.
+    let busyRefusals = OncePerSecond()
     let revoked: RevokedFamilies
     let now: @Sendable () -> Int64
     let logger: Logger
@@ -277,7 +279,12 @@ public struct AccountService: Sendable {
     private static func seconds(_ count: Int64) -> String { count == 1 ? "a second" : "\(count) seconds" }
 
     private func busy(_ full: PasswordHashPool.Full) -> AuthFailure {
-        self.logger.warning("password check refused: the hashing queue is full", metadata: ["retryAfter": "\(full.retryAfter)"])
+        if let count = self.busyRefusals.counted(now: self.now()) {
+            self.logger.warning(
+                "password checks refused: the hashing queue is full",
+                metadata: ["refused": "\(count)", "threads": "\(self.hashing.threads.map(String.init) ?? "-")", "queue": "\(self.hashing.queueCapacity.map(String.init) ?? "-")"]
+            )
+        }
         return AuthFailure(
             .busy, "The server is busy checking other passwords; try again in \(Self.seconds(full.retryAfter)).",
             retryAfter: full.retryAfter

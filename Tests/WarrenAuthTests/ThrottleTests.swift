@@ -82,3 +82,14 @@ struct RegistrationThrottleTests {
         #expect(throttle.admit(address: "10.0.0.9", now: 70) == nil)
     }
 }
+
+@Suite("Once a second")
+struct OncePerSecondTests {
+    @Test func aFloodMakesOneLineASecondWithItsCount() {
+        let log = OncePerSecond()
+        #expect(log.counted(now: 10) == 1, "the first is logged at once")
+        for _ in 0..<99 { #expect(log.counted(now: 10) == nil) }
+        #expect(log.counted(now: 11) == 100, "the next second's line counts the quiet ones")
+        #expect(log.counted(now: 11) == nil)
+    }
+}
