@@ -98,6 +98,9 @@ export class StompClient extends StompConnection {
    * with the reply MESSAGE carrying that correlation-id. The temporary queue dies with the socket,
    * so a request already sent is rejected when the connection is lost; one made while
    * disconnected is rejected at once with `not-connected` (wait with whenConnected() first).
+   * The request carries `expiration: timeoutMs`, so a request nobody waits for any more is
+   * dropped by the broker instead of being served (a storm of tabs that gave up would otherwise
+   * keep the service busy answering them long after).
    * @param {string} destination
    * @param {string | Uint8Array} [body]
    * @param {{timeoutMs?: number, headers?: Record<string, string>}} [options]
@@ -110,7 +113,7 @@ export class StompClient extends StompConnection {
       const entry = {
         destination,
         body,
-        headers: { ...headers, 'reply-to': this.replyDestination, 'correlation-id': correlationId },
+        headers: { expiration: String(Math.max(1, Math.ceil(timeoutMs))), ...headers, 'reply-to': this.replyDestination, 'correlation-id': correlationId },
         resolve: () => {},
         reject: (error) => pending.reject(error),
         onSent: (link) => (pending.link = link),

@@ -206,11 +206,15 @@ class StompClient:
             await self._wait(waiter, f"RECEIPT for SEND {destination}")
 
     async def request(self, destination, body, headers, reply_queue="replies"):
-        """SEND with reply-to /temp-queue/ and a correlation-id; returns the reply's body."""
+        """SEND with reply-to /temp-queue/ and a correlation-id; returns the reply's body.
+
+        As the page's client does, the request carries `expiration` = how long this client waits
+        for the reply, so the broker drops it once nobody waits for it any more."""
         correlation = self._next_id("req")
         waiter = asyncio.get_running_loop().create_future()
         self._replies[correlation] = waiter
-        extra = {**headers, "reply-to": f"/temp-queue/{reply_queue}", "correlation-id": correlation}
+        extra = {"expiration": str(max(1, round(self.timeout * 1000))), **headers,
+                 "reply-to": f"/temp-queue/{reply_queue}", "correlation-id": correlation}
         await self.send(destination, body, extra)
         return await self._wait(waiter, f"reply from {destination}")
 

@@ -156,6 +156,23 @@ class FrameTests(unittest.TestCase):
         self.assertEqual(negotiate_heartbeat((10000, 10000), None), (0, 0))
         self.assertEqual(negotiate_heartbeat((10000, 10000), "junk"), (0, 0))
 
+    def test_a_request_expires_when_the_client_stops_waiting(self):
+        sent = []
+
+        async def scenario():
+            client = StompClient("ws://unused", timeout=1.5)
+
+            async def capture(command, headers, body=b""):
+                sent.append((command, headers))
+                client._replies[headers["correlation-id"]].set_result(b"{}")
+
+            client._send = capture
+            await client.request("/amq/queue/chat.login", "{}", {"user-id": "bob"})
+
+        asyncio.run(scenario())
+        self.assertEqual(sent[0][1]["expiration"], "1500")
+        self.assertEqual(sent[0][1]["user-id"], "bob")
+
     def test_a_message_reaches_a_plain_handler_and_a_reply_its_request(self):
         received = []
 

@@ -286,6 +286,14 @@ describe('StompClient request/reply', () => {
     assert.equal(t.errors.length, 0);
   });
 
+  it('expires in the broker when the asker stops waiting', () => {
+    const t = connected();
+    t.client.request('/q', 'x', { timeoutMs: 1500 }).catch(() => {});
+    assert.equal(t.socket().last().headers.expiration, '1500');
+    t.client.request('/q', 'y', { timeoutMs: 1500, headers: { expiration: '200' } }).catch(() => {});
+    assert.equal(t.socket().last().headers.expiration, '200');
+  });
+
   it('uses the configured reply queue name', () => {
     const t = connected({ replyQueue: 'tab-42' });
     t.client.request('/q', '').catch(() => {});
