@@ -30,7 +30,9 @@ extension LoginRole {
         let consumer = try await self.consumer(on: connection, queue: self.topology.login)
         let pool = AMQPChannelPool(connection: connection, maxIdle: self.loginConcurrency)
         let backfill = Backfill(connection: connection, configuration: self.configuration, logger: self.logger, pool: pool)
-        let presence = SharedPresence(window: Self.presenceWindow)
+        let presence = SharedPresence(window: Self.presenceWindow, deliveriesPerSecond: Self.presenceDeliveriesPerSecond) {
+            sessions.count
+        }
         let context = LoginContext(
             connection: connection, publisher: publisher, pool: pool, backfill: backfill, sessions: sessions, presence: presence
         )
@@ -65,6 +67,11 @@ extension LoginRole {
 
     /// How long joins and leaves after an announcement are gathered into one (``PresenceBatcher``).
     static let presenceWindow: Duration = .milliseconds(250)
+    /// What presence may cost the broker, in deliveries a second: the window grows with the tabs
+    /// this service has seen lately (its session memory), so 5,000 tabs signing in get one
+    /// presence event every 2.5 s. A tenth of the 18–30 k deliveries a second a 2-core node
+    /// fans out (Benchmarks/tabs/README.md), the rest left for posts.
+    static let presenceDeliveriesPerSecond = 2_000
 
     /// Sends the gathered joins and leaves once their window has ended, until cancelled.
     private func sendPresenceWhenDue(_ presence: SharedPresence, publisher: AMQPChannel) async throws {

@@ -79,6 +79,9 @@ final class SharedRecentQueues: Sendable {
         self.box.withLockedValue { $0.recent.contains(queue, now: .now) }
     }
 
+    /// How many queues are remembered (some may have outlived the lifetime, not yet purged).
+    var count: Int { self.box.withLockedValue { $0.recent.count } }
+
     /// Taken before asking the broker about a queue, for ``insert(_:unlessRemovedSince:)``.
     var mark: UInt64 { self.box.withLockedValue { $0.removals } }
 

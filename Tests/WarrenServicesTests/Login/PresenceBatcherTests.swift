@@ -40,6 +40,23 @@ struct PresenceBatcherTests {
         #expect(batcher.isEmpty)
     }
 
+    @Test func theWindowGrowsWithTheAudience() {
+        var batcher = PresenceBatcher(window: .milliseconds(250), deliveriesPerSecond: 2_000)
+        #expect(batcher.window(audience: 0) == .milliseconds(250))
+        #expect(batcher.window(audience: 200) == .milliseconds(250))
+        #expect(batcher.window(audience: 1_000) == .milliseconds(500))
+        #expect(batcher.window(audience: 5_000) == .milliseconds(2_500))
+        // 5,000 tabs in: after the first announcement, the next comes 2.5 s later, not 250 ms.
+        #expect(batcher.changed(.joined, "u0", now: .zero, audience: 5_000).count == 1)
+        #expect(batcher.changed(.joined, "u1", now: .milliseconds(10), audience: 5_000) == [])
+        #expect(batcher.due(now: .milliseconds(250), audience: 5_000) == [])
+        #expect(batcher.due(now: .milliseconds(2_500), audience: 5_000) == [A(change: .joined, names: ["u1"])])
+        // One event per window, to every tab: at most 2,000 deliveries a second.
+        #expect(batcher.changed(.joined, "u2", now: .milliseconds(2_600), audience: 5_000) == [])
+        #expect(batcher.due(now: .milliseconds(4_999), audience: 5_000) == [])
+        #expect(batcher.due(now: .milliseconds(5_000), audience: 5_000) == [A(change: .joined, names: ["u2"])])
+    }
+
     @Test func texts() {
         #expect(A(change: .joined, names: ["alice"]).text == "alice joined")
         #expect(A(change: .left, names: ["alice", "bob"]).text == "alice and bob left")
