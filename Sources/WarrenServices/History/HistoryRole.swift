@@ -84,7 +84,7 @@ public struct HistoryRole: WarrenRole {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.write(connection: connection, publisher: publisher) }
             group.addTask { try await self.serveRequests(connection: connection, publisher: publisher) }
-            try await group.waitForAll()
+            try await group.waitForAllOrFirstFailure()
         }
         try? await publisher.close()
     }

@@ -94,7 +94,7 @@ public struct LoginRole: WarrenRole {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.consumeLogins(connection: connection, publisher: publisher, sessions: sessions) }
             group.addTask { try await self.consumePosts(connection: connection, publisher: publisher, sessions: sessions) }
-            try await group.waitForAll()
+            try await group.waitForAllOrFirstFailure()
         }
         try? await publisher.close()
     }

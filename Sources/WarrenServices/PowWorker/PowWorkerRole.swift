@@ -53,7 +53,7 @@ public struct PowWorkerRole: WarrenRole {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.consume(self.topology.powJobs, connection: connection) { try await self.handleJob($0, publisher: publisher) } }
             group.addTask { try await self.consume(self.topology.powRPC, connection: connection) { try await self.handleCall($0, publisher: publisher) } }
-            try await group.waitForAll()
+            try await group.waitForAllOrFirstFailure()
         }
         try? await publisher.close()
     }

@@ -1,4 +1,5 @@
 import AMQPClient
+import WarrenCore
 
 /// Several roles on one connection: the web role's history client and post publisher share one.
 ///
@@ -22,12 +23,7 @@ public struct RoleGroup: WarrenRole {
             for role in self.roles {
                 group.addTask { try await role.run(on: connection) }
             }
-            do {
-                try await group.waitForAll()
-            } catch {
-                try? await connection.close()
-                throw error
-            }
+            try await group.waitForAllOrFirstFailure { try? await connection.close() }
         }
     }
 }
