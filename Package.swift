@@ -137,6 +137,7 @@ let package = Package(
             dependencies: [
                 "WarrenAuth",
                 "WarrenCore",
+                "WarrenStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

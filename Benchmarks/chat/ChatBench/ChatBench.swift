@@ -160,7 +160,7 @@ public struct ChatBench: Sendable {
             for tab in tabs?.tabs ?? [] { _ = try? await channel.queueDelete(tab.queue) }
             for queue in declarer.workQueues + [topology.dead, BenchRelay.queue(topology)] { _ = try? await channel.queueDelete(queue) }
             try? await channel.exchangeDelete(topology.posts)
-            try? await channel.exchangeDelete(topology.room)
+            try? await channel.exchangeDelete(topology.rooms)
             try? await channel.close()
         }
         try? await admin.close()
@@ -201,7 +201,7 @@ public struct ChatBench: Sendable {
         }
         let (exchange, routingKey) =
             switch path {
-            case .bare, .bareConfirmed: (chat.topology.room, "")
+            case .bare, .bareConfirmed: (chat.topology.rooms, Topology.roomKey(ChatRoom.general))
             case .relay: ("", BenchRelay.queue(chat.topology))
             case .login: ("", chat.topology.inbox)
             }
