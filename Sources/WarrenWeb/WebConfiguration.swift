@@ -28,6 +28,9 @@ public struct WebConfiguration: Sendable, Equatable {
     public var powBits: Int
     /// The AMQP endpoint whose health `/healthz` reports (host and port of `WARREN_AMQP_URL`).
     public var broker: BrokerEndpoint
+    /// The most HTTP connections one client address may hold open at once; 0 sets no limit
+    /// (`WARREN_HTTP_CONNECTIONS_PER_ADDRESS`).
+    public var connectionsPerAddress: Int
 
     /// A host and port of the AMQP broker.
     public struct BrokerEndpoint: Sendable, Equatable {
@@ -64,7 +67,8 @@ public struct WebConfiguration: Sendable, Equatable {
             prefix: configuration.prefix,
             powBits: configuration.powBits,
             // WarrenConfiguration has checked that the URL has a host; the fallback is never used.
-            broker: BrokerEndpoint(amqpURL: configuration.amqpURL) ?? BrokerEndpoint(host: "127.0.0.1", port: 5672)
+            broker: BrokerEndpoint(amqpURL: configuration.amqpURL) ?? BrokerEndpoint(host: "127.0.0.1", port: 5672),
+            connectionsPerAddress: configuration.httpConnectionsPerAddress
         )
     }
 
@@ -77,7 +81,8 @@ public struct WebConfiguration: Sendable, Equatable {
         stompVHost: String = WarrenConfiguration.defaults.stompVhost,
         prefix: String = WarrenConfiguration.defaults.prefix,
         powBits: Int = WarrenConfiguration.defaults.powBits,
-        broker: BrokerEndpoint = BrokerEndpoint(host: "127.0.0.1", port: 5672)
+        broker: BrokerEndpoint = BrokerEndpoint(host: "127.0.0.1", port: 5672),
+        connectionsPerAddress: Int = WarrenConfiguration.defaults.httpConnectionsPerAddress
     ) {
         self.host = host
         self.port = port
@@ -87,6 +92,7 @@ public struct WebConfiguration: Sendable, Equatable {
         self.prefix = prefix
         self.powBits = powBits
         self.broker = broker
+        self.connectionsPerAddress = connectionsPerAddress
     }
 
     /// The origin (`ws://host:port`) of ``stompURL``, as a Content-Security-Policy source.

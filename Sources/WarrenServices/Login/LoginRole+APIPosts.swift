@@ -57,7 +57,7 @@ extension LoginRole {
             self.logger.info("API post refused", metadata: ["code": "\(refusal.code)", "login": "\(accepted.login)", "room": "\(accepted.room)"])
             return
         }
-        let event = accepted.event(id: self.ids.nextString(), at: self.now())
+        let event = self.event(for: accepted)
         let published = self.startPublish(accepted, event: event, replyQueue: nil, publisher: publisher)
         self.logger.debug("API post accepted", metadata: ["id": "\(event.id)", "login": "\(accepted.login)", "route": "\(accepted.route.rawValue)"])
         try await published.confirmed()

@@ -31,6 +31,8 @@ public struct LoginRole: WarrenRole {
     let configuration: WarrenConfiguration
     let declarer: TopologyDeclarer
     let ids: EventIDGenerator
+    /// The posts admitted lately, so one that arrives again keeps its event id.
+    let admitted: AdmittedPosts
     let logger: Logger
     /// The services' broker account, the only `user_id` trusted to post on someone's behalf.
     let serviceUser: String
@@ -78,6 +80,7 @@ public struct LoginRole: WarrenRole {
         self.configuration = configuration
         self.declarer = TopologyDeclarer(configuration: configuration)
         self.ids = ids
+        self.admitted = AdmittedPosts()
         self.logger = logger
         self.serviceUser = configuration.serviceUser
         self.prefetch = prefetch
@@ -218,7 +221,7 @@ public struct LoginRole: WarrenRole {
                 self.logger.info("post refused", metadata: ["code": "\(Refusal.Code.roomNotMember)", "room": "\(accepted.room)", "queue": "\(queue)"])
                 break
             }
-            let event = accepted.event(id: self.ids.nextString(), at: self.now())
+            let event = self.event(for: accepted)
             let published = self.startPublish(accepted, event: event, replyQueue: queue, publisher: publisher)
             self.logger.debug("post accepted", metadata: ["id": "\(event.id)", "route": "\(accepted.route.rawValue)", "room": "\(event.room)"])
             return published
@@ -262,5 +265,17 @@ public struct LoginRole: WarrenRole {
         event.inReplyTo = clientId
         if let room = try? Validation.roomID(room ?? ChatRoom.general) { event.room = room }
         try await publisher.publish(event, routingKey: queue, properties: WarrenProperties.persistent(messageID: event.id))
+    }
+
+    /// The event of an accepted post: the one it was admitted as lately, if it was (see
+    /// ``AdmittedPosts``), else a new one.
+    func event(for accepted: AcceptedPost) -> RoomEvent {
+        let (admission, again) = self.admitted.admission(of: accepted) {
+            AdmittedPosts.Admission(id: self.ids.nextString(), at: self.now())
+        }
+        if again {
+            self.logger.info("post admitted again under its first event id", metadata: ["id": "\(admission.id)", "clientId": "\(accepted.clientId)"])
+        }
+        return accepted.event(id: admission.id, at: admission.at)
     }
 }

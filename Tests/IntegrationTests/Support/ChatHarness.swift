@@ -201,8 +201,7 @@ struct Tab: Sendable {
 
     /// Posts like a browser; returns the clientId.
     @discardableResult
-    func post(_ text: String, session: String? = nil, room: String? = nil, typing: Bool? = nil) async throws -> String {
-        let clientId = UUID().uuidString.lowercased()
+    func post(_ text: String, session: String? = nil, room: String? = nil, typing: Bool? = nil, clientId: String = UUID().uuidString.lowercased()) async throws -> String {
         let post = InboxPost(text: text, clientId: clientId, login: self.login, session: session ?? self.session, room: room, typing: typing)
         let properties = BasicProperties(contentType: "application/json", deliveryMode: 2)
         try await self.channel.publish(body: ByteBuffer(bytes: post.encode()), routingKey: self.harness.topology.inbox, properties: properties)
