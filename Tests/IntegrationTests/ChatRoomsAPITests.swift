@@ -21,15 +21,7 @@ struct ChatRoomsAPITests {
                 try await chat.start(chat.login(rooms: store.rooms))
                 try await chat.start(chat.reverser())
                 try await chat.startHistory(store: store.events)
-                let accounts = AuthWebRole.Keys(store: store.accounts).accounts()
-                let posts = APIPostPublisher(configuration: chat.configuration, timeout: .seconds(10), logger: chat.logger)
-                let router = RoomRouter(configuration: chat.configuration, logger: chat.logger)
-                let history = HistoryRPCClient(configuration: chat.configuration, timeout: .seconds(10), logger: chat.logger)
-                try await chat.start(RoleGroup(name: "web", roles: [posts, router, history]))
-                let deps = RoomRoutes.Dependencies(accounts: accounts, store: store, routing: router, history: history, posts: posts)
-                let web = WebConfiguration(webRoot: FileManager.default.temporaryDirectory.path, prefix: chat.topology.prefix)
-                let app = buildApplication(configuration: web, brokerReachable: { true }, accounts: accounts, posts: posts, rooms: deps, logger: chat.logger)
-                try await app.test(.router) { http in
+                try await RoomsWeb.with(chat, store: store) { http in
                     let alice = try await APIMessagesTests.register(http, "alice")
                     let bob = try await APIMessagesTests.register(http, "bob")
                     let carol = try await APIMessagesTests.register(http, "carol")
@@ -99,19 +91,12 @@ struct ChatRoomsAPITests {
     }
 
     static func call(_ http: some TestClientProtocol, _ method: String, _ uri: String, _ object: [String: Any]? = nil, token: String) async throws -> TestResponse {
-        var headers: HTTPFields = [.authorization: "Bearer \(token)"]
-        if object != nil { headers[.contentType] = "application/json" }
-        return try await http.execute(
-            uri: uri, method: method == "GET" ? .get : .post, headers: headers,
-            body: try object.map { ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: $0)) }
-        )
+        try await RoomsWeb.call(http, method, uri, object, token: token)
     }
 
-    static func json(_ response: TestResponse) throws -> [String: Any] { try APIMessagesTests.json(response) }
+    static func json(_ response: TestResponse) throws -> [String: Any] { try RoomsWeb.json(response) }
 
-    static func code(_ response: TestResponse) throws -> String? { try json(response)["code"] as? String }
+    static func code(_ response: TestResponse) throws -> String? { try RoomsWeb.code(response) }
 
-    static func room(_ id: String, in response: TestResponse) throws -> [String: Any]? {
-        (try json(response)["rooms"] as? [[String: Any]])?.first { $0["id"] as? String == id }
-    }
+    static func room(_ id: String, in response: TestResponse) throws -> [String: Any]? { try RoomsWeb.room(id, in: response) }
 }

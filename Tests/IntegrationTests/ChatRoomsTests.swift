@@ -88,6 +88,48 @@ struct ChatRoomsTests {
         }
     }
 
+    @Test func everyRouteIsRebuiltFromTheStoreWhenTheBrokerLostTheWholeTopology() async throws {
+        try await withSQLiteStore { store in
+            try await ChatHarness.with(timeout: 60) { chat in
+                let (ops, dm) = try await Self.rooms(store)
+                let first = try await chat.start(chat.login(rooms: store.rooms))
+                let before = try await chat.tab("alice")
+                let said = try await before.post("before the wipe", room: ops.id)
+                try await before.events.first("the post before") { $0.clientId == said }
+                let sessions = ["alice": before.session, "bob": ChatHarness.randomSession(), "carol": ChatHarness.randomSession()]
+
+                // The broker loses everything of this deployment's routing, as a broker whose
+                // state is wiped does: the rooms exchange (and with it every membership binding),
+                // every person's exchange, every tab queue. The login service reconnects (a new
+                // run, which remembers nothing) and declares what it shares again.
+                let channel = try await chat.connection.openChannel()
+                try await channel.exchangeDelete(chat.topology.rooms)
+                for person in sessions.keys { try await channel.exchangeDelete(chat.topology.person(person)) }
+                _ = try await channel.queueDelete(before.queue)
+                try await channel.close()
+                try await first.close()
+                try await chat.start(chat.login(rooms: store.rooms))
+
+                // The tabs sign in again with their saved sessions, as after a reconnect: each
+                // person's routing comes back from the store alone.
+                let alice = try await chat.tab("alice", session: sessions["alice"]!)
+                let bob = try await chat.tab("bob", session: sessions["bob"]!)
+                let carol = try await chat.tab("carol", session: sessions["carol"]!)
+                let inOps = try await bob.post("after the wipe", room: ops.id)
+                let inDM = try await carol.post("just us, again", room: dm.id)
+                let inGeneral = try await alice.post("and general")
+                for (tab, expected) in [(alice, [inOps, inDM, inGeneral]), (bob, [inOps, inGeneral]), (carol, [inDM, inGeneral])] {
+                    for clientId in expected {
+                        try await tab.events.first("\(tab.login)'s rooms after the rebuild") { $0.clientId == clientId && $0.kind == .message }
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(!bob.events.all.contains { $0.clientId == inDM })
+                #expect(!carol.events.all.contains { $0.clientId == inOps })
+            }
+        }
+    }
+
     @Test func leavingUnbindsAtOnceForEveryTab() async throws {
         try await withSQLiteStore { store in
             try await ChatHarness.with { chat in

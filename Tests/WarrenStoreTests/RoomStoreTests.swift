@@ -56,10 +56,10 @@ struct RoomStoreTests {
                 try await store.rooms.createRoom(try ChatRoom.named("r\(index)", visibility: .public, by: "carol", at: Self.at))
             }
             #expect(try await store.rooms.memberships(of: "carol").count == SharedRules.roomsPerPersonMax)
-            await #expect(throws: MembershipRules.tooManyRooms) {
+            await #expect(throws: MembershipRules.tooManyRooms("carol")) {
                 try await store.rooms.createRoom(try ChatRoom.named("one-more", visibility: .public, by: "carol", at: Self.at))
             }
-            await #expect(throws: MembershipRules.tooManyRooms) {
+            await #expect(throws: MembershipRules.tooManyRooms("carol")) {
                 try await store.rooms.addMember("carol", to: try ChatRoom.named("x", visibility: .public, by: "dan", at: Self.at), at: Self.at)
             }
         }

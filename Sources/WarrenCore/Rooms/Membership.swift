@@ -42,9 +42,10 @@ public enum MembershipRules {
         }
     }
 
-    /// The refusal when a person already belongs to the most rooms allowed.
-    public static var tooManyRooms: Refusal {
-        Refusal(.roomTooManyRooms, "You belong to \(SharedRules.roomsPerPersonMax) rooms, the most allowed; leave one first.")
+    /// The refusal when `member` already belongs to the most rooms allowed; it names them, as
+    /// the one refused may be someone else (an invitation, a direct message).
+    public static func tooManyRooms(_ member: String) -> Refusal {
+        Refusal(.roomTooManyRooms, "\(member) belongs to \(SharedRules.roomsPerPersonMax) rooms, the most allowed, and must leave one before joining another.")
     }
 
     /// The refusal when a private room is full.

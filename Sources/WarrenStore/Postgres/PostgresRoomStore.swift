@@ -146,7 +146,7 @@ final class PostgresRoomStore: RoomStore {
         let rows = try await connection.query(
             "SELECT COUNT(*)::int8 FROM room_members WHERE member_key = \(key) AND room_id <> \(ChatRoom.general)", logger: logger
         ).collect()
-        if try (rows.first?.decode(Int.self) ?? 0) + 1 >= SharedRules.roomsPerPersonMax { throw MembershipRules.tooManyRooms }
+        if try (rows.first?.decode(Int.self) ?? 0) + 1 >= SharedRules.roomsPerPersonMax { throw MembershipRules.tooManyRooms(member) }
     }
 
     private static func insertMember(_ member: String, room: String, at: Date, connection: PostgresConnection, logger: Logger) async throws {

@@ -125,7 +125,7 @@ final class SQLiteRoomStore: RoomStore {
         // General is everyone's whether or not it has a row: it takes one place.
         let rows = try await connection.query(
             "SELECT COUNT(*) AS n FROM room_members WHERE member_key = ? AND room_id <> ?", [.text(AccountName.key(member)), .text(ChatRoom.general)])
-        if Int(rows.first?.column("n")?.integer ?? 0) + 1 >= SharedRules.roomsPerPersonMax { throw MembershipRules.tooManyRooms }
+        if Int(rows.first?.column("n")?.integer ?? 0) + 1 >= SharedRules.roomsPerPersonMax { throw MembershipRules.tooManyRooms(member) }
     }
 
     private static func insertMember(_ member: String, room: String, at: Date, connection: SQLiteConnection) async throws {
