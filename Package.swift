@@ -84,6 +84,7 @@ let package = Package(
                 "AMQPProtocol",
                 "WarrenCore",
                 "WarrenServices",
+                "WarrenStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -92,7 +93,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "chat-bench",
-            dependencies: ["ChatBench", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ChatBench", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             path: "Benchmarks/chat/chat-bench"
         ),
         .target(name: "WarrenCore"),
