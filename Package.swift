@@ -84,6 +84,7 @@ let package = Package(
                 "AMQPProtocol",
                 "WarrenCore",
                 "WarrenServices",
+                "WarrenStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -92,7 +93,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "chat-bench",
-            dependencies: ["ChatBench", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ChatBench", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             path: "Benchmarks/chat/chat-bench"
         ),
         .target(name: "WarrenCore"),
@@ -138,6 +142,7 @@ let package = Package(
             dependencies: [
                 "WarrenAuth",
                 "WarrenCore",
+                "WarrenStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -157,6 +162,8 @@ let package = Package(
                 "AMQPClient",
                 "AMQPProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

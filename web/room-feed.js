@@ -8,8 +8,24 @@
 //   render(); feed.drawn();              // acknowledges what is now on the screen
 //   feed.connectionLost();               // unacknowledged deliveries are the broker's again
 
+import { rules } from './validate.js';
+
 /** The kind of a delivery that carries a backlog: `{"kind": "backfill", "events": [...]}`, oldest first. */
 export const BACKFILL_KIND = 'backfill';
+
+/** The room this page shows: events without a `room` are its (docs/design.md, rooms). */
+export const PAGE_ROOM = rules.generalRoom;
+/** Kinds that are no line of the feed: typing notices and personal notices about rooms. */
+const NOT_LINES = new Set(['typing', 'rooms']);
+
+/**
+ * Whether an event is a line of this page's room: its room is general's (or unnamed) and it is
+ * not a transient notice. A tab gets every room its person belongs to; this page shows general.
+ * @param {unknown} value parsed JSON
+ */
+export function belongsOnPage(value) {
+  return (value?.room ?? PAGE_ROOM) === PAGE_ROOM && !NOT_LINES.has(value?.kind);
+}
 
 export class RoomFeed {
   /**
@@ -53,6 +69,7 @@ export class RoomFeed {
    * @returns {ReturnType<import('./room.js').Room['receive']>}
    */
   receive(value) {
+    if (!belongsOnPage(value)) return { accepted: false, reason: 'elsewhere' };
     const result = this.room.receive(value);
     if (!result.accepted && result.reason === 'malformed') {
       this.log.warn('[warren] a room event of an unexpected shape was dropped', value);

@@ -44,12 +44,26 @@ public final class PasswordHashPool: Sendable {
         let queue = JobQueue(capacity: queueCapacity, threads: threads)
         self.queue = queue
         for index in 0..<threads {
-            // Named from inside: on Linux a name set before start() does not reach the thread.
             Thread {
-                Thread.current.name = "warren-hash-\(index)"
+                Self.nameThisThread("warren-hash-\(index)")
                 queue.work(niceness: niceness)
             }.start()
         }
+    }
+
+    /// Names the calling thread. On Linux a new thread starts with its creator's name, a name
+    /// set before start() does not reach it, and Foundation's setter, called from inside before
+    /// the starting thread has recorded the new one (a race a loaded machine loses), keeps the
+    /// name to itself: so the system's name is written too, through the thread's own
+    /// `/proc/thread-self/comm` (`pthread_setname_np` is not visible to Swift on Glibc).
+    private static func nameThisThread(_ name: String) {
+        #if os(Linux)
+        if let comm = FileHandle(forWritingAtPath: "/proc/thread-self/comm") {
+            comm.write(Data(name.utf8))
+            try? comm.close()
+        }
+        #endif
+        Thread.current.name = name
     }
 
     private init(unbounded: Void) {

@@ -10,8 +10,8 @@ public enum APIPost {
     public static let session = "rest-api-post-without-tab"
 
     /// The post the web role sends for `login`.
-    public static func inboxPost(text: String, clientId: String, login: String) -> InboxPost {
-        InboxPost(text: text, clientId: clientId, login: login, session: session)
+    public static func inboxPost(text: String, clientId: String, login: String, room: String? = nil) -> InboxPost {
+        InboxPost(text: text, clientId: clientId, login: login, session: session, room: room)
     }
 }
 

@@ -26,6 +26,8 @@ public struct WarrenConfiguration: Sendable, Hashable {
     public var cronSchedule: CronSchedule
     /// `WARREN_CRON_TEXT`: what the cron service posts.
     public var cronText: String
+    /// `WARREN_CRON_ROOM`: the room the cron service posts to (a room id, `general` by default).
+    public var cronRoom: String
     /// `WARREN_USER_QUEUE_TTL_MS`: how long an unused tab queue lives.
     public var userQueueTTLMs: Int
     /// `WARREN_USER_QUEUE_MAX_LENGTH`: how many messages a tab queue holds.
@@ -98,6 +100,7 @@ public struct WarrenConfiguration: Sendable, Hashable {
         let powBits = reader.integer(.powBits, Limits.powMinBits...Limits.powMaxBits)
         let cronSchedule = reader.check(.cronSchedule) { (value: String) throws(CronParseError) -> CronSchedule? in try CronSchedule(parsing: value) }
         let cronText = reader.check(.cronText) { (value: String) throws(Refusal) -> String? in try Validation.text(value) }
+        let cronRoom = reader.check(.cronRoom) { (value: String) throws(Refusal) -> String? in try Validation.roomID(value) }
         let ttl = reader.integer(.userQueueTTLMs, 1...2_147_483_647)
         let maxLength = reader.integer(.userQueueMaxLength, 1...2_147_483_647)
         let rpcTimeout = reader.integer(.rpcTimeoutMs, 1...2_147_483_647)
@@ -134,7 +137,7 @@ public struct WarrenConfiguration: Sendable, Hashable {
 
         guard reader.issues.isEmpty,
             let amqpURL, let stompURL, let stompVhost, let httpPort,
-            let httpHost, let webRoot, let topology, let powBits, let cronSchedule, let cronText, let ttl, let maxLength,
+            let httpHost, let webRoot, let topology, let powBits, let cronSchedule, let cronText, let cronRoom, let ttl, let maxLength,
             let rpcTimeout, let sessionMemory, let databaseURL, let history, let historyBatch, let historyFlushMs, let logLevel,
             let authKey, let authKeyFile, let brokerAuth, let registerPerAddress, let registerPerMinute, let hashThreads,
             let hashQueue, let httpConnectionsPerAddress
@@ -147,7 +150,7 @@ public struct WarrenConfiguration: Sendable, Hashable {
         return WarrenConfiguration(
             amqpURL: amqpURL, stompURL: stompURL,
             stompVhost: stompVhost, httpPort: httpPort, httpHost: httpHost, webRoot: webRoot, topology: topology, powBits: powBits,
-            cronSchedule: cronSchedule, cronText: cronText, userQueueTTLMs: ttl, userQueueMaxLength: maxLength,
+            cronSchedule: cronSchedule, cronText: cronText, cronRoom: cronRoom, userQueueTTLMs: ttl, userQueueMaxLength: maxLength,
             rpcTimeoutMs: rpcTimeout, sessionMemoryMs: sessionMemory, databaseURL: databaseURL, history: history, historyBatch: historyBatch,
             historyFlushMs: historyFlushMs, logLevel: logLevel,
             authKey: authKey, authKeyFile: authKeyFile, brokerAuth: brokerAuth,

@@ -20,6 +20,8 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     case cronSchedule = "WARREN_CRON_SCHEDULE"
     /// What the cron service posts.
     case cronText = "WARREN_CRON_TEXT"
+    /// The room the cron service posts to.
+    case cronRoom = "WARREN_CRON_ROOM"
     /// How long an unused tab queue lives (x-expires).
     case userQueueTTLMs = "WARREN_USER_QUEUE_TTL_MS"
     /// How many messages a tab queue holds (x-max-length).
@@ -70,6 +72,7 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .powBits: "24"
         case .cronSchedule: "* * * * *"
         case .cronText: "Hello world!"
+        case .cronRoom: "general"
         case .userQueueTTLMs: String(Limits.userQueueDefaultTTLMs)
         case .userQueueMaxLength: String(Limits.userQueueDefaultMaxLength)
         case .rpcTimeoutMs: "30000"
@@ -102,6 +105,7 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .powBits: "a whole number from \(Limits.powMinBits) to \(Limits.powMaxBits)"
         case .cronSchedule: "a 5-field cron expression (minute hour day-of-month month day-of-week), a shortcut such as @hourly, or @every <n>s|m|h"
         case .cronText: "1 to \(Limits.textMaxCharacters) characters with no control characters but newline"
+        case .cronRoom: "a room id: a room's name in lowercase (1 to \(SharedRules.roomNameMaxLength) of A-Z a-z 0-9 _ . -), such as general"
         case .userQueueTTLMs, .rpcTimeoutMs: "a whole number of milliseconds from 1 to 2147483647"
         case .userQueueMaxLength: "a whole number from 1 to 2147483647"
         case .databaseURL: "a URL with a scheme, such as sqlite:.warren/warren.sqlite or postgres://user@host/db"

@@ -22,7 +22,9 @@ public struct DeadlineExceeded: Error, CustomStringConvertible, Sendable {
 /// At the deadline the body's task is cancelled and this returns at once, even when the body
 /// is blocked in something that does not answer cancellation (a future's `get()`, say): the
 /// caller is never held past the limit. The body then finishes on its own, and its result is
-/// dropped; so give it only work whose own waits are bounded too.
+/// dropped; so give it only work whose own waits are bounded too. The deadline's timer runs on
+/// the cooperative pool: a body that blocks a thread of it (rather than awaiting) can keep the
+/// timer waiting when the pool has no other thread free.
 public func withDeadline<T: Sendable>(
     _ limit: Duration,
     _ what: @autoclosure () -> String,

@@ -14,6 +14,19 @@ public enum EventKind: String, Codable, Sendable, CaseIterable {
     case presence
     /// A refusal or failure, sent only to the user it concerns.
     case error
+    /// Someone is typing in the room: transient (a short TTL), never stored nor backfilled.
+    case typing
+    /// Sent to one person's tabs only: their rooms changed (joined, left, invited, a new
+    /// direct message) or their read position moved; `text` says which, `room` names the room.
+    case rooms
+
+    /// Whether events of this kind are kept in history (typing and personal notices are not).
+    public var isStored: Bool {
+        switch self {
+        case .typing, .rooms: false
+        default: true
+        }
+    }
 }
 
 /// How a proof of work was requested.
@@ -115,11 +128,15 @@ public struct RoomEvent: WireMessage, Hashable {
     public var clientId: String?
     /// The refusal code of an `error` event.
     public var code: String?
+    /// The room the event belongs to (its routing key is `room.<room>`); on the wire it is left
+    /// out for `general`, so events from before rooms, and their JSON, are general's.
+    public var room: String
 
     /// Creates an event.
     public init(
         id: String, kind: EventKind, from: String, text: String, at: Date,
-        inReplyTo: String? = nil, proof: Proof? = nil, clientId: String? = nil, code: String? = nil
+        inReplyTo: String? = nil, proof: Proof? = nil, clientId: String? = nil, code: String? = nil,
+        room: String = ChatRoom.general
     ) {
         self.id = id
         self.kind = kind
@@ -130,6 +147,7 @@ public struct RoomEvent: WireMessage, Hashable {
         self.proof = proof
         self.clientId = clientId
         self.code = code
+        self.room = room
     }
 
     /// An `error` event telling one user why their request was refused.
@@ -139,11 +157,11 @@ public struct RoomEvent: WireMessage, Hashable {
 
     /// The `proof` event for a proven job: the post as it was accepted, with its proof.
     public static func proven(_ job: PowJob, proof: Proof) -> RoomEvent {
-        RoomEvent(id: job.id, kind: .proof, from: job.from, text: job.text, at: job.at, proof: proof, clientId: job.clientId)
+        RoomEvent(id: job.id, kind: .proof, from: job.from, text: job.text, at: job.at, proof: proof, clientId: job.clientId, room: job.room)
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, kind, from, text, at, inReplyTo, proof, clientId, code
+        case id, kind, from, text, at, inReplyTo, proof, clientId, code, room
     }
 
     /// Decodes an event, reading `at` as RFC 3339.
@@ -158,6 +176,7 @@ public struct RoomEvent: WireMessage, Hashable {
         proof = try container.decodeIfPresent(Proof.self, forKey: .proof)
         clientId = try container.decodeIfPresent(String.self, forKey: .clientId)
         code = try container.decodeIfPresent(String.self, forKey: .code)
+        room = try container.decodeIfPresent(String.self, forKey: .room) ?? ChatRoom.general
     }
 
     /// Encodes an event, writing `at` as RFC 3339 with milliseconds.
@@ -172,6 +191,7 @@ public struct RoomEvent: WireMessage, Hashable {
         try container.encodeIfPresent(proof, forKey: .proof)
         try container.encodeIfPresent(clientId, forKey: .clientId)
         try container.encodeIfPresent(code, forKey: .code)
+        if room != ChatRoom.general { try container.encode(room, forKey: .room) }
     }
 }
 

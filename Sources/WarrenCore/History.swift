@@ -5,7 +5,9 @@
 /// `{"limit": 50, "op": "latest"}` — the newest `limit` events, oldest first;
 /// `{"id": "01JF…", "limit": 50, "op": "before"}` — the `limit` events just before `id`, oldest first;
 /// `{"limit": 20, "op": "search", "q": "hello"}` — events whose text matches `q`, newest first.
-/// The answer is a ``HistoryReply``.
+/// Each may add `"rooms": ["general", "ops"]`: only those rooms' events (absent: `general`'s).
+/// The answer is a ``HistoryReply``. Only services write to the request queue; they name the
+/// rooms the asker belongs to.
 public struct HistoryRequest: WireMessage, Hashable {
     /// What is asked for.
     public enum Query: Hashable, Sendable {
@@ -33,12 +35,18 @@ public struct HistoryRequest: WireMessage, Hashable {
     public var query: Query
     /// How many events at most.
     public var limit: Int
+    /// The rooms whose events may be returned; nil means `general`.
+    public var rooms: [String]?
 
     /// Creates a request; check it with ``validate()``.
-    public init(_ query: Query, limit: Int) {
+    public init(_ query: Query, limit: Int, rooms: [String]? = nil) {
         self.query = query
         self.limit = limit
+        self.rooms = rooms
     }
+
+    /// The rooms to read: those named, or `general`.
+    public var roomsToRead: [String] { self.rooms ?? [ChatRoom.general] }
 
     /// Checks the limit (1 to ``Limits/historyLimitMax``), the id of `before` (an ``EventID``)
     /// and the text of `search` (1 to ``Limits/historyQueryMaxCharacters`` characters, no
@@ -47,6 +55,12 @@ public struct HistoryRequest: WireMessage, Hashable {
     public func validate() throws(Refusal) -> HistoryRequest {
         guard (1...Limits.historyLimitMax).contains(self.limit) else {
             throw Refusal(.historyLimitInvalid, "The limit is \(self.limit); ask for 1 to \(Limits.historyLimitMax) events.")
+        }
+        if let rooms {
+            guard rooms.count <= SharedRules.roomsPerPersonMax else {
+                throw Refusal(.roomInvalid, "The request names \(rooms.count) rooms; at most \(SharedRules.roomsPerPersonMax) may be read at once.")
+            }
+            for room in rooms { _ = try Validation.roomID(room) }
         }
         switch self.query {
         case .latest:
@@ -70,12 +84,12 @@ public struct HistoryRequest: WireMessage, Hashable {
             if let bad = trimmed.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
                 throw Refusal(.historyQueryInvalid, "The search text contains \(Validation.describe(bad)).")
             }
-            return HistoryRequest(.search(trimmed), limit: self.limit)
+            return HistoryRequest(.search(trimmed), limit: self.limit, rooms: self.rooms)
         }
     }
 
     private enum CodingKeys: String, CodingKey {
-        case op, limit, id, q
+        case op, limit, id, q, rooms
     }
 
     /// Decodes a request, naming the allowed ops when `op` is something else.
@@ -83,10 +97,11 @@ public struct HistoryRequest: WireMessage, Hashable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let op = try container.decode(String.self, forKey: .op)
         let limit = try container.decode(Int.self, forKey: .limit)
+        let rooms = try container.decodeIfPresent([String].self, forKey: .rooms)
         switch op {
-        case "latest": self.init(.latest, limit: limit)
-        case "before": self.init(.before(try container.decode(String.self, forKey: .id)), limit: limit)
-        case "search": self.init(.search(try container.decode(String.self, forKey: .q)), limit: limit)
+        case "latest": self.init(.latest, limit: limit, rooms: rooms)
+        case "before": self.init(.before(try container.decode(String.self, forKey: .id)), limit: limit, rooms: rooms)
+        case "search": self.init(.search(try container.decode(String.self, forKey: .q)), limit: limit, rooms: rooms)
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .op, in: container,
@@ -100,6 +115,7 @@ public struct HistoryRequest: WireMessage, Hashable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(self.query.op, forKey: .op)
         try container.encode(self.limit, forKey: .limit)
+        try container.encodeIfPresent(self.rooms, forKey: .rooms)
         switch self.query {
         case .latest: break
         case .before(let id): try container.encode(id, forKey: .id)

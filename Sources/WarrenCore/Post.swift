@@ -52,9 +52,10 @@ public enum PostRoute: String, Codable, Sendable, CaseIterable {
 
 /// A post as a browser sends it to the inbox queue.
 ///
-/// JSON: `{"clientId": "5f0c…", "login": "alice", "session": "Zq3…", "text": "hello !pow"}`.
+/// JSON: `{"clientId": "5f0c…", "login": "alice", "room": "ops"?, "session": "Zq3…", "text": "hello !pow", "typing": true?}`.
 /// `clientId` is the browser's own id for the post (a UUID), echoed on the event so the tab can
-/// match its optimistic copy and ignore a duplicate.
+/// match its optimistic copy and ignore a duplicate. `room` names the room (absent: `general`);
+/// with `"typing": true` it is no post but a typing notice for that room (`text` is ignored).
 public struct InboxPost: WireMessage, Hashable {
     /// The text as typed.
     public var text: String
@@ -64,14 +65,23 @@ public struct InboxPost: WireMessage, Hashable {
     public var login: String
     /// The author's tab session id; the queue `<prefix>.user.<login>.<session>` must exist.
     public var session: String
+    /// The room's id; nil means `general`.
+    public var room: String?
+    /// True for a typing notice rather than a post.
+    public var typing: Bool?
 
     /// Creates a post.
-    public init(text: String, clientId: String, login: String, session: String) {
+    public init(text: String, clientId: String, login: String, session: String, room: String? = nil, typing: Bool? = nil) {
         self.text = text
         self.clientId = clientId
         self.login = login
         self.session = session
+        self.room = room
+        self.typing = typing
     }
+
+    /// Whether this is a typing notice.
+    public var isTyping: Bool { self.typing == true }
 
     /// Checks every field and works out the route; see ``AcceptedPost``.
     public func validate() throws(Refusal) -> AcceptedPost {
@@ -91,6 +101,8 @@ public struct AcceptedPost: Sendable, Hashable {
     public var text: String
     /// Where the post goes next.
     public var route: PostRoute
+    /// The room's id (checked, in lowercase).
+    public var room: String
 
     /// Validates a post: login, session and client id, then the text, then the route.
     ///
@@ -100,6 +112,7 @@ public struct AcceptedPost: Sendable, Hashable {
         login = try Validation.login(post.login)
         session = try Validation.session(post.session)
         clientId = try Validation.clientId(post.clientId)
+        room = try Validation.roomID(post.room ?? ChatRoom.general)
         let trimmed = Validation.trimWhitespace(Validation.normaliseLineEndings(post.text))
         try Validation.checkControls(trimmed)
         let (route, body) = PostRoute.classify(trimmed)
@@ -112,6 +125,28 @@ public struct AcceptedPost: Sendable, Hashable {
 
     /// The event published on the posts exchange for this post.
     public func event(id: String, at: Date) -> RoomEvent {
-        RoomEvent(id: id, kind: .message, from: login, text: text, at: at, clientId: clientId)
+        RoomEvent(id: id, kind: .message, from: login, text: text, at: at, clientId: clientId, room: room)
+    }
+}
+
+/// A typing notice whose fields passed validation.
+public struct AcceptedTyping: Sendable, Hashable {
+    /// Who is typing.
+    public var login: String
+    /// The tab it came from.
+    public var session: String
+    /// The room (checked, in lowercase).
+    public var room: String
+
+    /// Validates the login, the session and the room of a notice (its text is not looked at).
+    public init(_ post: InboxPost) throws(Refusal) {
+        login = try Validation.login(post.login)
+        session = try Validation.session(post.session)
+        room = try Validation.roomID(post.room ?? ChatRoom.general)
+    }
+
+    /// The transient event sent to the room.
+    public func event(id: String, at: Date) -> RoomEvent {
+        RoomEvent(id: id, kind: .typing, from: login, text: "\(login) is typing…", at: at, room: room)
     }
 }

@@ -25,9 +25,14 @@ public struct PowJob: WireMessage, Hashable {
     /// The string the proof is bound to: `ProofChallenge.make(id:author:text:)` of the post, from
     /// the ProofOfWork module (WarrenCore does no hashing).
     public var challenge: String
+    /// The post's room (left out of the JSON for `general`).
+    public var room: String
 
     /// Creates a job for a post and the challenge that binds a proof to it.
-    public init(id: String, from: String, text: String, at: Date, clientId: String?, via: ProofVia, bits: Int, challenge: String) {
+    public init(
+        id: String, from: String, text: String, at: Date, clientId: String?, via: ProofVia, bits: Int, challenge: String,
+        room: String = ChatRoom.general
+    ) {
         self.id = id
         self.from = from
         self.text = text
@@ -36,15 +41,19 @@ public struct PowJob: WireMessage, Hashable {
         self.via = via
         self.bits = bits
         self.challenge = challenge
+        self.room = room
     }
 
     /// The job for an accepted post's event.
     public init(event: RoomEvent, via: ProofVia, bits: Int, challenge: String) {
-        self.init(id: event.id, from: event.from, text: event.text, at: event.at, clientId: event.clientId, via: via, bits: bits, challenge: challenge)
+        self.init(
+            id: event.id, from: event.from, text: event.text, at: event.at, clientId: event.clientId, via: via, bits: bits,
+            challenge: challenge, room: event.room
+        )
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, from, text, at, clientId, via, bits, challenge
+        case id, from, text, at, clientId, via, bits, challenge, room
     }
 
     /// Decodes a job, reading `at` as RFC 3339.
@@ -64,6 +73,7 @@ public struct PowJob: WireMessage, Hashable {
             )
         }
         challenge = try container.decode(String.self, forKey: .challenge)
+        room = try container.decodeIfPresent(String.self, forKey: .room) ?? ChatRoom.general
     }
 
     /// Encodes a job, writing `at` as RFC 3339 with milliseconds.
@@ -77,6 +87,7 @@ public struct PowJob: WireMessage, Hashable {
         try container.encode(via, forKey: .via)
         try container.encode(bits, forKey: .bits)
         try container.encode(challenge, forKey: .challenge)
+        if room != ChatRoom.general { try container.encode(room, forKey: .room) }
     }
 }
 

@@ -44,15 +44,25 @@ public struct Topology: Sendable, Hashable {
     public var inbox: String { name("inbox") }
     /// The topic exchange of accepted posts (keys `post.plain`, `post.pow`, `post.rpc`).
     public var posts: String { name("posts") }
-    /// The fanout exchange of everything the room shows.
-    public var room: String { name("room") }
+    /// The topic exchange of every room event, keyed `room.<room id>` (``roomKey(_:)``).
+    public var rooms: String { name("rooms") }
+    /// The fanout exchange of the one room before rooms: no longer used; the services delete it
+    /// at start-up so tab queues bound to it stop getting every room.
+    public var legacyRoom: String { name("room") }
+    /// One person's exchange `<prefix>.u.<login>` (fanout): each of their tab queues is bound
+    /// to it, and it is bound to ``rooms`` once per room they belong to.
+    public func person(_ login: String) -> String { name("u.\(login)") }
+    /// The routing key of a room's events on ``rooms``: `room.<id>`.
+    public static func roomKey(_ room: String) -> String { "room.\(room)" }
+    /// The binding key of the history queue on ``rooms``: every room.
+    public static let historyBindingKey = "room.#"
     /// The durable queue the reverser consumes, bound to ``posts`` with ``reverserBindingKey``.
     public var botReverser: String { name("bot.reverser") }
     /// The durable queue of `!pow` jobs.
     public var powJobs: String { name("pow.jobs") }
     /// The durable queue of `!rpc` requests.
     public var powRPC: String { name("pow.rpc") }
-    /// The durable queue the history writer consumes, bound to ``room``.
+    /// The durable queue the history writer consumes, bound to ``rooms`` (every room).
     public var history: String { name("history") }
     /// The durable queue of history requests (backfill by RPC).
     public var historyRPC: String { name("history.rpc") }
@@ -68,8 +78,6 @@ public struct Topology: Sendable, Hashable {
     /// (every tab) receives.
     public static let replyQueueHeader = "x-warren-reply-queue"
 
-    /// The binding key from ``posts`` to ``room``: plain posts go straight to the room.
-    public static let roomBindingKey = PostRoute.plain.routingKey
     /// The binding key from ``posts`` to ``botReverser``: every post.
     public static let reverserBindingKey = "post.*"
 

@@ -112,6 +112,65 @@ enum Schema {
                 "CREATE INDEX refresh_tokens_family ON refresh_tokens(family)",
             ]
         ),
+        Migration(
+            version: 2,
+            summary: "rooms, memberships and read positions; every event gets a room (the existing ones and every account: general)",
+            sqlite: [
+                """
+                CREATE TABLE rooms (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    visibility TEXT NOT NULL,
+                    created_by TEXT NOT NULL,
+                    created_at INTEGER NOT NULL
+                )
+                """,
+                // `read_up_to`: the newest event id the member has read in the room (ids are
+                // time-ordered, so "unread" is "id greater than this").
+                """
+                CREATE TABLE room_members (
+                    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+                    member_key TEXT NOT NULL,
+                    member TEXT NOT NULL,
+                    joined_at INTEGER NOT NULL,
+                    read_up_to TEXT,
+                    PRIMARY KEY (room_id, member_key)
+                )
+                """,
+                "CREATE INDEX room_members_member ON room_members(member_key)",
+                "ALTER TABLE events ADD COLUMN room TEXT NOT NULL DEFAULT 'general'",
+                "CREATE INDEX events_room ON events(room, id)",
+                "INSERT INTO rooms (id, name, visibility, created_by, created_at) VALUES ('general', 'general', 'public', 'warren', CAST(strftime('%s', 'now') AS INTEGER) * 1000)",
+                "INSERT INTO room_members (room_id, member_key, member, joined_at) SELECT 'general', name_key, name, created_at FROM accounts",
+            ],
+            postgres: [
+                """
+                CREATE TABLE rooms (
+                    id TEXT COLLATE "C" PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    visibility TEXT NOT NULL,
+                    created_by TEXT NOT NULL,
+                    created_at TIMESTAMPTZ NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE room_members (
+                    room_id TEXT COLLATE "C" NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+                    member_key TEXT NOT NULL,
+                    member TEXT NOT NULL,
+                    joined_at TIMESTAMPTZ NOT NULL,
+                    read_up_to TEXT COLLATE "C",
+                    PRIMARY KEY (room_id, member_key)
+                )
+                """,
+                "CREATE INDEX room_members_member ON room_members(member_key)",
+                // A constant default: PostgreSQL adds the column without rewriting the table.
+                #"ALTER TABLE events ADD COLUMN room TEXT COLLATE "C" NOT NULL DEFAULT 'general'"#,
+                "CREATE INDEX events_room ON events(room, id)",
+                "INSERT INTO rooms (id, name, visibility, created_by, created_at) VALUES ('general', 'general', 'public', 'warren', now())",
+                "INSERT INTO room_members (room_id, member_key, member, joined_at) SELECT 'general', name_key, name, created_at FROM accounts",
+            ]
+        ),
     ]
 
     /// The steps a database at `current` still needs; throws when it is newer than this build.

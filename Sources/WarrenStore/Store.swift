@@ -18,6 +18,8 @@ public final class Store: Sendable {
     public let events: any EventStore
     /// Accounts and refresh tokens.
     public let accounts: any AccountStore
+    /// Rooms, memberships and read positions.
+    public let rooms: any RoomStore
     /// Where the store is (the password never appears in its description).
     public let location: StoreLocation
     /// The open database, for the migrator's tests.
@@ -29,10 +31,11 @@ public final class Store: Sendable {
         case postgres(PostgresServer)
     }
 
-    private init(location: StoreLocation, events: any EventStore, accounts: any AccountStore, backend: Backend) {
+    private init(location: StoreLocation, events: any EventStore, accounts: any AccountStore, rooms: any RoomStore, backend: Backend) {
         self.location = location
         self.events = events
         self.accounts = accounts
+        self.rooms = rooms
         self.backend = backend
     }
 
@@ -61,6 +64,7 @@ public final class Store: Sendable {
                 location: location,
                 events: SQLiteEventStore(database: database),
                 accounts: SQLiteAccountStore(database: database),
+                rooms: SQLiteRoomStore(database: database),
                 backend: .sqlite(database)
             )
         case .postgres(let details):
@@ -75,6 +79,7 @@ public final class Store: Sendable {
                 location: location,
                 events: PostgresEventStore(server: database),
                 accounts: PostgresAccountStore(server: database),
+                rooms: PostgresRoomStore(server: database),
                 backend: .postgres(database)
             )
         }

@@ -23,6 +23,7 @@ public func buildApplication(
     accounts: AccountService? = nil,
     history: (any HistoryAnswering)? = nil,
     posts: (any PostPublishing)? = nil,
+    rooms: RoomRoutes.Dependencies? = nil,
     logger: Logger = Logger(label: "warren.web")
 ) -> some ApplicationProtocol {
     let check = brokerReachable ?? amqpGreetingCheck(to: configuration.broker, logger: logger)
@@ -32,6 +33,7 @@ public func buildApplication(
         accounts: accounts,
         history: history,
         posts: posts,
+        rooms: rooms,
         logger: logger
     )
     let connections = configuration.connectionsPerAddress > 0 ? ConnectionsPerAddress(limit: configuration.connectionsPerAddress) : nil
@@ -83,6 +85,7 @@ func browserURL(host: String, port: Int) -> String {
 ///   - accounts: accounts and tokens behind `/api/*` and `/auth/*`; nil leaves them out.
 ///   - history: what answers `/api/history` and `/api/search`; nil: they answer 503.
 ///   - posts: what sends `POST /api/messages` (with `accounts` only); nil: it answers 503.
+///   - rooms: what the rooms API (`/api/rooms…`, `/api/dm`) uses; nil leaves it out.
 ///   - logger: the logger of file serving.
 /// - Returns: a router whose middleware adds security headers and an access log to every response.
 public func buildRouter<C: Clock>(
@@ -91,6 +94,7 @@ public func buildRouter<C: Clock>(
     accounts: AccountService? = nil,
     history: (any HistoryAnswering)? = nil,
     posts: (any PostPublishing)? = nil,
+    rooms: RoomRoutes.Dependencies? = nil,
     logger: Logger = Logger(label: "warren.web")
 ) -> Router<WarrenRequestContext> {
     let router = Router(context: WarrenRequestContext.self)
@@ -124,6 +128,7 @@ public func buildRouter<C: Clock>(
         addAccountRoutes(to: router, accounts: accounts, policy: configuration.brokerPolicy)
         MessageRoutes.add(to: router, accounts: accounts, posts: posts)
     }
+    if let rooms { RoomRoutes.add(to: router, rooms) }
     HistoryRoutes.add(to: router, history: history, accounts: accounts)
     return router
 }

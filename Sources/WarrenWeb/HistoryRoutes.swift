@@ -70,6 +70,11 @@ public enum HistoryRoutes {
         } catch {
             return respond(.badRequest, .failure(error))
         }
+        return await Self.ask(historyRequest, history: history)
+    }
+
+    /// Asks the history role a checked request and answers with its reply (or why none came).
+    static func ask(_ historyRequest: HistoryRequest, history: (any HistoryAnswering)?) async -> Response {
         guard let history else {
             return respond(.serviceUnavailable, .failure(Refusal(.historyUnavailable, "History is off on this server (WARREN_HISTORY=none).")))
         }

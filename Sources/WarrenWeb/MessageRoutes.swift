@@ -63,13 +63,13 @@ public enum MessageRoutes {
         }
     }
 
-    static func post(_ request: Request, accounts: AccountService, posts: (any PostPublishing)?) async throws -> Response {
+    static func post(_ request: Request, accounts: AccountService, posts: (any PostPublishing)?, room: String? = nil) async throws -> Response {
         let login = try Self.author(request, accounts: accounts)
         let body = try await Self.body(request)
         guard let text = body.text else {
             throw Failure(status: .badRequest, code: Refusal.Code.malformedRequest.rawValue, message: "The request has no \"text\".")
         }
-        let post = APIPost.inboxPost(text: text, clientId: body.clientId ?? UUID().uuidString.lowercased(), login: login)
+        let post = APIPost.inboxPost(text: text, clientId: body.clientId ?? UUID().uuidString.lowercased(), login: login, room: room)
         do throws(Refusal) {
             _ = try post.validate()
         } catch {

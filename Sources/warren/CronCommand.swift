@@ -15,6 +15,7 @@ struct CronCommand: AsyncParsableCommand {
             \(EnvironmentHelp.lines(EnvironmentHelp.common + [
                 .init(.cronSchedule, "5-field cron expression or \"@every 10s\""),
                 .init(.cronText, "what to post"),
+                .init(.cronRoom, "the room to post to"),
             ]))
 
             Stops gracefully on SIGTERM or SIGINT.

@@ -6,7 +6,8 @@ import Foundation
 enum EventLine {
     static func format(_ event: RoomEvent) -> String {
         let time = Timestamp.format(event.at)
-        var line = "\(time) \(event.kind.rawValue) \(event.from): \(event.text.replacingOccurrences(of: "\n", with: "⏎"))"
+        let room = event.room == ChatRoom.general ? "" : "#\(event.room) "
+        var line = "\(time) \(room)\(event.kind.rawValue) \(event.from): \(event.text.replacingOccurrences(of: "\n", with: "⏎"))"
         if let inReplyTo = event.inReplyTo { line += " (re \(inReplyTo))" }
         if let proof = event.proof {
             line += " [proof \(proof.via.rawValue) \(proof.bits) bits, nonce \(proof.nonce), \(proof.elapsedMs) ms]"

@@ -30,21 +30,13 @@ struct HistoryCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
-        let configuration = try self.options.bootstrap()
-        guard configuration.history == .store else {
-            throw CommandFailure("WARREN_HISTORY=none: there is no history to keep; set WARREN_HISTORY=store or do not run this role")
-        }
-        var logger = Logger(label: "warren.services")
-        logger[metadataKey: "prefix"] = "\(configuration.prefix)"
-        let store = try await ServiceWiring.openStore(configuration, logger: logger)
-        let role = HistoryRole(configuration: configuration, store: store.events, logger: logger)
-        do {
-            try await runServices([RoleService(role: role, amqp: try ServiceWiring.amqp(configuration, name: role.name), logger: logger)], logger: logger)
-        } catch {
-            await store.close()
-            throw error
-        }
-        await store.close()
-        logger.notice("Warren history stopped")
+        try await ServiceWiring.runRole(
+            withStore: { HistoryRole(configuration: $0, store: $2.events, logger: $1) }, options: self.options,
+            check: { configuration in
+                guard configuration.history == .store else {
+                    throw CommandFailure("WARREN_HISTORY=none: there is no history to keep; set WARREN_HISTORY=store or do not run this role")
+                }
+            }
+        )
     }
 }

@@ -15,6 +15,7 @@ struct LoginCommand: AsyncParsableCommand {
 
             Environment (also read from .env):
             \(EnvironmentHelp.lines(EnvironmentHelp.common + [
+                .init(.databaseURL, "rooms and memberships (a login binds the\nperson's exchange to each of their rooms)"),
                 .init(.userQueueTTLMs, "x-expires of a tab's queue"),
                 .init(.userQueueMaxLength, "x-max-length of a tab's queue"),
                 .init(.sessionMemoryMs, "how long a tab queue this service declared or\nsaw is trusted to exist without asking the\nbroker again; a logout through another copy\nis noticed after at most this long"),
@@ -28,6 +29,7 @@ struct LoginCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
-        try await ServiceWiring.runRole({ LoginRole(configuration: $0, logger: $1) }, options: self.options)
+        // Rooms and memberships: the bindings a login declares are derived from them.
+        try await ServiceWiring.runRole(withStore: { LoginRole(configuration: $0, logger: $1, rooms: $2.rooms) }, options: self.options)
     }
 }

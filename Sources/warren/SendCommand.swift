@@ -13,8 +13,10 @@ struct SendCommand: AsyncParsableCommand {
         abstract: "Log in like a browser, post TEXT, and print the room's answer.",
         discussion: """
             Sends a login request to <prefix>.login (reply to a private queue), consumes the \
-            tab queue the login service names, posts TEXT to <prefix>.inbox and prints every \
-            event that arrives, one a line, until the answer to the post: the reverser's reply \
+            tab queue the login service names, posts TEXT to <prefix>.inbox (to general, or to \
+            the room --room names, which the login must belong to) and prints every event that \
+            arrives, one a line (#room before events outside general), until the answer to the \
+            post: the reverser's reply \
             to a plain post, the proven post for "!pow" or "!rpc", or an error. Then logs out \
             (which deletes the tab queue). Needs the login service (and the reverser and a PoW \
             worker for answers) running, e.g. `warren up`.
@@ -43,6 +45,23 @@ struct SendCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("A file holding an access token of the login (- for standard input): connect as that person.", valueName: "file"))
     var tokenFile: String?
+
+    @Option(help: ArgumentHelp("The room to post to, by id (general when left out); you must belong to it.", valueName: "id"))
+    var room: String?
+
+    func validate() throws {
+        _ = try self.roomID()
+    }
+
+    /// The checked id of --room (in lowercase), nil for general.
+    func roomID() throws -> String? {
+        guard let room else { return nil }
+        do throws(Refusal) {
+            return try Validation.roomID(room)
+        } catch {
+            throw ValidationError("--room \(room): \(error.message)")
+        }
+    }
 
     func run() async throws {
         let configuration = try self.options.bootstrap()
@@ -77,7 +96,7 @@ struct SendCommand: AsyncParsableCommand {
 
         let events = try await channel.consume(queue: queue, noAck: true)
         let clientId = UUID().uuidString.lowercased()
-        let post = InboxPost(text: self.text, clientId: clientId, login: self.login, session: session)
+        let post = InboxPost(text: self.text, clientId: clientId, login: self.login, session: session, room: try self.roomID())
         properties = BasicProperties(contentType: "application/json", deliveryMode: BasicProperties.persistentDeliveryMode, userID: userID)
         try await channel.publish(body: ByteBuffer(bytes: post.encode()), routingKey: topology.inbox, properties: properties)
 
@@ -110,21 +129,7 @@ struct SendCommand: AsyncParsableCommand {
 
     /// The access token from --token-file, trimmed; nil without the option.
     func readToken() throws -> String? {
-        guard let tokenFile else { return nil }
-        let data: Data
-        if tokenFile == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
-        } else {
-            guard let contents = FileManager.default.contents(atPath: tokenFile) else {
-                throw CommandFailure("--token-file \(tokenFile): cannot read the file")
-            }
-            data = contents
-        }
-        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !token.isEmpty, !token.contains(where: \.isWhitespace) else {
-            throw CommandFailure("--token-file \(tokenFile): expected one access token, found \(token.isEmpty ? "nothing" : "several words")")
-        }
-        return token
+        try self.tokenFile.map(TokenFile.read)
     }
 
     /// A session id like a tab's: 32 characters of base64url, 192 bits.

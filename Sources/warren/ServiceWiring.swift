@@ -51,18 +51,40 @@ enum ServiceWiring {
     static func webBroker(_ configuration: WarrenConfiguration, logger: Logger) throws -> WebBroker {
         let history = configuration.history == .store ? HistoryRPCClient(configuration: configuration, logger: logger) : nil
         let posts = APIPostPublisher(configuration: configuration, logger: logger)
-        let roles: [any WarrenRole] = [posts] + (history.map { [$0] } ?? [])
+        let rooms = RoomRouter(configuration: configuration, logger: logger)
+        let roles: [any WarrenRole] = [posts, rooms] + (history.map { [$0] } ?? [])
         let group = RoleGroup(name: "web", roles: roles)
         let service = RoleService(
             role: group, amqp: try amqp(configuration, name: group.name), logger: logger, firstConnectionRetry: webFirstConnectionRetry
         )
-        return WebBroker(history: history, posts: posts, service: service)
+        return WebBroker(history: history, posts: posts, rooms: rooms, service: service)
     }
 
     /// The web role's link may start before the broker: it tries every 2 s for as long as it
     /// takes, while the page is served and the history and message routes answer 503 (a role's
     /// first failed connection ends the process instead).
     static let webFirstConnectionRetry = AMQPRecoveryPolicy(initialDelay: .seconds(2), maxDelay: .seconds(2), jitter: 0)
+
+    /// Opens the store, runs the role made on it until SIGTERM or SIGINT, then closes the store.
+    static func runRole(
+        withStore makeRole: (WarrenConfiguration, Logger, Store) -> any WarrenRole, options: GlobalOptions,
+        check: (WarrenConfiguration) throws -> Void = { _ in }
+    ) async throws {
+        let configuration = try options.bootstrap()
+        try check(configuration)
+        var logger = Logger(label: "warren.services")
+        logger[metadataKey: "prefix"] = "\(configuration.prefix)"
+        let store = try await openStore(configuration, logger: logger)
+        let role = makeRole(configuration, logger, store)
+        do {
+            try await runServices([RoleService(role: role, amqp: try amqp(configuration, name: role.name), logger: logger)], logger: logger)
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+        logger.notice("Warren \(role.name) stopped")
+    }
 
     /// Runs one role as a service until SIGTERM or SIGINT.
     static func runRole(_ makeRole: (WarrenConfiguration, Logger) -> any WarrenRole, options: GlobalOptions) async throws {
@@ -80,5 +102,6 @@ enum ServiceWiring {
 struct WebBroker {
     let history: HistoryRPCClient?
     let posts: APIPostPublisher
+    let rooms: RoomRouter
     let service: RoleService
 }

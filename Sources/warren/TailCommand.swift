@@ -10,10 +10,11 @@ import Foundation
 struct TailCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tail",
-        abstract: "Print the room live, one event a line.",
+        abstract: "Print every room live, one event a line.",
         discussion: """
-            Binds a private, exclusive auto-delete queue to <prefix>.room and prints every \
-            event that reaches the room (errors go to single tabs, so they do not show). Stops on \
+            Binds a private, exclusive auto-delete queue to <prefix>.rooms with room.# and prints \
+            every event that reaches a room, with #room before events outside general (errors go \
+            to single tabs, so they do not show). Stops on \
             SIGINT or SIGTERM; the queue goes with the connection.
 
             Environment (also read from .env): WARREN_AMQP_URL, WARREN_PREFIX.
@@ -28,7 +29,7 @@ struct TailCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try self.options.bootstrap()
         let amqp = try ServiceWiring.amqp(configuration, name: "tail")
-        let tail = RoomTail(amqp: amqp, room: configuration.topology.room, json: self.json)
+        let tail = RoomTail(amqp: amqp, rooms: configuration.topology.rooms, json: self.json)
         try await runServices([tail], logger: Logger(label: "warren.tail"))
     }
 }
@@ -36,16 +37,16 @@ struct TailCommand: AsyncParsableCommand {
 /// The tail loop as a service, so signals stop it cleanly.
 struct RoomTail: Service {
     let amqp: AMQPConfiguration
-    let room: String
+    let rooms: String
     let json: Bool
 
     func run() async throws {
         let connection = try await AMQPConnection.connect(configuration: self.amqp)
         let channel = try await connection.openChannel()
-        // The room exchange is declared by the roles; declare it too so tail may start first.
-        try await channel.exchangeDeclare(self.room, type: "fanout", durable: true)
+        // The rooms exchange is declared by the roles; declare it too so tail may start first.
+        try await channel.exchangeDeclare(self.rooms, type: "topic", durable: true)
         let queue = try await channel.queueDeclare("", exclusive: true, autoDelete: true).queue
-        try await channel.queueBind(queue: queue, exchange: self.room)
+        try await channel.queueBind(queue: queue, exchange: self.rooms, routingKey: Topology.historyBindingKey)
         let consumer = try await channel.consume(queue: queue, noAck: true)
         for try await delivery in consumer.cancelOnGracefulShutdown() {
             if self.json {

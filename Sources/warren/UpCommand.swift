@@ -33,16 +33,14 @@ struct UpCommand: AsyncParsableCommand {
         let configuration = try self.options.bootstrap()
         var logger = Logger(label: "warren.services")
         logger[metadataKey: "prefix"] = "\(configuration.prefix)"
+        // One store for the login role's rooms, the history role and the web role's accounts.
+        let store: Store? = try await ServiceWiring.openStore(configuration, logger: logger)
         var roles: [any WarrenRole] = [
-            LoginRole(configuration: configuration, logger: logger),
+            LoginRole(configuration: configuration, logger: logger, rooms: store?.rooms),
             ReverserRole(configuration: configuration, logger: logger),
             PowWorkerRole(configuration: configuration, logger: logger),
             CronRole(configuration: configuration, logger: logger),
         ]
-        // One store for the history role and the web role's accounts.
-        let store: Store? =
-            configuration.history == .store || !self.noWeb
-            ? try await ServiceWiring.openStore(configuration, logger: logger) : nil
         if configuration.history == .store, let store {
             roles.append(HistoryRole(configuration: configuration, store: store.events, logger: logger))
         }
@@ -64,7 +62,11 @@ struct UpCommand: AsyncParsableCommand {
             services.append(broker.service)
             // Last: the group stops services in reverse order, so the page goes first.
             services.append(
-                buildApplication(configuration: web, accounts: accounts, history: broker.history, posts: broker.posts, logger: webLogger)
+                buildApplication(
+                    configuration: web, accounts: accounts, history: broker.history, posts: broker.posts,
+                    rooms: RoomRoutes.Dependencies(accounts: accounts, store: store, routing: broker.rooms, history: broker.history, posts: broker.posts),
+                    logger: webLogger
+                )
             )
         }
         do {

@@ -91,7 +91,10 @@ struct WebCommand: AsyncParsableCommand {
 
         let broker = try ServiceWiring.webBroker(settings, logger: logger)
         let (accounts, store) = try await AccountsWiring.open(settings, logger: logger)
-        let app = buildApplication(configuration: configuration, accounts: accounts, history: broker.history, posts: broker.posts, logger: logger)
+        let rooms = RoomRoutes.Dependencies(accounts: accounts, store: store, routing: broker.rooms, history: broker.history, posts: broker.posts)
+        let app = buildApplication(
+            configuration: configuration, accounts: accounts, history: broker.history, posts: broker.posts, rooms: rooms, logger: logger
+        )
         // The connection first: the group stops services in reverse order.
         let services: [any Service] = [broker.service, app]
         do {

@@ -45,6 +45,18 @@ struct BrokerPolicyTests {
         #expect(!allows(.queue, "chat.history", .write))
     }
 
+    /// Binding a person's exchange to a room takes write on it and read on the rooms exchange
+    /// (queue bindings: write on the queue, read on the exchange): only services do that.
+    @Test func browsersCannotBindThemselvesToRooms() {
+        for name in ["chat.rooms", "chat.u.alice", "chat.u.bob", "chat.posts"] {
+            for permission in [BrokerPermission.configure, .read, .write] {
+                #expect(!allows(.exchange, name, permission), "\(name) \(permission)")
+            }
+        }
+        #expect(!allows(.queue, "chat.user.alice.\(session)", .write), "no binding a room to one's own tab queue")
+        #expect(!policy.allowsTopic())
+    }
+
     @Test func nothingElse() {
         #expect(!allows(.queue, "chat.history", .read))
         #expect(!allows(.queue, "chat.anything", .configure))

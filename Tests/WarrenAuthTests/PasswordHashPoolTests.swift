@@ -43,6 +43,11 @@ struct PasswordHashPoolTests {
         let pool = PasswordHashPool(threads: 1, queueCapacity: 1)
         let name = try await pool.run { Thread.current.name ?? "" }
         #expect(name == "warren-hash-0")
+        #if os(Linux)
+        // The system's name too (what `top -H` and `ps -L` show), not only Foundation's.
+        let system = try await pool.run { (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "" }
+        #expect(system.trimmingCharacters(in: .whitespacesAndNewlines) == "warren-hash-0")
+        #endif
         #expect(try await pool.run { 6 * 7 } == 42)
     }
 

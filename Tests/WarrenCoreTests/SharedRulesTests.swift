@@ -28,6 +28,9 @@ struct SharedRulesTests {
             case textMinCharacters, textMaxCharacters
             case proofSuffixes, proofSuffixCaseInsensitive
             case backfillCount, historyLimitMax, historyQueryMaxCharacters
+            case roomNameMinLength, roomNameMaxLength, roomNameCharacters, roomIdMaxLength
+            case generalRoom, directRoomPrefix, roomsPerPersonMax, membersPerPrivateRoomMax
+            case typingIntervalMs, typingShownMs
         }
 
         let loginMinLength: Int
@@ -46,6 +49,16 @@ struct SharedRulesTests {
         let backfillCount: Int
         let historyLimitMax: Int
         let historyQueryMaxCharacters: Int
+        let roomNameMinLength: Int
+        let roomNameMaxLength: Int
+        let roomNameCharacters: String
+        let roomIdMaxLength: Int
+        let generalRoom: String
+        let directRoomPrefix: String
+        let roomsPerPersonMax: Int
+        let membersPerPrivateRoomMax: Int
+        let typingIntervalMs: Int
+        let typingShownMs: Int
     }
 
     @Test("the generated SharedRules hold web/rules.json's values (run scripts/gen-rules after changing it)")
@@ -68,6 +81,16 @@ struct SharedRulesTests {
         #expect(SharedRules.backfillCount == rules.backfillCount)
         #expect(SharedRules.historyLimitMax == rules.historyLimitMax)
         #expect(SharedRules.historyQueryMaxCharacters == rules.historyQueryMaxCharacters)
+        #expect(SharedRules.roomNameMinLength == rules.roomNameMinLength)
+        #expect(SharedRules.roomNameMaxLength == rules.roomNameMaxLength)
+        #expect(SharedRules.roomNameCharacters == rules.roomNameCharacters)
+        #expect(SharedRules.roomIdMaxLength == rules.roomIdMaxLength)
+        #expect(SharedRules.generalRoom == rules.generalRoom)
+        #expect(SharedRules.directRoomPrefix == rules.directRoomPrefix)
+        #expect(SharedRules.roomsPerPersonMax == rules.roomsPerPersonMax)
+        #expect(SharedRules.membersPerPrivateRoomMax == rules.membersPerPrivateRoomMax)
+        #expect(SharedRules.typingIntervalMs == rules.typingIntervalMs)
+        #expect(SharedRules.typingShownMs == rules.typingShownMs)
 
         // A key added to the JSON needs a line above (and the generator's output) too.
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])

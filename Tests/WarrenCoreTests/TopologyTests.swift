@@ -9,7 +9,11 @@ struct TopologyTests {
         #expect(topology.login == "chat.login")
         #expect(topology.inbox == "chat.inbox")
         #expect(topology.posts == "chat.posts")
-        #expect(topology.room == "chat.room")
+        #expect(topology.rooms == "chat.rooms")
+        #expect(topology.legacyRoom == "chat.room")
+        #expect(topology.person("alice.b") == "chat.u.alice.b")
+        #expect(Topology.roomKey("ops") == "room.ops")
+        #expect(Topology.historyBindingKey == "room.#")
         #expect(topology.botReverser == "chat.bot.reverser")
         #expect(topology.powJobs == "chat.pow.jobs")
         #expect(topology.powRPC == "chat.pow.rpc")
@@ -20,7 +24,6 @@ struct TopologyTests {
         #expect(topology.cronLast == "chat.cron.last")
         #expect(topology.userQueue(login: "alice", session: "S") == "chat.user.alice.S")
         #expect(topology.userQueuePrefix(login: "alice") == "chat.user.alice.")
-        #expect(Topology.roomBindingKey == "post.plain")
         #expect(Topology.reverserBindingKey == "post.*")
         #expect(Topology.replyQueueHeader == "x-warren-reply-queue")
     }
@@ -28,7 +31,7 @@ struct TopologyTests {
     @Test("a dotted prefix")
     func dottedPrefix() throws {
         let topology = try Topology(prefix: "staging.chat-2")
-        #expect(topology.room == "staging.chat-2.room")
+        #expect(topology.rooms == "staging.chat-2.rooms")
     }
 
     @Test("user queue names parse back, even with dots in the login")

@@ -52,6 +52,18 @@ describe('RoomFeed', () => {
     assert.equal(message.acks, 1);
   });
 
+  it('shows general only: events of other rooms and typing or rooms notices are taken in but not shown', () => {
+    const { room, feed } = setup();
+    const others = [event(1, { room: 'ops' }), event(2, { kind: 'typing' }), event(3, { kind: 'rooms', room: 'ops' })];
+    const messages = others.map(delivery);
+    for (const message of messages) feed.delivered(message);
+    feed.delivered(delivery(event(4, { room: 'general' })));
+    feed.delivered(delivery({ kind: 'backfill', events: [event(5, { room: 'dm.5.alice.carol' }), event(6)] }));
+    assert.deepEqual(room.entries().map((e) => e.event.id), [id(4), id(6)]);
+    feed.drawn();
+    assert.deepEqual(messages.map((m) => m.acks), [1, 1, 1]);
+  });
+
   it('takes in a backfill bundle, each event like a live one, de-duplicated by id, acknowledged once', async () => {
     const { room, feed } = setup();
     feed.delivered(delivery(event(3))); // live, before the backfill arrived

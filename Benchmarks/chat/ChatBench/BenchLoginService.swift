@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import WarrenCore
 import WarrenServices
+import WarrenStore
 
 /// The environment variable that gives the login service's child process the broker URL.
 public let loginServiceURLVariable = "WARREN_BENCH_LOGIN_URL"
@@ -15,9 +16,9 @@ enum BenchLoginService {
     case child(Process, Pipe)
 
     /// Starts the service for `configuration`'s prefix; in a child process when `executable`
-    /// names the chat-bench program.
+    /// names the chat-bench program. With `rooms`, it reads the rooms from that store.
     static func start(
-        configuration: WarrenConfiguration, amqp: AMQPConfiguration, options: ChatBenchOptions, logger: Logger
+        configuration: WarrenConfiguration, amqp: AMQPConfiguration, options: ChatBenchOptions, store rooms: BenchRooms?, logger: Logger
     ) async throws -> BenchLoginService {
         if let executable = options.loginExecutable {
             let process = Process()
@@ -26,6 +27,7 @@ enum BenchLoginService {
             if let memory = options.sessionMemory {
                 process.arguments! += ["--session-memory", "\(memory.inSeconds)"]
             }
+            if let rooms { process.arguments! += ["--database", rooms.url] }
             // The URL (it holds the password) goes by the environment, not the command line.
             var environment = ProcessInfo.processInfo.environment
             environment[loginServiceURLVariable] = options.url
@@ -44,7 +46,8 @@ enum BenchLoginService {
         loginAMQP.connectionName = "chat-bench login service"
         let connection = try await AMQPConnection.connect(configuration: loginAMQP, logger: logger)
         let role = LoginRole(
-            configuration: configuration, logger: logger, prefetch: options.loginPrefetch, sessionMemory: options.sessionMemory
+            configuration: configuration, logger: logger, prefetch: options.loginPrefetch, sessionMemory: options.sessionMemory,
+            rooms: rooms?.store.rooms
         )
         let prefetch = options.loginPrefetch
         let task = Task {
@@ -77,8 +80,9 @@ enum BenchLoginService {
         }
     }
 
-    /// The child's side: runs the login service for `prefix` until standard input closes.
-    static func serve(url: String, prefix: String, prefetch: UInt16, sessionMemory: Duration?, logger: Logger) async throws {
+    /// The child's side: runs the login service for `prefix` until standard input closes; with
+    /// `databaseURL`, on the rooms of that store.
+    static func serve(url: String, prefix: String, prefetch: UInt16, sessionMemory: Duration?, databaseURL: String?, logger: Logger) async throws {
         let configuration: WarrenConfiguration
         var amqp: AMQPConfiguration
         do {
@@ -89,8 +93,11 @@ enum BenchLoginService {
         }
         amqp.connectionName = "chat-bench login service"
         amqp.connectionTimeout = .seconds(10)
+        // Closed by the process's exit, as the connection is.
+        var store: Store?
+        if let databaseURL { store = try await Store.open(url: databaseURL, logger: logger) }
         let connection = try await AMQPConnection.connect(configuration: amqp, logger: logger)
-        let role = LoginRole(configuration: configuration, logger: logger, prefetch: prefetch, sessionMemory: sessionMemory)
+        let role = LoginRole(configuration: configuration, logger: logger, prefetch: prefetch, sessionMemory: sessionMemory, rooms: store?.rooms)
         // Standard input is the parent's pipe: when it closes (the benchmark ended, however),
         // so does this process.
         Thread.detachNewThread {
@@ -112,9 +119,14 @@ enum BenchLoginService {
 
 extension ChatBench {
     /// The child process's side of ``ChatBenchOptions/loginExecutable``: runs the real login
-    /// service for the topology `prefix` until standard input closes (the benchmark ended).
-    /// - Throws: ``ChatBenchError`` on a bad URL; the connection's error when it fails.
-    public static func serveLoginService(url: String, prefix: String, prefetch: UInt16, sessionMemory: Duration?, logger: Logger) async throws {
-        try await BenchLoginService.serve(url: url, prefix: prefix, prefetch: prefetch, sessionMemory: sessionMemory, logger: logger)
+    /// service for the topology `prefix` until standard input closes (the benchmark ended); with
+    /// `databaseURL` (rooms mode), on the rooms of that store.
+    /// - Throws: ``ChatBenchError`` on a bad URL; the connection's or the store's error when it fails.
+    public static func serveLoginService(
+        url: String, prefix: String, prefetch: UInt16, sessionMemory: Duration?, databaseURL: String? = nil, logger: Logger
+    ) async throws {
+        try await BenchLoginService.serve(
+            url: url, prefix: prefix, prefetch: prefetch, sessionMemory: sessionMemory, databaseURL: databaseURL, logger: logger
+        )
     }
 }

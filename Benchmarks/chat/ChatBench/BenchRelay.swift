@@ -26,7 +26,7 @@ enum BenchRelay {
                 defer { acks.finish() }
                 for try await delivery in consumer {
                     let published = publisher.startPublish(
-                        body: delivery.body, exchange: topology.room, routingKey: "", properties: delivery.properties
+                        body: delivery.body, exchange: topology.rooms, routingKey: Topology.roomKey(ChatRoom.general), properties: delivery.properties
                     )
                     acks.add(delivery, after: published)
                 }

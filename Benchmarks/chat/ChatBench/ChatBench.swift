@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import WarrenCore
 import WarrenServices
+import WarrenStore
 
 /// The chat benchmark: N tabs, posts at a paced rate and at full speed, through the login
 /// service, through a relay that only forwards (``BenchRelay``), and, as the ceiling, straight
@@ -28,26 +29,36 @@ public struct ChatBench: Sendable {
         self.logger = logger
     }
 
-    /// Runs every tab count; `measured` sees each phase's result as soon as it is measured.
+    /// Runs every tab count (in each room layout); `measured` sees each phase's result as soon
+    /// as it is measured, `membership` each membership probe of rooms mode.
     /// - Throws: ``ChatBenchError`` when the broker cannot be reached or the set-up fails;
     ///   a phase whose deliveries do not all arrive is a result with an `error`, not a throw.
-    public func run(measured: @Sendable (ChatBenchResult) -> Void = { _ in }) async throws -> [ChatBenchResult] {
+    public func run(
+        measured: @Sendable (ChatBenchResult) -> Void = { _ in }, membership: @Sendable (MembershipCost) -> Void = { _ in }
+    ) async throws -> [ChatBenchResult] {
         try self.options.validate()
         var results: [ChatBenchResult] = []
         var phase = 0
         for tabs in self.options.tabCounts {
-            try await self.withChat(tabs: tabs) { chat in
-                for round in 1...self.options.rounds {
-                    for load in [ChatBenchResult.Load.paced, .full] {
-                        let paths: [ChatBenchResult.Path] =
-                            [.bare] + (self.options.bareWithConfirms ? [.bareConfirmed] : []) + (self.options.relayPath ? [.relay] : []) + [.login]
-                        for path in paths {
-                            phase += 1
-                            let result = try await self.phase(phase, chat: chat, load: load, path: path, round: round)
-                            measured(result)
-                            results.append(result)
-                            try await Task.sleep(for: .milliseconds(300))  // let the broker settle between phases
+            for rooms in self.options.layouts {
+                try await self.withChat(tabs: tabs, rooms: rooms) { chat in
+                    for round in 1...self.options.rounds {
+                        for load in [ChatBenchResult.Load.paced, .full] {
+                            // The relay forwards to general only.
+                            let relay = self.options.relayPath && rooms == 1
+                            let paths: [ChatBenchResult.Path] =
+                                [.bare] + (self.options.bareWithConfirms ? [.bareConfirmed] : []) + (relay ? [.relay] : []) + [.login]
+                            for path in paths {
+                                phase += 1
+                                let result = try await self.phase(phase, chat: chat, load: load, path: path, round: round)
+                                measured(result)
+                                results.append(result)
+                                try await Task.sleep(for: .milliseconds(300))  // let the broker settle between phases
+                            }
                         }
+                    }
+                    if rooms > 1, self.options.membershipProbe > 0 {
+                        membership(try await self.membershipCost(chat, perPerson: self.options.membershipProbe))
                     }
                 }
             }
@@ -58,12 +69,19 @@ public struct ChatBench: Sendable {
     /// What one tab count's run holds.
     struct Chat {
         let topology: Topology
+        /// The rooms the tabs are spread over (1: general alone).
+        let rooms: Int
         let tabs: BenchTabs
         let router: DeliveryRouter
         let poster: AMQPChannel
         let confirmingPoster: AMQPChannel
         let cpu: ProcessCPU
         let ids = EventIDGenerator()
+
+        /// The id of room `index` of the layout: general when there is one room.
+        func roomID(_ index: Int) -> String { Self.roomID(index, of: self.rooms) }
+
+        static func roomID(_ index: Int, of rooms: Int) -> String { rooms == 1 ? ChatRoom.general : "r\(index)" }
     }
 
     /// The login service's configuration for one run, in this process or the child. The tabs
@@ -73,8 +91,21 @@ public struct ChatBench: Sendable {
         try WarrenConfiguration.load(environment: ["WARREN_AMQP_URL": url, "WARREN_PREFIX": prefix, "WARREN_BROKER_AUTH": "off"], envFile: nil)
     }
 
-    private func withChat(tabs count: Int, _ body: (Chat) async throws -> Void) async throws {
+    private func withChat(tabs count: Int, rooms: Int, _ body: (Chat) async throws -> Void) async throws {
         let prefix = "bench\(UInt32.random(in: 0...UInt32.max))"
+        // Rooms mode: the rooms and memberships in a store of the run's own, which the login
+        // service reads (to bind each person's exchange to their rooms, and to check each post).
+        let store = rooms > 1 ? try await BenchRooms.make(tabs: count, rooms: rooms, logger: self.logger) : nil
+        do {
+            try await self.withChat(tabs: count, rooms: rooms, prefix: prefix, store: store, body)
+        } catch {
+            await store?.close()
+            throw error
+        }
+        await store?.close()
+    }
+
+    private func withChat(tabs count: Int, rooms: Int, prefix: String, store: BenchRooms?, _ body: (Chat) async throws -> Void) async throws {
         let configuration: WarrenConfiguration
         var amqp: AMQPConfiguration
         do {
@@ -106,7 +137,9 @@ public struct ChatBench: Sendable {
                 try await channel.queueDeclare(BenchRelay.queue(topology), durable: true)
                 try await channel.close()
             }
-            login = try await BenchLoginService.start(configuration: configuration, amqp: amqp, options: self.options, logger: self.logger)
+            login = try await BenchLoginService.start(
+                configuration: configuration, amqp: amqp, options: self.options, store: store, logger: self.logger
+            )
         } catch {
             try? await admin.close()
             throw error
@@ -114,7 +147,8 @@ public struct ChatBench: Sendable {
         do {
             let memory = self.options.sessionMemory.map { "\($0)" } ?? "default (WARREN_SESSION_MEMORY_MS)"
             self.logger.notice(
-                "logging \(count) tabs in through the login service", metadata: ["prefix": "\(prefix)", "sessionMemory": "\(memory)"]
+                "logging \(count) tabs in through the login service",
+                metadata: ["prefix": "\(prefix)", "rooms": "\(rooms)", "sessionMemory": "\(memory)"]
             )
             let started = monotonicNanoseconds()
             let made = try await BenchTabs.login(
@@ -146,7 +180,7 @@ public struct ChatBench: Sendable {
             confirmingPoster = confirming
             try await confirming.confirmSelect()
             let cpu = ProcessCPU(broker: ProcessCPU.brokerFromEnvironment, loginService: login.childPID)
-            try await body(Chat(topology: topology, tabs: made, router: router, poster: channel, confirmingPoster: confirming, cpu: cpu))
+            try await body(Chat(topology: topology, rooms: rooms, tabs: made, router: router, poster: channel, confirmingPoster: confirming, cpu: cpu))
             outcome = .success(())
         } catch {
             outcome = .failure(error)
@@ -157,10 +191,13 @@ public struct ChatBench: Sendable {
         await login.stop()
         await tabs?.close()
         if let channel = try? await admin.openChannel() {
-            for tab in tabs?.tabs ?? [] { _ = try? await channel.queueDelete(tab.queue) }
+            for tab in tabs?.tabs ?? [] {
+                _ = try? await channel.queueDelete(tab.queue)
+                try? await channel.exchangeDelete(topology.person(tab.login))
+            }
             for queue in declarer.workQueues + [topology.dead, BenchRelay.queue(topology)] { _ = try? await channel.queueDelete(queue) }
             try? await channel.exchangeDelete(topology.posts)
-            try? await channel.exchangeDelete(topology.room)
+            try? await channel.exchangeDelete(topology.rooms)
             try? await channel.close()
         }
         try? await admin.close()
@@ -174,40 +211,44 @@ public struct ChatBench: Sendable {
     private func phase(_ number: Int, chat: Chat, load: ChatBenchResult.Load, path: ChatBenchResult.Path, round: Int) async throws -> ChatBenchResult {
         let tabs = chat.tabs.tabs
         let count = tabs.count
-        let posts = load == .paced ? self.options.pacedPosts(tabs: count) : self.options.fullPosts(tabs: count)
-        let rate = load == .paced ? self.options.pacedRate(tabs: count) : nil
-        let window = self.options.window(tabs: count)
+        let rooms = chat.rooms
+        // Each post goes to one room, so it reaches that room's tabs: its audience.
+        let audience = count / rooms
+        let posts = load == .paced ? self.options.pacedPosts(tabs: audience) : self.options.fullPosts(tabs: audience)
+        let rate = load == .paced ? self.options.pacedRate(tabs: audience) : nil
+        let window = self.options.window(tabs: audience, rooms: rooms)
         self.logger.notice("phase", metadata: [
-            "tabs": "\(count)", "load": "\(load.rawValue)", "path": "\(path.rawValue)", "posts": "\(posts)", "round": "\(round)",
+            "tabs": "\(count)", "rooms": "\(rooms)", "load": "\(load.rawValue)", "path": "\(path.rawValue)", "posts": "\(posts)",
+            "round": "\(round)",
         ])
 
         // Bodies are made before the clock starts, so the poster costs the same in both paths.
+        // Post `seq` goes to room `seq % rooms`, from the room's members in turn (tab t is in
+        // room t % rooms, as DeliveryTracker counts).
         var persistent = BasicProperties(contentType: "application/json", deliveryMode: BasicProperties.persistentDeliveryMode)
-        var messages: [(body: ByteBuffer, properties: BasicProperties)] = []
+        var messages: [(body: ByteBuffer, properties: BasicProperties, routingKey: String)] = []
         messages.reserveCapacity(posts)
         for seq in 0..<posts {
-            let tab = tabs[seq % count]
+            let room = seq % rooms
+            let tab = tabs[room + rooms * ((seq / rooms) % audience)]
+            let roomID = chat.roomID(room)
             let clientId = BenchClientID.make(phase: number, seq: seq)
             let text = "bench post \(seq) of phase \(number)"
             switch path {
             case .bare, .bareConfirmed, .relay:
-                let event = RoomEvent(id: chat.ids.nextString(), kind: .message, from: tab.login, text: text, at: Date(), clientId: clientId)
+                let event = RoomEvent(id: chat.ids.nextString(), kind: .message, from: tab.login, text: text, at: Date(), clientId: clientId, room: roomID)
                 persistent.messageID = event.id
-                messages.append((ByteBuffer(bytes: event.encode()), persistent))
+                let key = path == .relay ? BenchRelay.queue(chat.topology) : Topology.roomKey(roomID)
+                messages.append((ByteBuffer(bytes: event.encode()), persistent, key))
             case .login:
-                let post = InboxPost(text: text, clientId: clientId, login: tab.login, session: tab.session)
-                messages.append((ByteBuffer(bytes: post.encode()), persistent))
+                let post = InboxPost(text: text, clientId: clientId, login: tab.login, session: tab.session, room: rooms == 1 ? nil : roomID)
+                messages.append((ByteBuffer(bytes: post.encode()), persistent, chat.topology.inbox))
             }
         }
-        let (exchange, routingKey) =
-            switch path {
-            case .bare, .bareConfirmed: (chat.topology.room, "")
-            case .relay: ("", BenchRelay.queue(chat.topology))
-            case .login: ("", chat.topology.inbox)
-            }
+        let exchange = path == .bare || path == .bareConfirmed ? chat.topology.rooms : ""
         let bodies = messages
 
-        let tracker = DeliveryTracker(posts: posts, tabs: count)
+        let tracker = DeliveryTracker(posts: posts, tabs: count, rooms: rooms)
         chat.router.start(phase: number, tracker: tracker)
         defer { chat.router.stop() }
         let timeout = self.options.timeoutSeconds
@@ -228,7 +269,9 @@ public struct ChatBench: Sendable {
                     await tracker.waitForWindow(window)
                     try Task.checkCancellation()
                     tracker.sending(seq, at: monotonicNanoseconds())
-                    let published = poster.startPublish(body: bodies[seq].body, exchange: exchange, routingKey: routingKey, properties: bodies[seq].properties)
+                    let published = poster.startPublish(
+                        body: bodies[seq].body, exchange: exchange, routingKey: bodies[seq].routingKey, properties: bodies[seq].properties
+                    )
                     // Without confirm mode this is the socket write; with it, the broker's
                     // confirm, awaited oldest first once `window` are outstanding.
                     unconfirmed.append(published)

@@ -35,8 +35,16 @@ public struct ChatBenchOptions: Sendable {
 
     /// Also measure the bare path with publisher confirms (a row per load).
     public var bareWithConfirms: Bool
-    /// Also measure the relay path (a row per load).
+    /// Also measure the relay path (a row per load; one room only).
     public var relayPath: Bool
+
+    /// Rooms mode: 0 runs every tab count in one room (general); R > 0 runs each tab count
+    /// twice, in one room and then spread over R rooms of tabs ÷ R (one person per tab, each in
+    /// general and one room, made in a store the login service reads), every post to one room.
+    public var rooms: Int
+    /// In rooms mode, the extra room bindings per person made (and removed) after the phases to
+    /// measure what membership costs the broker (time and memory); 0 skips it.
+    public var membershipProbe: Int
 
     /// The defaults: 10, 50 and 200 tabs.
     public init(url: String) {
@@ -54,7 +62,12 @@ public struct ChatBenchOptions: Sendable {
         self.rounds = 1
         self.bareWithConfirms = true
         self.relayPath = true
+        self.rooms = 0
+        self.membershipProbe = 10
     }
+
+    /// The room layouts each tab count runs in: 1, and `rooms` in rooms mode.
+    var layouts: [Int] { self.rooms > 1 ? [1, self.rooms] : [1] }
 
     /// A smoke check: few tabs, few posts, seconds in all.
     public static func quick(url: String) -> ChatBenchOptions {
@@ -68,6 +81,9 @@ public struct ChatBenchOptions: Sendable {
         return options
     }
 
+    // `tabs` below is a post's audience: every tab in one room, a room's tabs in rooms mode, so
+    // the same delivery rates are asked of both layouts.
+
     /// Posts per second in the paced phase for `tabs` tabs.
     func pacedRate(tabs: Int) -> Double { max(1, self.pacedDeliveriesPerSecond / Double(tabs)) }
 
@@ -77,8 +93,12 @@ public struct ChatBenchOptions: Sendable {
     /// Posts in the full-speed phase for `tabs` tabs.
     func fullPosts(tabs: Int) -> Int { max(self.minimumPosts, self.fullDeliveries / tabs) }
 
-    /// Posts in flight at full speed for `tabs` tabs.
-    func window(tabs: Int) -> Int { self.window > 0 ? self.window : min(256, max(16, 20_000 / tabs)) }
+    /// Posts in flight at full speed for `tabs` tabs in each of `rooms` rooms: about 20,000
+    /// deliveries in flight, at most 256 posts per room and 999 in all (each tab then holds
+    /// fewer than its queue's x-max-length of 1,000).
+    func window(tabs: Int, rooms: Int = 1) -> Int {
+        self.window > 0 ? self.window : min(999, rooms * min(256, max(16, 20_000 / (tabs * rooms))))
+    }
 
     /// Checks the values; the message names the bad one.
     public func validate() throws(ChatBenchError) {
@@ -90,6 +110,14 @@ public struct ChatBenchOptions: Sendable {
         }
         guard self.window >= 0, self.window < 1000 else {
             throw ChatBenchError("the window must be below the tab queues' x-max-length (1000), or 0 for the default")
+        }
+        if self.rooms > 1 {
+            guard self.tabCounts.allSatisfy({ $0 % self.rooms == 0 && $0 >= self.rooms }) else {
+                throw ChatBenchError("with --rooms \(self.rooms), every tab count must be a multiple of it (the rooms are filled evenly)")
+            }
+        }
+        guard self.rooms >= 0, self.rooms <= 1000, self.membershipProbe >= 0, self.membershipProbe <= 100 else {
+            throw ChatBenchError("rooms must be 0 to 1000, the membership probe 0 to 100 bindings per person")
         }
         guard self.timeoutSeconds > 0, self.rounds >= 1, self.loginPrefetch >= 1, (self.sessionMemory ?? .zero) >= .zero else {
             throw ChatBenchError("timeout, rounds and prefetch must be positive, the session memory not negative")

@@ -7,16 +7,21 @@ public enum ChatBenchReport {
     /// The login service must keep at least this share of the bare broker's delivery rate.
     public static let minRateRatio = 0.8
 
-    /// The bare row a login row is compared with: same tabs, load and round.
+    /// The bare row a login row is compared with: same tabs, rooms, load and round.
     static func bare(for row: ChatBenchResult, in results: [ChatBenchResult]) -> ChatBenchResult? {
-        results.first { $0.path == .bare && $0.tabs == row.tabs && $0.load == row.load && $0.round == row.round }
+        results.first { $0.path == .bare && $0.tabs == row.tabs && $0.rooms == row.rooms && $0.load == row.load && $0.round == row.round }
+    }
+
+    /// "1" or "100 of 10": the rooms and the tabs in each.
+    static func rooms(_ row: ChatBenchResult) -> String {
+        row.rooms == 1 ? "1" : "\(row.rooms) of \(row.tabs / row.rooms)"
     }
 
     /// One Markdown table, a row per phase.
     public static func table(_ results: [ChatBenchResult]) -> String {
         var lines = [
-            "| tabs | load | path | posts/s | deliveries/s | p50 | p99 | vs bare |",
-            "|---:|---|---|---:|---:|---:|---:|---|",
+            "| tabs | rooms | load | path | posts/s | deliveries/s | p50 | p99 | vs bare |",
+            "|---:|---:|---|---|---:|---:|---:|---:|---|",
         ]
         for row in results {
             var versus = ""
@@ -26,10 +31,13 @@ public enum ChatBenchReport {
                 case .full: versus = bare.deliveriesPerSecond > 0 ? String(format: "%.0f%% of the rate", 100 * row.deliveriesPerSecond / bare.deliveriesPerSecond) : "n/a"
                 }
             }
-            if !row.isComplete { versus += (versus.isEmpty ? "" : "; ") + "FAILED: \(row.error ?? "\(row.deliveries) of \(row.expectedDeliveries) deliveries")" }
+            if !row.isComplete {
+                let reason = row.error ?? "\(row.deliveries) of \(row.expectedDeliveries) deliveries, \(row.misrouted) to tabs outside the room"
+                versus += (versus.isEmpty ? "" : "; ") + "FAILED: \(reason)"
+            }
             let load = row.load == .paced ? String(format: "paced %g/s", row.targetPostsPerSecond ?? 0) : "full (window \(row.window))"
             lines.append(
-                "| \(row.tabs) | \(load) | \(row.path.rawValue) | \(number(row.postsPerSecond)) | \(number(row.deliveriesPerSecond)) | "
+                "| \(row.tabs) | \(rooms(row)) | \(load) | \(row.path.rawValue) | \(number(row.postsPerSecond)) | \(number(row.deliveriesPerSecond)) | "
                     + String(format: "%.2f ms | %.2f ms", row.p50Ms, row.p99Ms) + " | \(versus) |"
             )
         }
@@ -47,15 +55,15 @@ public enum ChatBenchReport {
             return String(format: "%.0f µs", seconds / Double(posts) * 1e6)
         }
         var lines = [
-            "| tabs | full speed | path | round | \(cores) cores busy | broker CPU/post | bench CPU/post | service CPU/post |",
-            "|---:|---|---|---:|---:|---:|---:|---:|",
+            "| tabs | rooms | full speed | path | round | \(cores) cores busy | broker CPU/post | bench CPU/post | service CPU/post |",
+            "|---:|---:|---|---|---:|---:|---:|---:|---:|",
         ]
         for row in rows {
             let cpu = row.cpu!
             let busy = cpu.busy(cores: cores).map { String(format: "%.0f%%", $0 * 100) } ?? "n/a"
             let service = row.path == .login || row.path == .relay ? perPost(cpu.loginServiceSeconds, row.posts) : ""
             lines.append(
-                "| \(row.tabs) | \(number(row.deliveriesPerSecond)) deliveries/s | \(row.path.rawValue) | \(row.round) | \(busy) | "
+                "| \(row.tabs) | \(rooms(row)) | \(number(row.deliveriesPerSecond)) deliveries/s | \(row.path.rawValue) | \(row.round) | \(busy) | "
                     + "\(perPost(cpu.brokerSeconds, row.posts)) | \(perPost(cpu.benchSeconds, row.posts)) | \(service) |"
             )
         }
@@ -65,12 +73,12 @@ public enum ChatBenchReport {
     /// One line per tab count and round: the targets, met or missed.
     public static func verdict(_ results: [ChatBenchResult]) -> [String] {
         results.filter { $0.path == .login && $0.load == .paced }.map { paced in
-            var parts = ["\(paced.tabs) tabs"]
+            var parts = ["\(paced.tabs) tabs" + (paced.rooms == 1 ? "" : " in \(paced.rooms) rooms of \(paced.tabs / paced.rooms)")]
             if let bare = bare(for: paced, in: results) {
                 let added = paced.p50Ms - bare.p50Ms
                 parts.append(String(format: "login adds %.2f ms at p50", added) + " (target ≤ \(maxAddedP50Ms) ms: \(added <= maxAddedP50Ms ? "met" : "MISSED"))")
             }
-            if let full = results.first(where: { $0.path == .login && $0.load == .full && $0.tabs == paced.tabs && $0.round == paced.round }),
+            if let full = results.first(where: { $0.path == .login && $0.load == .full && $0.tabs == paced.tabs && $0.rooms == paced.rooms && $0.round == paced.round }),
                let bare = bare(for: full, in: results), bare.deliveriesPerSecond > 0 {
                 let ratio = full.deliveriesPerSecond / bare.deliveriesPerSecond
                 parts.append(String(format: "keeps %.0f%% of the bare delivery rate", ratio * 100) + " (target ≥ \(Int(minRateRatio * 100))%: \(ratio >= minRateRatio ? "met" : "MISSED"))")

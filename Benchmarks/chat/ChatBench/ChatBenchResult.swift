@@ -26,8 +26,11 @@ public struct ChatBenchResult: Sendable, Codable, Equatable {
         case full
     }
 
-    /// Tabs (queues with a consumer each).
+    /// Tabs (queues with a consumer each), one person each.
     public var tabs: Int
+    /// Rooms the tabs are spread over evenly (1: every tab in one room); each post goes to one
+    /// room, so it reaches tabs ÷ rooms tabs.
+    public var rooms: Int = 1
     /// The load.
     public var load: Load
     /// The path.
@@ -36,12 +39,14 @@ public struct ChatBenchResult: Sendable, Codable, Equatable {
     public var round: Int
     /// Posts sent.
     public var posts: Int
-    /// Deliveries expected: posts × tabs.
+    /// Deliveries expected: posts × the tabs of a room.
     public var expectedDeliveries: Int
     /// Deliveries that arrived (each post once in each tab).
     public var deliveries: Int
     /// Deliveries seen twice in one tab.
     public var duplicates: Int
+    /// Deliveries to a tab outside the post's room.
+    public var misrouted: Int = 0
     /// The posting rate asked for (paced), nil at full speed.
     public var targetPostsPerSecond: Double?
     /// Posts in flight at most.
@@ -91,8 +96,10 @@ public struct ChatBenchResult: Sendable, Codable, Equatable {
         }
     }
 
-    /// Whether every post reached every tab exactly once.
-    public var isComplete: Bool { self.error == nil && self.deliveries == self.expectedDeliveries && self.duplicates == 0 }
+    /// Whether every post reached every tab of its room exactly once, and no other tab.
+    public var isComplete: Bool {
+        self.error == nil && self.deliveries == self.expectedDeliveries && self.duplicates == 0 && self.misrouted == 0
+    }
 
     /// Whether every figure is a finite number.
     public var figuresAreFinite: Bool {
@@ -110,9 +117,9 @@ extension ChatBenchResult {
         let sorted = snapshot.latencies.sorted()
         func percentile(_ p: Double) -> Double { Percentile.of(sorted, p).map { Double($0) / 1e6 } ?? 0 }
         self.init(
-            tabs: tabs, load: load, path: path, round: round,
-            posts: snapshot.posts, expectedDeliveries: snapshot.posts * snapshot.tabs,
-            deliveries: snapshot.delivered, duplicates: snapshot.duplicates,
+            tabs: tabs, rooms: snapshot.rooms, load: load, path: path, round: round,
+            posts: snapshot.posts, expectedDeliveries: snapshot.posts * (snapshot.tabs / snapshot.rooms),
+            deliveries: snapshot.delivered, duplicates: snapshot.duplicates, misrouted: snapshot.misrouted,
             targetPostsPerSecond: target, window: window, seconds: seconds,
             postsPerSecond: seconds > 0 ? Double(snapshot.completed) / seconds : 0,
             deliveriesPerSecond: seconds > 0 ? Double(snapshot.delivered) / seconds : 0,

@@ -1,12 +1,15 @@
 import NIOConcurrencyHelpers
 
 /// What one phase of the benchmark sent and what every tab received, with the latency of each
-/// delivery. Bounded: it holds one flag per (post, tab) and one latency per delivery, sized
-/// when the phase starts.
+/// delivery. Bounded: it holds one flag per (post, tab of its room) and one latency per
+/// delivery, sized when the phase starts.
 ///
-/// The poster marks a post sent just before publishing it; every tab reports each delivery.
-/// A post is complete once every tab has it; the poster keeps at most `window` posts
-/// incomplete, so no tab queue ever holds more than `window` messages.
+/// The tabs are in `rooms` rooms of equal size: tab `t` is in room `t % rooms`, and post `seq`
+/// goes to room `seq % rooms` (one room: every post to every tab). The poster marks a post sent
+/// just before publishing it; every tab reports each delivery. A post is complete once every
+/// tab of its room has it; the poster keeps at most `window` posts incomplete, so no tab queue
+/// ever holds more than `window` messages. A delivery to a tab outside the post's room is
+/// counted as misrouted (the broker's routing would be wrong).
 final class DeliveryTracker: Sendable {
     private struct State {
         var sentAt: [UInt64]
@@ -17,6 +20,7 @@ final class DeliveryTracker: Sendable {
         var completed = 0
         var duplicates = 0
         var strays = 0
+        var misrouted = 0
         var firstSentAt: UInt64 = 0
         var lastDeliveredAt: UInt64 = 0
         var window = Int.max
@@ -25,19 +29,26 @@ final class DeliveryTracker: Sendable {
 
     /// Posts in the phase.
     let posts: Int
-    /// Tabs every post must reach.
+    /// Tabs in all.
     let tabs: Int
+    /// Rooms the tabs are spread over (a divisor of `tabs`).
+    let rooms: Int
+    /// Tabs every post must reach: those of its room.
+    var audience: Int { self.tabs / self.rooms }
     private let state: NIOLockedValueBox<State>
 
-    init(posts: Int, tabs: Int) {
+    init(posts: Int, tabs: Int, rooms: Int = 1) {
+        precondition(rooms >= 1 && tabs % rooms == 0, "the tabs must fill the rooms evenly")
         self.posts = posts
         self.tabs = tabs
+        self.rooms = rooms
+        let audience = tabs / rooms
         var state = State(
             sentAt: Array(repeating: 0, count: posts),
-            remaining: Array(repeating: Int32(tabs), count: posts),
-            seen: Array(repeating: false, count: posts * tabs)
+            remaining: Array(repeating: Int32(audience), count: posts),
+            seen: Array(repeating: false, count: posts * audience)
         )
-        state.latencies.reserveCapacity(posts * tabs)
+        state.latencies.reserveCapacity(posts * audience)
         self.state = NIOLockedValueBox(state)
     }
 
@@ -50,15 +61,19 @@ final class DeliveryTracker: Sendable {
         }
     }
 
-    /// Records that `tab` received post `seq` at `now`; a post never sent, or one a tab got
-    /// twice, is counted, never dropped silently.
+    /// Records that `tab` received post `seq` at `now`; a post never sent, one a tab got
+    /// twice, or one outside the tab's room, is counted, never dropped silently.
     func delivered(_ seq: Int, tab: Int, at now: UInt64) {
         let waiter: CheckedContinuation<Void, Never>? = self.state.withLockedValue { state in
             guard seq >= 0, seq < self.posts, tab >= 0, tab < self.tabs, state.sentAt[seq] != 0 else {
                 state.strays += 1
                 return nil
             }
-            let slot = seq * self.tabs + tab
+            guard tab % self.rooms == seq % self.rooms else {
+                state.misrouted += 1
+                return nil
+            }
+            let slot = seq * self.audience + tab / self.rooms
             if state.seen[slot] {
                 state.duplicates += 1
                 return nil
@@ -101,7 +116,7 @@ final class DeliveryTracker: Sendable {
         }
     }
 
-    /// Whether every post reached every tab.
+    /// Whether every post reached every tab of its room.
     var isComplete: Bool { self.state.withLockedValue { $0.completed == self.posts } }
 
     /// Polls until every post reached every tab, or `seconds` passed; returns whether it did.
@@ -118,8 +133,8 @@ final class DeliveryTracker: Sendable {
     func snapshot() -> Snapshot {
         self.state.withLockedValue { state in
             Snapshot(
-                posts: self.posts, tabs: self.tabs, sent: state.sent, completed: state.completed,
-                delivered: state.latencies.count, duplicates: state.duplicates, strays: state.strays,
+                posts: self.posts, tabs: self.tabs, rooms: self.rooms, sent: state.sent, completed: state.completed,
+                delivered: state.latencies.count, duplicates: state.duplicates, strays: state.strays, misrouted: state.misrouted,
                 latencies: state.latencies,
                 elapsedNanoseconds: state.lastDeliveredAt > state.firstSentAt ? state.lastDeliveredAt - state.firstSentAt : 0
             )
@@ -130,11 +145,13 @@ final class DeliveryTracker: Sendable {
     struct Snapshot: Sendable {
         var posts: Int
         var tabs: Int
+        var rooms: Int
         var sent: Int
         var completed: Int
         var delivered: Int
         var duplicates: Int
         var strays: Int
+        var misrouted: Int
         var latencies: [UInt64]
         /// From the first post sent to the last delivery.
         var elapsedNanoseconds: UInt64

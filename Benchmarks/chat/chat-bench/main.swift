@@ -6,11 +6,13 @@
 import ChatBench
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 
 let usage = """
     usage: chat-bench [--url URL] [--tabs 10,50,200] [--paced-rate DELIVERIES_PER_S]
                       [--paced-seconds S] [--full-deliveries N] [--window POSTS]
-                      [--prefetch N] [--session-memory S] [--in-process] [--rounds N] [--timeout S] [--no-bare-confirms] [--no-relay] [--quick]
+                      [--prefetch N] [--session-memory S] [--in-process] [--rounds N] [--timeout S] [--no-bare-confirms] [--no-relay]
+                      [--rooms R] [--membership-probe K] [--quick]
 
       --url              broker (default $WARREN_AMQP_URL, else amqp://warren:warren@127.0.0.1:5716/warren)
       --tabs             tab counts, one run each (default 10,50,200)
@@ -29,6 +31,12 @@ let usage = """
       --no-bare-confirms skip the path bare with publisher confirms
       --no-relay         skip the relay path (posts through a queue and a relay that only
                          forwards them, with the login service's confirms and acks)
+      --rooms            rooms mode: each tab count runs in one room, then in R rooms of tabs / R
+                         (one person per tab; every post to one room; the rates asked are per
+                         delivery, so both layouts get the same deliveries/s); tab counts must be
+                         multiples of R (default 0: one room only)
+      --membership-probe in rooms mode, K more room bindings per person made and removed after
+                         the phases: their time and the broker's memory per binding (default 10; 0 skips)
       --quick            smoke check: 3 tabs, a few dozen posts (other options still apply after it)
     """
 
@@ -73,12 +81,16 @@ func parse(_ arguments: [String]) -> ChatBenchOptions {
         case "--timeout": options.timeoutSeconds = number(argument)
         case "--no-bare-confirms": options.bareWithConfirms = false
         case "--no-relay": options.relayPath = false
+        case "--rooms": options.rooms = number(argument)
+        case "--membership-probe": options.membershipProbe = number(argument)
         case "--quick":
             var quick = ChatBenchOptions.quick(url: options.url)
             quick.loginPrefetch = options.loginPrefetch
             quick.sessionMemory = options.sessionMemory
             quick.bareWithConfirms = options.bareWithConfirms
             quick.relayPath = options.relayPath
+            quick.rooms = options.rooms
+            quick.membershipProbe = options.membershipProbe
             options = quick
         case "-h", "--help":
             print(usage)
@@ -120,7 +132,9 @@ func serveLoginService(_ arguments: [String], logger: Logger) async -> Never {
         memory = .seconds(seconds)
     }
     do {
-        try await ChatBench.serveLoginService(url: url, prefix: prefix, prefetch: prefetch, sessionMemory: memory, logger: logger)
+        try await ChatBench.serveLoginService(
+            url: url, prefix: prefix, prefetch: prefetch, sessionMemory: memory, databaseURL: values["--database"], logger: logger
+        )
     } catch {
         fail("login service: \(error)", code: 1)
     }
@@ -138,14 +152,24 @@ if CommandLine.arguments.dropFirst().first == "--login-service" {
 }
 let options = parse(Array(CommandLine.arguments.dropFirst()))
 
+/// Prints one JSON line at once (also through a pipe).
+func printJSON(_ value: some Encodable) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)) }
+    fflush(nil)
+}
+
 let results: [ChatBenchResult]
+let probes = NIOLockedValueBox<[MembershipCost]>([])
 do {
-    results = try await ChatBench(options: options, logger: logger).run { result in
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        if let data = try? encoder.encode(result) { print(String(decoding: data, as: UTF8.self)) }
-        fflush(nil)  // one line at a time, also through a pipe
-    }
+    results = try await ChatBench(options: options, logger: logger).run(
+        measured: { printJSON($0) },
+        membership: { cost in
+            printJSON(cost)
+            probes.withLockedValue { $0.append(cost) }
+        }
+    )
 } catch {
     fail("\(error)", code: 1)
 }
@@ -159,4 +183,5 @@ if let cpu = ChatBenchReport.cpuTable(results, cores: ProcessInfo.processInfo.ac
     print("")
 }
 for line in ChatBenchReport.verdict(results) { print("- \(line)") }
+for probe in probes.withLockedValue({ $0 }) { print("- \(probe.summary)") }
 exit(results.allSatisfy(\.isComplete) ? 0 : 1)

@@ -165,7 +165,7 @@ struct BackfillLatency {
                 _ = try await channel.queueDelete(queue)
             }
             try await channel.exchangeDelete(topology.posts)
-            try await channel.exchangeDelete(topology.room)
+            try await channel.exchangeDelete(topology.rooms)
         }
         try? await browser.close()
     }

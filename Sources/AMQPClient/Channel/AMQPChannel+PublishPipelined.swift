@@ -13,6 +13,13 @@ public struct AMQPPendingPublish: Sendable {
         try await AMQPConnection.mapErrors { try await self.future.get() }
     }
 
+    /// One pending publish that is confirmed once both this one and `other` are, and fails
+    /// when either fails: for a message made into two publishes (to two exchanges) that is to
+    /// be acknowledged once both are confirmed.
+    public func and(_ other: AMQPPendingPublish) -> AMQPPendingPublish {
+        AMQPPendingPublish(future: self.future.and(other.future).map { _ in })
+    }
+
     /// Waits until every publish in `publishes` is settled, all in one wait, and says how many
     /// of them, from the first, were confirmed before the first that failed.
     ///

@@ -52,4 +52,34 @@ public enum SharedRules {
 
     /// The most characters (grapheme clusters) of a history search.
     public static let historyQueryMaxCharacters: Int = 200
+
+    /// The fewest characters in a room's name.
+    public static let roomNameMinLength: Int = 1
+
+    /// The most characters in a room's name (a room's id is its name in lowercase).
+    public static let roomNameMaxLength: Int = 32
+
+    /// The characters a room's name is made of, as the inside of a regex bracket expression (those of login names).
+    public static let roomNameCharacters: String = "A-Za-z0-9_.-"
+
+    /// The most characters in a room id: room names, and direct-message ids made from two login names (dm.<length of the first>.<first>.<second>).
+    public static let roomIdMaxLength: Int = 80
+
+    /// The room everyone belongs to; the room of posts that name none, and of every event older than rooms.
+    public static let generalRoom: String = "general"
+
+    /// The start of every direct-message room id; no room name may start with it.
+    public static let directRoomPrefix: String = "dm."
+
+    /// The most rooms one person may belong to, general and direct messages included.
+    public static let roomsPerPersonMax: Int = 50
+
+    /// The most members a private room may have.
+    public static let membersPerPrivateRoomMax: Int = 50
+
+    /// The least time between two typing notices of one tab; the login service drops those that come sooner.
+    public static let typingIntervalMs: Int = 3000
+
+    /// How long the page shows "x is typing…" after the last notice.
+    public static let typingShownMs: Int = 6000
 }

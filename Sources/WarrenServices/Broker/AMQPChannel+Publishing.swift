@@ -15,6 +15,23 @@ extension AMQPChannel {
         self.startPublish(body: ByteBuffer(bytes: message.encode()), exchange: exchange, routingKey: routingKey, properties: properties)
     }
 
+    /// Publishes a room event to the rooms exchange with its room's key (`room.<id>`),
+    /// persistent with its id as message id; a transient kind (typing) goes non-persistent and
+    /// expires after `expiresMs`, so a queue nobody reads does not keep it.
+    func publish(roomEvent event: RoomEvent, topology: Topology, expiresMs: Int? = nil) async throws {
+        try await self.startPublish(roomEvent: event, topology: topology, expiresMs: expiresMs).confirmed()
+    }
+
+    /// Starts publishing a room event (see ``publish(roomEvent:topology:expiresMs:)``).
+    func startPublish(roomEvent event: RoomEvent, topology: Topology, expiresMs: Int? = nil) -> AMQPPendingPublish {
+        var properties = WarrenProperties.persistent(messageID: event.id)
+        if let expiresMs {
+            properties.deliveryMode = 1
+            properties.expiration = String(expiresMs)
+        }
+        return self.startPublish(event, exchange: topology.rooms, routingKey: Topology.roomKey(event.room), properties: properties)
+    }
+
     /// Opens a channel in confirm mode.
     static func confirming(on connection: AMQPConnection) async throws -> AMQPChannel {
         let channel = try await connection.openChannel()

@@ -57,15 +57,18 @@ public struct TopologyDeclarer: Sendable {
     }
 
     /// Declares the exchanges, the dead-letter queue, the work queues and their bindings.
+    ///
+    /// The fanout `<prefix>.room` of the time before rooms is deleted (a no-op when it is not
+    /// there): every tab queue still bound to it would otherwise get every room's plain posts.
     public func declareShared(on channel: AMQPChannel) async throws {
         try await channel.exchangeDeclare(self.topology.posts, type: "topic", durable: true)
-        try await channel.exchangeDeclare(self.topology.room, type: "fanout", durable: true)
+        try await channel.exchangeDeclare(self.topology.rooms, type: "topic", durable: true)
+        try await channel.exchangeDelete(self.topology.legacyRoom)
         try await channel.queueDeclare(self.topology.dead, durable: true)
         for queue in self.workQueues {
             try await channel.queueDeclare(queue, durable: true, arguments: self.workQueueArguments)
         }
         try await channel.queueBind(queue: self.topology.botReverser, exchange: self.topology.posts, routingKey: Topology.reverserBindingKey)
-        try await channel.exchangeBind(destination: self.topology.room, source: self.topology.posts, routingKey: Topology.roomBindingKey)
     }
 
     /// Arguments of `Topology.cronLast`: only the newest record is kept.
@@ -87,18 +90,41 @@ public struct TopologyDeclarer: Sendable {
         return arguments
     }
 
-    /// Declares the history queue, bound to the room, and the history request queue.
+    /// Declares the history queue, bound to every room, and the history request queue.
     public func declareHistory(on channel: AMQPChannel) async throws {
         try await channel.queueDeclare(self.topology.history, durable: true, arguments: self.historyQueueArguments)
-        try await channel.queueBind(queue: self.topology.history, exchange: self.topology.room)
+        try await channel.queueBind(queue: self.topology.history, exchange: self.topology.rooms, routingKey: Topology.historyBindingKey)
         try await channel.queueDeclare(self.topology.historyRPC, durable: true, arguments: self.workQueueArguments)
     }
 
-    /// Declares a tab's queue and binds it to the room.
+    /// Declares a tab's queue and binds it to its person's exchange (``declarePerson(_:rooms:on:)``
+    /// must have declared that exchange).
     @discardableResult
-    public func declareUserQueue(_ queue: String, on channel: AMQPChannel) async throws -> AMQPQueueDeclareResult {
+    public func declareUserQueue(_ queue: String, login: String, on channel: AMQPChannel) async throws -> AMQPQueueDeclareResult {
         let result = try await channel.queueDeclare(queue, durable: true, arguments: self.userQueueArguments)
-        try await channel.queueBind(queue: queue, exchange: self.topology.room)
+        try await channel.queueBind(queue: queue, exchange: self.topology.person(login))
         return result
+    }
+
+    /// Declares a person's exchange `<prefix>.u.<login>` (durable fanout) and binds it to the
+    /// rooms exchange once per room of `rooms` (key `room.<id>`). Idempotent: what exists is
+    /// left as it is, so this rebuilds a person's routing on a broker that lost it.
+    public func declarePerson(_ login: String, rooms: [String], on channel: AMQPChannel) async throws {
+        let person = self.topology.person(login)
+        try await channel.exchangeDeclare(person, type: "fanout", durable: true)
+        for room in rooms {
+            try await channel.exchangeBind(destination: person, source: self.topology.rooms, routingKey: Topology.roomKey(room))
+        }
+    }
+
+    /// Makes `login` receive `room` in every tab: one binding, whatever number of tabs they
+    /// have open (the person's exchange is declared first, so this works before their first login).
+    public func bindMember(_ login: String, room: String, on channel: AMQPChannel) async throws {
+        try await self.declarePerson(login, rooms: [room], on: channel)
+    }
+
+    /// Stops `room` reaching any tab of `login`: one unbind.
+    public func unbindMember(_ login: String, room: String, on channel: AMQPChannel) async throws {
+        try await channel.exchangeUnbind(destination: self.topology.person(login), source: self.topology.rooms, routingKey: Topology.roomKey(room))
     }
 }

@@ -92,10 +92,11 @@ public struct CronRole: WarrenRole {
                     record.messageID = id
                     record.deliveryMode = BasicProperties.persistentDeliveryMode
                     try await publisher.publish(body: [UInt8](), routingKey: self.topology.cronLast, properties: record)
-                    let event = RoomEvent(id: self.ids.nextString(), kind: .system, from: Self.botName, text: self.configuration.cronText, at: tick)
-                    try await publisher.publish(
-                        event, exchange: self.topology.room, routingKey: "", properties: WarrenProperties.persistent(messageID: event.id)
+                    let event = RoomEvent(
+                        id: self.ids.nextString(), kind: .system, from: Self.botName, text: self.configuration.cronText, at: tick,
+                        room: self.configuration.cronRoom
                     )
+                    try await publisher.publish(roomEvent: event, topology: self.topology)
                     self.logger.info("posted", metadata: ["tick": "\(id)"])
                 } else {
                     self.logger.debug("tick already posted or stale", metadata: ["tick": "\(id)"])

@@ -49,7 +49,8 @@ extension HistoryRole {
                     case .write(let events):
                         let written: Bool
                         do {
-                            let new = try await self.store.insert(events)
+                            // Transient kinds (typing) pass through the queue but are never kept.
+                            let new = try await self.store.insert(events.filter(\.kind.isStored))
                             self.logger.debug("batch written", metadata: ["events": "\(events.count)", "new": "\(new)"])
                             written = true
                         } catch {

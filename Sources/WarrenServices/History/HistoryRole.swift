@@ -133,10 +133,11 @@ public struct HistoryRole: WarrenRole {
     func answer(_ request: HistoryRequest) async -> HistoryReply {
         do {
             let events: [RoomEvent]
+            let rooms = request.roomsToRead
             switch request.query {
-            case .latest: events = try await self.store.latest(limit: request.limit)
-            case .before(let id): events = try await self.store.before(id: id, limit: request.limit)
-            case .search(let text): events = try await self.store.search(text, limit: request.limit)
+            case .latest: events = try await self.store.latest(limit: request.limit, rooms: rooms)
+            case .before(let id): events = try await self.store.before(id: id, limit: request.limit, rooms: rooms)
+            case .search(let text): events = try await self.store.search(text, limit: request.limit, rooms: rooms)
             }
             return .success(events)
         } catch {

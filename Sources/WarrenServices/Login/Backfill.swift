@@ -44,11 +44,11 @@ final class Backfill: Sendable {
 
     /// Publishes the latest ``Limits/backfillCount`` events into `queue` as one message.
     /// Throws only when publishing fails (the connection is in trouble).
-    func fill(_ queue: String, publisher: AMQPChannel) async throws {
+    func fill(_ queue: String, rooms: [String], publisher: AMQPChannel) async throws {
         guard self.configuration.history == .store else { return }
         var logger = self.logger
         logger[metadataKey: "queue"] = "\(queue)"
-        guard let events = await self.latest(logger: logger), !events.isEmpty else { return }
+        guard let events = await self.latest(rooms: rooms, logger: logger), !events.isEmpty else { return }
         try await publisher.publish(BackfillBatch(events: events), routingKey: queue, properties: WarrenProperties.persistent())
         logger.debug("backfilled", metadata: ["events": "\(events.count)"])
     }
@@ -65,7 +65,7 @@ final class Backfill: Sendable {
     }
 
     /// The latest events, or nil (logged) when the history role does not answer.
-    private func latest(logger: Logger) async -> [RoomEvent]? {
+    private func latest(rooms: [String], logger: Logger) async -> [RoomEvent]? {
         let rpcQueue = self.configuration.topology.historyRPC
         do {
             // Nobody to ask: skip at once rather than wait for the timeout.
@@ -73,7 +73,7 @@ final class Backfill: Sendable {
                 logger.info("no history role is running; no backfill")
                 return nil
             }
-            let request = HistoryRequest(.latest, limit: Limits.backfillCount)
+            let request = HistoryRequest(.latest, limit: Limits.backfillCount, rooms: rooms)
             let delivery = try await self.rpcClient().call(
                 body: ByteBuffer(bytes: request.encode()),
                 routingKey: rpcQueue,

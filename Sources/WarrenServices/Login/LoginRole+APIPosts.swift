@@ -44,13 +44,21 @@ extension LoginRole {
             try await delivery.ack()
             return
         }
+        guard try await self.mayPost(accepted.login, room: accepted.room) else {
+            let refusal = Self.notMember(accepted.room)
+            if let replyTo {
+                try await publisher.publish(
+                    PostReply.refused(refusal, clientId: post.clientId), routingKey: replyTo, properties: WarrenProperties.reply(correlationID: correlationID)
+                )
+                try await delivery.ack()
+            } else {
+                try await delivery.deadLetter("API post refused (\(refusal)) and no reply queue to tell", logger: self.logger)
+            }
+            self.logger.info("API post refused", metadata: ["code": "\(refusal.code)", "login": "\(accepted.login)", "room": "\(accepted.room)"])
+            return
+        }
         let event = self.event(for: accepted)
-        let published = publisher.startPublish(
-            event,
-            exchange: self.topology.posts,
-            routingKey: accepted.route.routingKey,
-            properties: WarrenProperties.persistent(messageID: event.id)
-        )
+        let published = self.startPublish(accepted, event: event, replyQueue: nil, publisher: publisher)
         self.logger.debug("API post accepted", metadata: ["id": "\(event.id)", "login": "\(accepted.login)", "route": "\(accepted.route.rawValue)"])
         try await published.confirmed()
         if let replyTo {

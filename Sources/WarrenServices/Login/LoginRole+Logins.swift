@@ -24,6 +24,8 @@ extension LoginRole {
         let backfill: Backfill?
         let sessions: SharedRecentQueues?
         let presence: SharedPresence
+        /// The people whose exchange and room bindings this run declared a short while ago.
+        let people: SharedRecentQueues
     }
 
     func consumeLogins(connection: AMQPConnection, publisher: AMQPChannel, sessions: SharedRecentQueues) async throws {
@@ -34,7 +36,8 @@ extension LoginRole {
             sessions.count
         }
         let context = LoginContext(
-            connection: connection, publisher: publisher, pool: pool, backfill: backfill, sessions: sessions, presence: presence
+            connection: connection, publisher: publisher, pool: pool, backfill: backfill, sessions: sessions, presence: presence,
+            people: SharedRecentQueues(lifetime: self.sessionMemory)
         )
         let turns = KeyedTurns()
         let watch = SharedProgressWatch(patience: self.loginTimeout * 2)
@@ -183,15 +186,19 @@ extension LoginRole {
         let existed = request.action == .login && !request.mayExist ? false : try await QueueProbe(pool: context.pool).exists(queue)
         switch request.action {
         case .login:
+            let rooms = try await self.routePerson(request.login, context: context)
             do {
-                try await context.pool.withChannel { try await self.declarer.declareUserQueue(queue, on: $0) }
+                try await context.pool.withChannel { try await self.declarer.declareUserQueue(queue, login: request.login, on: $0) }
             } catch let error as AMQPError where error.code == .preconditionFailed {
                 // The queue exists with other arguments (the configuration changed): it still works.
                 logger.warning("tab queue exists with other arguments; using it as it is", metadata: ["error": "\(error)"])
             }
             context.sessions?.insert(queue)
             // After the binding, so backfill and live delivery meet with no gap (see HistoryRole).
-            if !existed { try await context.backfill?.fill(queue, publisher: publisher) }
+            if !existed {
+                let backfillRooms = try await rooms.get(or: { try await self.roomIDs(of: request.login) })
+                try await context.backfill?.fill(queue, rooms: backfillRooms, publisher: publisher)
+            }
             try await self.reply(
                 LoginReply.success(queue: queue, login: request.login, session: request.session),
                 to: replyTo, correlationID: correlationID, publisher: publisher
@@ -216,6 +223,44 @@ extension LoginRole {
             logger.info("logged out")
         }
         if settled.claim() { try await delivery.ack() }
+    }
+
+    /// Makes sure `login`'s exchange exists and is bound to each of their rooms, unless this run
+    /// did so within the session memory: the broker's routing is rebuilt from the store at
+    /// login, so a broker that lost its state needs no other step (a new connection is a new
+    /// run, with nothing remembered). Returns the rooms when it had to read them.
+    ///
+    /// A room left while this runs (the store changed after it was read) could be bound again
+    /// here after its leave unbound it; the rooms are read once more after binding and any room
+    /// gone meanwhile is unbound, so a leave always wins.
+    func routePerson(_ login: String, context: LoginContext) async throws -> KnownRooms {
+        let person = self.topology.person(login)
+        if context.people.contains(person) { return KnownRooms(ids: nil) }
+        let mark = context.people.mark
+        let rooms = try await self.roomIDs(of: login)
+        try await context.pool.withChannel { try await self.declarer.declarePerson(login, rooms: rooms, on: $0) }
+        if self.rooms != nil {
+            let now = Set(try await self.roomIDs(of: login))
+            let gone = rooms.filter { !now.contains($0) }
+            if !gone.isEmpty {
+                try await context.pool.withChannel { channel in
+                    for room in gone { try await self.declarer.unbindMember(login, room: room, on: channel) }
+                }
+            }
+        }
+        context.people.insert(person, unlessRemovedSince: mark)
+        self.logger.debug("person routed", metadata: ["login": "\(login)", "rooms": "\(rooms.count)"])
+        return KnownRooms(ids: rooms)
+    }
+
+    /// Rooms read during a login, if they were.
+    struct KnownRooms {
+        let ids: [String]?
+
+        func get(or read: () async throws -> [String]) async throws -> [String] {
+            if let ids { return ids }
+            return try await read()
+        }
     }
 
     /// Replies when the request named a reply queue (a logout need not).

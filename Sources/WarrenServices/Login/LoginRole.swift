@@ -3,6 +3,7 @@ import AMQPProtocol
 import Logging
 import ServiceLifecycle
 import WarrenCore
+import WarrenStore
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -57,6 +58,10 @@ public struct LoginRole: WarrenRole {
     public static let defaultLoginTimeout: Duration = .seconds(10)
     /// Runs before each valid login request is handled (tests use it to hold one up).
     let beforeHandling: (@Sendable (LoginRequest) async throws -> Void)?
+    /// Rooms and memberships; nil: `general` is the only room (everyone's).
+    let rooms: (any RoomStore)?
+    /// Typing notices per tab (``SharedRules/typingIntervalMs``).
+    let typingThrottle = SharedTypingThrottle(interval: .milliseconds(SharedRules.typingIntervalMs))
 
     /// Creates the role; `sessionMemory` nil takes the configuration's.
     public init(
@@ -68,8 +73,10 @@ public struct LoginRole: WarrenRole {
         loginConcurrency: Int = LoginRole.defaultLoginConcurrency,
         loginTimeout: Duration = LoginRole.defaultLoginTimeout,
         beforeHandling: (@Sendable (LoginRequest) async throws -> Void)? = nil,
+        rooms: (any RoomStore)? = nil,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.rooms = rooms
         self.configuration = configuration
         self.declarer = TopologyDeclarer(configuration: configuration)
         self.ids = ids
@@ -105,9 +112,28 @@ public struct LoginRole: WarrenRole {
         return try await channel.consume(queue: queue)
     }
 
+    /// The rooms `login` belongs to (general alone without a store), within `storeTimeout`.
+    func roomIDs(of login: String) async throws -> [String] {
+        guard let rooms = self.rooms else { return [ChatRoom.general] }
+        return try await withDeadline(Self.storeTimeout, "the rooms of \(login)") { try await rooms.roomIDs(of: login) }
+    }
+
+    /// Whether `login` may post to `room` (always for general), within `storeTimeout`.
+    func mayPost(_ login: String, room: String) async throws -> Bool {
+        guard room != ChatRoom.general else { return true }
+        guard let rooms = self.rooms else { return false }
+        let member = try await withDeadline(Self.storeTimeout, "the membership of \(login) in \(room)") {
+            try await rooms.isMember(room: room, member: login)
+        }
+        return MembershipRules.mayPost(roomID: room, isMember: member)
+    }
+
+    /// The bound on one store question.
+    static let storeTimeout: Duration = .seconds(5)
+
     func announce(_ text: String, from login: String, publisher: AMQPChannel) async throws {
         let event = RoomEvent(id: self.ids.nextString(), kind: .presence, from: login, text: text, at: self.now())
-        try await publisher.publish(event, exchange: self.topology.room, routingKey: "", properties: WarrenProperties.persistent(messageID: event.id))
+        try await publisher.publish(roomEvent: event, topology: self.topology)
     }
 
     // MARK: Posts
@@ -180,30 +206,31 @@ public struct LoginRole: WarrenRole {
             try await delivery.deadLetter("post refused: \(reason)", logger: self.logger)
             return nil
         }
+        if post.isTyping {
+            return try await self.handleTyping(delivery, post: post, probe: probe, publisher: publisher)
+        }
         switch PostAdmission.admit(post, topology: self.topology) {
         case .accepted(let accepted, let queue):
             guard try await probe.exists(queue) else {
                 try await delivery.deadLetter("post refused: no queue \(queue) (unknown or expired session)", logger: self.logger)
                 return nil
             }
+            guard try await self.mayPost(accepted.login, room: accepted.room) else {
+                // Nothing reaches the room: the author hears why, in their own tab only.
+                try await self.tellRefused(Self.notMember(accepted.room), clientId: post.clientId, queue: queue, room: accepted.room, publisher: publisher)
+                self.logger.info("post refused", metadata: ["code": "\(Refusal.Code.roomNotMember)", "room": "\(accepted.room)", "queue": "\(queue)"])
+                break
+            }
             let event = self.event(for: accepted)
-            let headers: FieldTable? = accepted.route == .plain ? nil : [Topology.replyQueueHeader: .string(queue)]
-            let published = publisher.startPublish(
-                event,
-                exchange: self.topology.posts,
-                routingKey: accepted.route.routingKey,
-                properties: WarrenProperties.persistent(messageID: event.id, headers: headers)
-            )
-            self.logger.debug("post accepted", metadata: ["id": "\(event.id)", "route": "\(accepted.route.rawValue)"])
+            let published = self.startPublish(accepted, event: event, replyQueue: queue, publisher: publisher)
+            self.logger.debug("post accepted", metadata: ["id": "\(event.id)", "route": "\(accepted.route.rawValue)", "room": "\(event.room)"])
             return published
         case .refused(let refusal, let queue?):
             guard try await probe.exists(queue) else {
                 try await delivery.deadLetter("post refused (\(refusal)) and no queue \(queue) to tell", logger: self.logger)
                 return nil
             }
-            var event = RoomEvent.refusal(refusal, id: self.ids.nextString(), from: "warren", at: self.now(), clientId: post.clientId)
-            event.inReplyTo = post.clientId
-            try await publisher.publish(event, routingKey: queue, properties: WarrenProperties.persistent(messageID: event.id))
+            try await self.tellRefused(refusal, clientId: post.clientId, queue: queue, room: post.room, publisher: publisher)
             self.logger.info("post refused", metadata: ["code": "\(refusal.code)", "queue": "\(queue)"])
         case .refused(let refusal, nil):
             try await delivery.deadLetter("post refused: \(refusal); no valid session to tell", logger: self.logger)
@@ -211,6 +238,33 @@ public struct LoginRole: WarrenRole {
         }
         try await delivery.ack()
         return nil
+    }
+
+    /// The refusal of a post to a room its author is not in.
+    static func notMember(_ room: String) -> Refusal {
+        Refusal(.roomNotMember, "You are not a member of \(room); join it (or be invited) to post there.")
+    }
+
+    /// Publishes an accepted post: a plain one to its room (`room.<id>` on the rooms exchange)
+    /// and to the posts exchange (`post.plain`, for the reverser); a `!pow` / `!rpc` one to the
+    /// posts exchange only, held back from the room until proven. The result is confirmed once
+    /// every publish of the post is.
+    func startPublish(_ accepted: AcceptedPost, event: RoomEvent, replyQueue: String?, publisher: AMQPChannel) -> AMQPPendingPublish {
+        let headers: FieldTable? = accepted.route == .plain || replyQueue == nil ? nil : [Topology.replyQueueHeader: .string(replyQueue!)]
+        let toBots = publisher.startPublish(
+            event, exchange: self.topology.posts, routingKey: accepted.route.routingKey,
+            properties: WarrenProperties.persistent(messageID: event.id, headers: headers)
+        )
+        guard accepted.route == .plain else { return toBots }
+        return publisher.startPublish(roomEvent: event, topology: self.topology).and(toBots)
+    }
+
+    /// Tells one tab why its post was refused, with an `error` event in its queue only.
+    func tellRefused(_ refusal: Refusal, clientId: String, queue: String, room: String?, publisher: AMQPChannel) async throws {
+        var event = RoomEvent.refusal(refusal, id: self.ids.nextString(), from: "warren", at: self.now(), clientId: clientId)
+        event.inReplyTo = clientId
+        if let room = try? Validation.roomID(room ?? ChatRoom.general) { event.room = room }
+        try await publisher.publish(event, routingKey: queue, properties: WarrenProperties.persistent(messageID: event.id))
     }
 
     /// The event of an accepted post: the one it was admitted as lately, if it was (see

@@ -85,7 +85,7 @@ public struct PowWorkerRole: WarrenRole {
         guard let job = try await self.decodeJob(delivery) else { return }
         let proof = try await self.solve(job)
         let event = RoomEvent.proven(job, proof: proof)
-        try await publisher.publish(event, exchange: self.topology.room, routingKey: "", properties: WarrenProperties.persistent(messageID: event.id))
+        try await publisher.publish(roomEvent: event, topology: self.topology)
         try await delivery.ack()
         self.logger.info("job proven", metadata: ["id": "\(job.id)", "bits": "\(job.bits)", "elapsedMs": "\(proof.elapsedMs)"])
     }

@@ -24,7 +24,7 @@ extension ReverserRole {
         switch route {
         case .plain:
             return .reply(
-                RoomEvent(id: replyID, kind: .reply, from: Self.botName, text: reversed(post.text), at: at, inReplyTo: post.id)
+                RoomEvent(id: replyID, kind: .reply, from: Self.botName, text: reversed(post.text), at: at, inReplyTo: post.id, room: post.room)
             )
         case .pow, .rpc:
             let via: ProofVia = route == .pow ? .queue : .rpc

@@ -73,9 +73,7 @@ public struct ReverserRole: WarrenRole {
                 case nil:
                     try await delivery.deadLetter("unknown routing key", logger: self.logger)
                 case .reply(let reply)?:
-                    try await publisher.publish(
-                        reply, exchange: self.topology.room, routingKey: "", properties: WarrenProperties.persistent(messageID: reply.id)
-                    )
+                    try await publisher.publish(roomEvent: reply, topology: self.topology)
                     try await delivery.ack()
                 case .job(let job)?:
                     try await publisher.publish(job, routingKey: self.topology.powJobs, properties: WarrenProperties.persistent(messageID: job.id))
@@ -115,7 +113,7 @@ public struct ReverserRole: WarrenRole {
             let reply = try PowReply.decode(delivery.body.readableBytesView)
             if reply.ok, let proof = reply.proof {
                 let event = RoomEvent.proven(job, proof: proof)
-                try await publisher.publish(event, exchange: self.topology.room, routingKey: "", properties: WarrenProperties.persistent(messageID: event.id))
+                try await publisher.publish(roomEvent: event, topology: self.topology)
                 logger.debug("proven over rpc")
                 return
             }
@@ -127,7 +125,10 @@ public struct ReverserRole: WarrenRole {
         }
         logger.warning("rpc proof failed", metadata: ["reason": "\(failure)"])
         guard let replyQueue else { return }
-        var event = RoomEvent(id: self.ids.nextString(), kind: .error, from: Self.botName, text: failure, at: self.now(), clientId: job.clientId, code: "pow.failed")
+        var event = RoomEvent(
+            id: self.ids.nextString(), kind: .error, from: Self.botName, text: failure, at: self.now(), clientId: job.clientId, code: "pow.failed",
+            room: job.room
+        )
         event.inReplyTo = job.clientId
         try await publisher.publish(event, routingKey: replyQueue, properties: WarrenProperties.persistent(messageID: event.id))
     }

@@ -12,11 +12,17 @@ final class PostgresAccountStore: AccountStore {
     }
 
     func createAccount(_ account: Account) async throws {
+        // The account and its place in general, in one statement.
         let rows = try await server.query(
             """
-            INSERT INTO accounts (name_key, name, password_hash, created_at)
-            VALUES (\(AccountName.key(account.name)), \(account.name), \(account.passwordHash), \(Timestamp.truncated(account.createdAt)))
-            ON CONFLICT DO NOTHING RETURNING name_key
+            WITH account AS (
+                INSERT INTO accounts (name_key, name, password_hash, created_at)
+                VALUES (\(AccountName.key(account.name)), \(account.name), \(account.passwordHash), \(Timestamp.truncated(account.createdAt)))
+                ON CONFLICT DO NOTHING RETURNING name_key, name, created_at
+            )
+            INSERT INTO room_members (room_id, member_key, member, joined_at)
+            SELECT \(ChatRoom.general), name_key, name, created_at FROM account
+            ON CONFLICT (room_id, member_key) DO UPDATE SET member = EXCLUDED.member RETURNING member_key
             """
         )
         if rows.isEmpty { throw StoreError.nameTaken(account.name) }

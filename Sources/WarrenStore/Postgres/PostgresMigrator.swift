@@ -8,9 +8,9 @@ enum PostgresMigrator {
     /// The advisory lock's key: "WARREN" in ASCII, shared by every Warren process on a server.
     static let lockKey: Int64 = 0x5741_5252_454E
 
-    /// Applies the pending steps and returns how many ran.
+    /// Applies the pending steps (up to `target`, for the tests of a later step) and returns how many ran.
     @discardableResult
-    static func migrate(_ server: PostgresServer) async throws -> Int {
+    static func migrate(_ server: PostgresServer, upTo target: Int = Schema.version) async throws -> Int {
         let logger = server.logger
         return try await server.transaction { connection in
             _ = try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger).collect()
@@ -27,7 +27,7 @@ enum PostgresMigrator {
                 "SELECT COALESCE(MAX(version), 0)::int8 FROM schema_migrations", logger: logger
             ).collect()
             let current = try rows.first?.decode(Int.self) ?? 0
-            let pending = try Schema.pending(after: current)
+            let pending = try Schema.pending(after: current).filter { $0.version <= target }
             for migration in pending {
                 logger.info(
                     "applying schema step", metadata: ["version": "\(migration.version)", "summary": "\(migration.summary)"])

@@ -1,5 +1,6 @@
 import Foundation
 import SQLiteNIO
+import WarrenCore
 
 /// ``AccountStore`` on a SQLite file. Every change is one statement in its own IMMEDIATE
 /// transaction, so "exactly one caller wins" holds across processes too.
@@ -11,8 +12,9 @@ final class SQLiteAccountStore: AccountStore {
     }
 
     func createAccount(_ account: Account) async throws {
+        // The account and its place in general, in one transaction.
         let inserted = try await database.transaction { connection in
-            try await connection.query(
+            let inserted = try await connection.query(
                 """
                 INSERT INTO accounts (name_key, name, password_hash, created_at) VALUES (?, ?, ?, ?)
                 ON CONFLICT DO NOTHING RETURNING name_key
@@ -22,6 +24,16 @@ final class SQLiteAccountStore: AccountStore {
                     .integer(SQLiteInt64(StoredEvent.milliseconds(account.createdAt))),
                 ]
             ).count
+            if inserted > 0 {
+                _ = try await connection.query(
+                    "INSERT INTO room_members (room_id, member_key, member, joined_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    [
+                        .text(ChatRoom.general), .text(AccountName.key(account.name)), .text(account.name),
+                        .integer(SQLiteInt64(StoredEvent.milliseconds(account.createdAt))),
+                    ]
+                )
+            }
+            return inserted
         }
         if inserted == 0 { throw StoreError.nameTaken(account.name) }
     }

@@ -5,9 +5,9 @@ import SQLiteNIO
 /// Brings a SQLite database to ``Schema/version`` in one IMMEDIATE transaction, so a second
 /// process starting at the same time waits and then finds nothing left to do.
 enum SQLiteMigrator {
-    /// Applies the pending steps and returns how many ran.
+    /// Applies the pending steps (up to `target`, for the tests of a later step) and returns how many ran.
     @discardableResult
-    static func migrate(_ database: SQLiteDatabaseFile) async throws -> Int {
+    static func migrate(_ database: SQLiteDatabaseFile, upTo target: Int = Schema.version) async throws -> Int {
         let logger = database.logger
         return try await database.transaction { connection in
             _ = try await connection.query(
@@ -15,7 +15,7 @@ enum SQLiteMigrator {
             )
             let rows = try await connection.query("SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations")
             let current = Int(rows.first?.column("version")?.integer ?? 0)
-            let pending = try Schema.pending(after: current)
+            let pending = try Schema.pending(after: current).filter { $0.version <= target }
             for migration in pending {
                 logger.info(
                     "applying schema step", metadata: ["version": "\(migration.version)", "summary": "\(migration.summary)"])

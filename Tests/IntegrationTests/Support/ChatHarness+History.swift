@@ -101,9 +101,12 @@ final class RecordingEventStore: EventStore {
         return new
     }
 
-    func latest(limit: Int) async throws -> [RoomEvent] { try await self.base.latest(limit: limit) }
-    func before(id: String, limit: Int) async throws -> [RoomEvent] { try await self.base.before(id: id, limit: limit) }
-    func search(_ query: String, limit: Int) async throws -> [RoomEvent] { try await self.base.search(query, limit: limit) }
+    func latest(limit: Int, rooms: [String]?) async throws -> [RoomEvent] { try await self.base.latest(limit: limit, rooms: rooms) }
+    func before(id: String, limit: Int, rooms: [String]?) async throws -> [RoomEvent] { try await self.base.before(id: id, limit: limit, rooms: rooms) }
+    func search(_ query: String, limit: Int, rooms: [String]?) async throws -> [RoomEvent] { try await self.base.search(query, limit: limit, rooms: rooms) }
+    func unread(room: String, after: String?, reader: String, cap: Int) async throws -> UnreadCount {
+        try await self.base.unread(room: room, after: after, reader: reader, cap: cap)
+    }
     func count() async throws -> Int { try await self.base.count() }
 }
 

@@ -7,6 +7,7 @@ import NIOCore
 import Testing
 import WarrenCore
 import WarrenServices
+import WarrenStore
 
 /// Runs Warren's roles in-process against the test broker, each on its own connection, under a
 /// random topology prefix, and plays browser tabs over AMQP.
@@ -17,6 +18,8 @@ final class ChatHarness: Sendable {
     /// The harness's own connection: declarations, checks and the tabs.
     let connection: AMQPConnection
     private let running = NIOLockedValueBox<[(connection: AMQPConnection, task: Task<Void, Never>)]>([])
+    /// Everyone who logged a tab in, whose person exchange goes at the end.
+    let people = NIOLockedValueBox<Set<String>>([])
 
     var topology: Topology { self.configuration.topology }
 
@@ -91,7 +94,7 @@ final class ChatHarness: Sendable {
         return connection
     }
 
-    func login() -> LoginRole { LoginRole(configuration: self.configuration, logger: self.logger) }
+    func login(rooms: (any RoomStore)? = nil) -> LoginRole { LoginRole(configuration: self.configuration, logger: self.logger, rooms: rooms) }
     func reverser() -> ReverserRole { ReverserRole(configuration: self.configuration, logger: self.logger) }
     func powWorker(beforeSolving: (@Sendable (PowJob) async throws -> Void)? = nil) -> PowWorkerRole {
         PowWorkerRole(configuration: self.configuration, logger: self.logger, solver: .init(workers: 1), beforeSolving: beforeSolving)
@@ -123,7 +126,8 @@ final class ChatHarness: Sendable {
         ]
         for queue in names { _ = try? await channel.queueDelete(queue) }
         try? await channel.exchangeDelete(self.topology.posts)
-        try? await channel.exchangeDelete(self.topology.room)
+        try? await channel.exchangeDelete(self.topology.rooms)
+        for person in self.people.withLockedValue({ $0 }) { try? await channel.exchangeDelete(self.topology.person(person)) }
         try? await channel.close()
     }
 
@@ -146,11 +150,11 @@ final class ChatHarness: Sendable {
         try await channel.close()
     }
 
-    /// A queue bound to the room, for watching everything the room gets.
-    func roomWatcher() async throws -> EventLog {
+    /// A queue bound to a room (every room by default), for watching everything it gets.
+    func roomWatcher(room: String? = nil) async throws -> EventLog {
         let channel = try await self.connection.openChannel()
         let queue = try await channel.queueDeclare("", exclusive: true, autoDelete: true).queue
-        try await channel.queueBind(queue: queue, exchange: self.topology.room)
+        try await channel.queueBind(queue: queue, exchange: self.topology.rooms, routingKey: room.map(Topology.roomKey) ?? Topology.historyBindingKey)
         return try await EventLog.consuming(queue, on: channel)
     }
 
@@ -158,6 +162,7 @@ final class ChatHarness: Sendable {
     func tab(_ login: String, session: String = ChatHarness.randomSession()) async throws -> Tab {
         let channel = try await self.connection.openChannel()
         try await channel.confirmSelect()
+        self.people.withLockedValue { _ = $0.insert(login) }
         let reply = try await self.request(LoginRequest(action: .login, login: login, session: session), on: channel)
         #expect(reply.ok, "login refused: \(reply.error ?? "")")
         let queue = try #require(reply.queue)
@@ -196,8 +201,8 @@ struct Tab: Sendable {
 
     /// Posts like a browser; returns the clientId.
     @discardableResult
-    func post(_ text: String, session: String? = nil, clientId: String = UUID().uuidString.lowercased()) async throws -> String {
-        let post = InboxPost(text: text, clientId: clientId, login: self.login, session: session ?? self.session)
+    func post(_ text: String, session: String? = nil, room: String? = nil, typing: Bool? = nil, clientId: String = UUID().uuidString.lowercased()) async throws -> String {
+        let post = InboxPost(text: text, clientId: clientId, login: self.login, session: session ?? self.session, room: room, typing: typing)
         let properties = BasicProperties(contentType: "application/json", deliveryMode: 2)
         try await self.channel.publish(body: ByteBuffer(bytes: post.encode()), routingKey: self.harness.topology.inbox, properties: properties)
         return clientId

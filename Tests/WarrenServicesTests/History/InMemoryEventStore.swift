@@ -39,14 +39,23 @@ final class InMemoryEventStore: EventStore {
         }
     }
 
-    private var sorted: [RoomEvent] { self.state.withLockedValue { $0.events.values.sorted { $0.id < $1.id } } }
+    private func sorted(_ rooms: [String]?) -> [RoomEvent] {
+        self.state.withLockedValue { $0.events.values.filter { rooms?.contains($0.room) ?? true }.sorted { $0.id < $1.id } }
+    }
 
-    func latest(limit: Int) async throws -> [RoomEvent] { Array(self.sorted.suffix(limit)) }
+    func latest(limit: Int, rooms: [String]?) async throws -> [RoomEvent] { Array(self.sorted(rooms).suffix(limit)) }
 
-    func before(id: String, limit: Int) async throws -> [RoomEvent] { Array(self.sorted.filter { $0.id < id }.suffix(limit)) }
+    func before(id: String, limit: Int, rooms: [String]?) async throws -> [RoomEvent] {
+        Array(self.sorted(rooms).filter { $0.id < id }.suffix(limit))
+    }
 
-    func search(_ query: String, limit: Int) async throws -> [RoomEvent] {
-        Array(self.sorted.reversed().filter { $0.text.localizedCaseInsensitiveContains(query) }.prefix(limit))
+    func search(_ query: String, limit: Int, rooms: [String]?) async throws -> [RoomEvent] {
+        Array(self.sorted(rooms).reversed().filter { $0.text.localizedCaseInsensitiveContains(query) }.prefix(limit))
+    }
+
+    func unread(room: String, after: String?, reader: String, cap: Int) async throws -> UnreadCount {
+        let posts = self.sorted([room]).filter { $0.id > (after ?? "") && [.message, .proof].contains($0.kind) && $0.from.lowercased() != reader.lowercased() }
+        return UnreadCount(count: min(cap, posts.count), mentioned: posts.prefix(cap).contains { $0.text.lowercased().contains("@" + reader.lowercased()) })
     }
 
     func count() async throws -> Int { self.state.withLockedValue { $0.events.count } }
