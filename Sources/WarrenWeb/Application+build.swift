@@ -97,6 +97,7 @@ public func buildRouter<C: Clock>(
     // Outermost first: the security headers and the access log also cover errors and files.
     router.addMiddleware {
         SecurityHeadersMiddleware(stompOrigin: configuration.stompOrigin)
+        MetricsMiddleware()
         AccessLogMiddleware()
         FileMiddleware(
             configuration.webRoot,
@@ -125,6 +126,7 @@ public func buildRouter<C: Clock>(
         MessageRoutes.add(to: router, accounts: accounts, posts: posts)
     }
     HistoryRoutes.add(to: router, history: history, accounts: accounts)
+    OpsRoutes.add(to: router)
     return router
 }
 

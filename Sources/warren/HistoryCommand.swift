@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import ServiceLifecycle
 import WarrenCore
 import WarrenServices
 
@@ -38,8 +39,10 @@ struct HistoryCommand: AsyncParsableCommand {
         logger[metadataKey: "prefix"] = "\(configuration.prefix)"
         let store = try await ServiceWiring.openStore(configuration, logger: logger)
         let role = HistoryRole(configuration: configuration, store: store.events, logger: logger)
+        OpsWiring.watchStore(store)
         do {
-            try await runServices([RoleService(role: role, amqp: try ServiceWiring.amqp(configuration, name: role.name), logger: logger)], logger: logger)
+            let services: [any Service] = [RoleService(role: role, amqp: try ServiceWiring.amqp(configuration, name: role.name), logger: logger)]
+            try await runServices(services + OpsWiring.services(configuration, logger: logger), logger: logger)
         } catch {
             await store.close()
             throw error

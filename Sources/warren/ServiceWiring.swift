@@ -71,7 +71,7 @@ enum ServiceWiring {
         logger[metadataKey: "prefix"] = "\(configuration.prefix)"
         let role = makeRole(configuration, logger)
         let service = RoleService(role: role, amqp: try amqp(configuration, name: role.name), logger: logger)
-        try await runServices([service], logger: logger)
+        try await runServices([service] + OpsWiring.services(configuration, logger: logger), logger: logger)
         logger.notice("Warren \(role.name) stopped")
     }
 }

@@ -43,6 +43,7 @@ struct UpCommand: AsyncParsableCommand {
         let store: Store? =
             configuration.history == .store || !self.noWeb
             ? try await ServiceWiring.openStore(configuration, logger: logger) : nil
+        if let store { OpsWiring.watchStore(store) }
         if configuration.history == .store, let store {
             roles.append(HistoryRole(configuration: configuration, store: store.events, logger: logger))
         }
@@ -67,6 +68,7 @@ struct UpCommand: AsyncParsableCommand {
                 buildApplication(configuration: web, accounts: accounts, history: broker.history, posts: broker.posts, logger: webLogger)
             )
         }
+        if self.noWeb { services += OpsWiring.services(configuration, logger: logger) }
         do {
             try await runServices(services, logger: logger)
         } catch {

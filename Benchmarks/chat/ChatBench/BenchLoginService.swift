@@ -26,6 +26,7 @@ enum BenchLoginService {
             if let memory = options.sessionMemory {
                 process.arguments! += ["--session-memory", "\(memory.inSeconds)"]
             }
+            if options.metricsPath { process.arguments! += ["--metrics", "switch"] }
             // The URL (it holds the password) goes by the environment, not the command line.
             var environment = ProcessInfo.processInfo.environment
             environment[loginServiceURLVariable] = options.url
@@ -63,6 +64,12 @@ enum BenchLoginService {
         return nil
     }
 
+    /// Turns the child's metrics on or off (``MetricsSwitch``; `--metrics`).
+    func switchMetrics(on: Bool) {
+        guard case .child(_, let input) = self else { return }
+        try? input.fileHandleForWriting.write(contentsOf: Data(((on ? MetricsSwitch.onCommand : MetricsSwitch.offCommand) + "\n").utf8))
+    }
+
     /// Stops the service and waits until it has ended.
     func stop() async {
         switch self {
@@ -78,7 +85,7 @@ enum BenchLoginService {
     }
 
     /// The child's side: runs the login service for `prefix` until standard input closes.
-    static func serve(url: String, prefix: String, prefetch: UInt16, sessionMemory: Duration?, logger: Logger) async throws {
+    static func serve(url: String, prefix: String, prefetch: UInt16, sessionMemory: Duration?, metrics: Bool, logger: Logger) async throws {
         let configuration: WarrenConfiguration
         var amqp: AMQPConfiguration
         do {
@@ -92,9 +99,17 @@ enum BenchLoginService {
         let connection = try await AMQPConnection.connect(configuration: amqp, logger: logger)
         let role = LoginRole(configuration: configuration, logger: logger, prefetch: prefetch, sessionMemory: sessionMemory)
         // Standard input is the parent's pipe: when it closes (the benchmark ended, however),
-        // so does this process.
+        // so does this process. With `metrics`, it also carries the switch's commands.
+        let metricsSwitch = metrics ? MetricsSwitch.install() : nil
         Thread.detachNewThread {
-            while !FileHandle.standardInput.availableData.isEmpty {}
+            var pending = ""
+            while case let data = FileHandle.standardInput.availableData, !data.isEmpty {
+                pending += String(decoding: data, as: UTF8.self)
+                while let newline = pending.firstIndex(of: "\n") {
+                    _ = metricsSwitch?.handle(pending[..<newline])
+                    pending = String(pending[pending.index(after: newline)...])
+                }
+            }
             exit(0)
         }
         try await Self.runServices(role: role, connection: connection, topology: configuration.topology, prefetch: prefetch)
@@ -114,7 +129,9 @@ extension ChatBench {
     /// The child process's side of ``ChatBenchOptions/loginExecutable``: runs the real login
     /// service for the topology `prefix` until standard input closes (the benchmark ended).
     /// - Throws: ``ChatBenchError`` on a bad URL; the connection's error when it fails.
-    public static func serveLoginService(url: String, prefix: String, prefetch: UInt16, sessionMemory: Duration?, logger: Logger) async throws {
-        try await BenchLoginService.serve(url: url, prefix: prefix, prefetch: prefetch, sessionMemory: sessionMemory, logger: logger)
+    public static func serveLoginService(
+        url: String, prefix: String, prefetch: UInt16, sessionMemory: Duration?, metrics: Bool = false, logger: Logger
+    ) async throws {
+        try await BenchLoginService.serve(url: url, prefix: prefix, prefetch: prefetch, sessionMemory: sessionMemory, metrics: metrics, logger: logger)
     }
 }

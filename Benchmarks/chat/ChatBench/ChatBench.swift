@@ -41,8 +41,11 @@ public struct ChatBench: Sendable {
                     for load in [ChatBenchResult.Load.paced, .full] {
                         let paths: [ChatBenchResult.Path] =
                             [.bare] + (self.options.bareWithConfirms ? [.bareConfirmed] : []) + (self.options.relayPath ? [.relay] : []) + [.login]
+                            + (self.options.metricsPath ? [.loginMetrics] : [])
                         for path in paths {
                             phase += 1
+                            if path == .loginMetrics { chat.login.switchMetrics(on: true) }
+                            defer { if path == .loginMetrics { chat.login.switchMetrics(on: false) } }
                             let result = try await self.phase(phase, chat: chat, load: load, path: path, round: round)
                             measured(result)
                             results.append(result)
@@ -63,6 +66,7 @@ public struct ChatBench: Sendable {
         let poster: AMQPChannel
         let confirmingPoster: AMQPChannel
         let cpu: ProcessCPU
+        let login: BenchLoginService
         let ids = EventIDGenerator()
     }
 
@@ -146,7 +150,7 @@ public struct ChatBench: Sendable {
             confirmingPoster = confirming
             try await confirming.confirmSelect()
             let cpu = ProcessCPU(broker: ProcessCPU.brokerFromEnvironment, loginService: login.childPID)
-            try await body(Chat(topology: topology, tabs: made, router: router, poster: channel, confirmingPoster: confirming, cpu: cpu))
+            try await body(Chat(topology: topology, tabs: made, router: router, poster: channel, confirmingPoster: confirming, cpu: cpu, login: login))
             outcome = .success(())
         } catch {
             outcome = .failure(error)
@@ -194,7 +198,7 @@ public struct ChatBench: Sendable {
                 let event = RoomEvent(id: chat.ids.nextString(), kind: .message, from: tab.login, text: text, at: Date(), clientId: clientId)
                 persistent.messageID = event.id
                 messages.append((ByteBuffer(bytes: event.encode()), persistent))
-            case .login:
+            case .login, .loginMetrics:
                 let post = InboxPost(text: text, clientId: clientId, login: tab.login, session: tab.session)
                 messages.append((ByteBuffer(bytes: post.encode()), persistent))
             }
@@ -203,7 +207,7 @@ public struct ChatBench: Sendable {
             switch path {
             case .bare, .bareConfirmed: (chat.topology.room, "")
             case .relay: ("", BenchRelay.queue(chat.topology))
-            case .login: ("", chat.topology.inbox)
+            case .login, .loginMetrics: ("", chat.topology.inbox)
             }
         let bodies = messages
 

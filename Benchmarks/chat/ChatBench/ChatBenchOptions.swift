@@ -37,6 +37,9 @@ public struct ChatBenchOptions: Sendable {
     public var bareWithConfirms: Bool
     /// Also measure the relay path (a row per load).
     public var relayPath: Bool
+    /// Also measure the login path with metrics on (``MetricsSwitch``), right after the login
+    /// path with them off, in the same login-service process; needs ``loginExecutable``.
+    public var metricsPath: Bool
 
     /// The defaults: 10, 50 and 200 tabs.
     public init(url: String) {
@@ -54,6 +57,7 @@ public struct ChatBenchOptions: Sendable {
         self.rounds = 1
         self.bareWithConfirms = true
         self.relayPath = true
+        self.metricsPath = false
     }
 
     /// A smoke check: few tabs, few posts, seconds in all.
@@ -93,6 +97,9 @@ public struct ChatBenchOptions: Sendable {
         }
         guard self.timeoutSeconds > 0, self.rounds >= 1, self.loginPrefetch >= 1, (self.sessionMemory ?? .zero) >= .zero else {
             throw ChatBenchError("timeout, rounds and prefetch must be positive, the session memory not negative")
+        }
+        guard !self.metricsPath || self.loginExecutable != nil else {
+            throw ChatBenchError("--metrics switches the login service's child process: it cannot run with --in-process")
         }
     }
 }

@@ -10,7 +10,8 @@ import Logging
 let usage = """
     usage: chat-bench [--url URL] [--tabs 10,50,200] [--paced-rate DELIVERIES_PER_S]
                       [--paced-seconds S] [--full-deliveries N] [--window POSTS]
-                      [--prefetch N] [--session-memory S] [--in-process] [--rounds N] [--timeout S] [--no-bare-confirms] [--no-relay] [--quick]
+                      [--prefetch N] [--session-memory S] [--in-process] [--rounds N] [--timeout S] [--no-bare-confirms] [--no-relay]
+                      [--metrics] [--quick]
 
       --url              broker (default $WARREN_AMQP_URL, else amqp://warren:warren@127.0.0.1:5716/warren)
       --tabs             tab counts, one run each (default 10,50,200)
@@ -29,6 +30,8 @@ let usage = """
       --no-bare-confirms skip the path bare with publisher confirms
       --no-relay         skip the relay path (posts through a queue and a relay that only
                          forwards them, with the login service's confirms and acks)
+      --metrics          also run the login path with Warren's metrics recorded (login+metrics), right
+                         after the login path without, in the same login-service process
       --quick            smoke check: 3 tabs, a few dozen posts (other options still apply after it)
     """
 
@@ -73,12 +76,14 @@ func parse(_ arguments: [String]) -> ChatBenchOptions {
         case "--timeout": options.timeoutSeconds = number(argument)
         case "--no-bare-confirms": options.bareWithConfirms = false
         case "--no-relay": options.relayPath = false
+        case "--metrics": options.metricsPath = true
         case "--quick":
             var quick = ChatBenchOptions.quick(url: options.url)
             quick.loginPrefetch = options.loginPrefetch
             quick.sessionMemory = options.sessionMemory
             quick.bareWithConfirms = options.bareWithConfirms
             quick.relayPath = options.relayPath
+            quick.metricsPath = options.metricsPath
             options = quick
         case "-h", "--help":
             print(usage)
@@ -120,7 +125,9 @@ func serveLoginService(_ arguments: [String], logger: Logger) async -> Never {
         memory = .seconds(seconds)
     }
     do {
-        try await ChatBench.serveLoginService(url: url, prefix: prefix, prefetch: prefetch, sessionMemory: memory, logger: logger)
+        try await ChatBench.serveLoginService(
+            url: url, prefix: prefix, prefetch: prefetch, sessionMemory: memory, metrics: values["--metrics"] == "switch", logger: logger
+        )
     } catch {
         fail("login service: \(error)", code: 1)
     }

@@ -3,6 +3,7 @@ import AMQPProtocol
 import Logging
 import ServiceLifecycle
 import WarrenCore
+import WarrenOps
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -169,6 +170,7 @@ public struct LoginRole: WarrenRole {
         do {
             post = try InboxPost.decode(delivery.body.readableBytesView)
         } catch {
+            PostTrail.refused(.malformedRequest, clientId: nil, logger: self.logger)
             try await delivery.deadLetter("post refused: \(error)", logger: self.logger)
             return nil
         }
@@ -177,12 +179,14 @@ public struct LoginRole: WarrenRole {
             return nil
         }
         if let reason = PostAuthor.refusal(userID: delivery.properties.userID, login: post.login, required: self.configuration.brokerAuth) {
+            PostTrail.refused(.loginNotVouched, clientId: post.clientId, logger: self.logger)
             try await delivery.deadLetter("post refused: \(reason)", logger: self.logger)
             return nil
         }
         switch PostAdmission.admit(post, topology: self.topology) {
         case .accepted(let accepted, let queue):
             guard try await probe.exists(queue) else {
+                PostTrail.refused(PostMetrics.unknownSession, clientId: post.clientId, logger: self.logger)
                 try await delivery.deadLetter("post refused: no queue \(queue) (unknown or expired session)", logger: self.logger)
                 return nil
             }
@@ -197,6 +201,7 @@ public struct LoginRole: WarrenRole {
             self.logger.debug("post accepted", metadata: ["id": "\(event.id)", "route": "\(accepted.route.rawValue)"])
             return published
         case .refused(let refusal, let queue?):
+            PostTrail.refused(refusal.code, clientId: post.clientId, logger: self.logger)
             guard try await probe.exists(queue) else {
                 try await delivery.deadLetter("post refused (\(refusal)) and no queue \(queue) to tell", logger: self.logger)
                 return nil
@@ -206,6 +211,7 @@ public struct LoginRole: WarrenRole {
             try await publisher.publish(event, routingKey: queue, properties: WarrenProperties.persistent(messageID: event.id))
             self.logger.info("post refused", metadata: ["code": "\(refusal.code)", "queue": "\(queue)"])
         case .refused(let refusal, nil):
+            PostTrail.refused(refusal.code, clientId: post.clientId, logger: self.logger)
             try await delivery.deadLetter("post refused: \(refusal); no valid session to tell", logger: self.logger)
             return nil
         }
@@ -222,6 +228,8 @@ public struct LoginRole: WarrenRole {
         if again {
             self.logger.info("post admitted again under its first event id", metadata: ["id": "\(admission.id)", "clientId": "\(accepted.clientId)"])
         }
-        return accepted.event(id: admission.id, at: admission.at)
+        let event = accepted.event(id: admission.id, at: admission.at)
+        PostTrail.admitted(event, route: accepted.route.rawValue, logger: self.logger)
+        return event
     }
 }
