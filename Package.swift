@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .target(
@@ -79,6 +81,7 @@ let package = Package(
         .target(
             name: "ChatBench",
             dependencies: [
+                "WarrenOps",
                 "BenchStats",
                 "AMQPClient",
                 "AMQPProtocol",
@@ -100,6 +103,16 @@ let package = Package(
             path: "Benchmarks/chat/chat-bench"
         ),
         .target(name: "WarrenCore"),
+        .target(
+            name: "WarrenOps",
+            dependencies: [
+                "WarrenCore",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "WarrenStore",
             dependencies: [
@@ -126,6 +139,7 @@ let package = Package(
         .target(
             name: "WarrenServices",
             dependencies: [
+                "WarrenOps",
                 "AMQPClient",
                 "AMQPProtocol",
                 "WarrenCore",
@@ -140,6 +154,7 @@ let package = Package(
         .target(
             name: "WarrenWeb",
             dependencies: [
+                "WarrenOps",
                 "WarrenAuth",
                 "WarrenCore",
                 "WarrenStore",
@@ -154,6 +169,7 @@ let package = Package(
         .executableTarget(
             name: "warren",
             dependencies: [
+                "WarrenOps",
                 "WarrenWeb",
                 "WarrenAuth",
                 "WarrenStore",
@@ -193,6 +209,16 @@ let package = Package(
             dependencies: ["ProofOfWork", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(name: "WarrenCoreTests", dependencies: ["WarrenCore"]),
+        .testTarget(
+            name: "WarrenOpsTests",
+            dependencies: [
+                "WarrenOps",
+                "WarrenCore",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "WarrenAuthTests", dependencies: ["WarrenAuth", "WarrenCore", "WarrenStore"]),
         .testTarget(
             name: "WarrenStoreTests",
@@ -215,6 +241,8 @@ let package = Package(
         .testTarget(
             name: "WarrenWebTests",
             dependencies: [
+                "WarrenOps",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 "WarrenWeb",
                 "WarrenAuth",
                 "WarrenStore",
@@ -230,6 +258,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
+                "WarrenOps",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 "WarrenAuth",
                 "WarrenWeb",
                 "WarrenStore",

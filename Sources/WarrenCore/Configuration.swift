@@ -66,6 +66,10 @@ public struct WarrenConfiguration: Sendable, Hashable {
     /// `WARREN_HTTP_CONNECTIONS_PER_ADDRESS`: HTTP connections one client address may hold
     /// open at once; 0 sets no limit.
     public var httpConnectionsPerAddress: Int
+    /// `WARREN_LOG_FORMAT`: text for people, JSON lines for collectors.
+    public var logFormat: LogFormat
+    /// `WARREN_METRICS_PORT`: where a role run alone serves `/metrics`, `/readyz` and `/healthz`.
+    public var metricsPort: MetricsPort
     /// Where each value came from, by variable name, for a start-up log line.
     public var sources: [String: ConfigurationSource]
     /// `WARREN_*` variables that are not settings: probably typos. Worth a warning, not an error.
@@ -134,13 +138,15 @@ public struct WarrenConfiguration: Sendable, Hashable {
         let hashThreads = reader.check(.hashThreads) { HashThreads($0) }
         let hashQueue = reader.integer(.hashQueue, 0...10_000)
         let httpConnectionsPerAddress = reader.integer(.httpConnectionsPerAddress, 0...1_000_000)
+        let logFormat = reader.check(.logFormat) { LogFormat(rawValue: $0.lowercased()) }
+        let metricsPort = reader.check(.metricsPort) { MetricsPort($0) }
 
         guard reader.issues.isEmpty,
             let amqpURL, let stompURL, let stompVhost, let httpPort,
             let httpHost, let webRoot, let topology, let powBits, let cronSchedule, let cronText, let cronRoom, let ttl, let maxLength,
             let rpcTimeout, let sessionMemory, let databaseURL, let history, let historyBatch, let historyFlushMs, let logLevel,
             let authKey, let authKeyFile, let brokerAuth, let registerPerAddress, let registerPerMinute, let hashThreads,
-            let hashQueue, let httpConnectionsPerAddress
+            let hashQueue, let httpConnectionsPerAddress, let logFormat, let metricsPort
         else {
             throw ConfigurationError(issues: reader.issues)
         }
@@ -155,7 +161,8 @@ public struct WarrenConfiguration: Sendable, Hashable {
             historyFlushMs: historyFlushMs, logLevel: logLevel,
             authKey: authKey, authKeyFile: authKeyFile, brokerAuth: brokerAuth,
             registerPerAddress: registerPerAddress, registerPerMinute: registerPerMinute, hashThreads: hashThreads,
-            hashQueue: hashQueue, httpConnectionsPerAddress: httpConnectionsPerAddress, sources: reader.sources,
+            hashQueue: hashQueue, httpConnectionsPerAddress: httpConnectionsPerAddress, logFormat: logFormat, metricsPort: metricsPort,
+            sources: reader.sources,
             unknownVariables: unknown.sorted()
         )
     }

@@ -57,6 +57,10 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     case hashQueue = "WARREN_HASH_QUEUE"
     /// How many HTTP connections one client address may hold open at once (0: no limit).
     case httpConnectionsPerAddress = "WARREN_HTTP_CONNECTIONS_PER_ADDRESS"
+    /// How log lines are written: `text` or `json`.
+    case logFormat = "WARREN_LOG_FORMAT"
+    /// Where a role run alone serves its metrics and health: `off` or a port.
+    case metricsPort = "WARREN_METRICS_PORT"
 
     /// The value used when neither the environment nor `.env` sets one; works with
     /// `scripts/run` on one machine.
@@ -90,6 +94,8 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .hashThreads: "auto"
         case .hashQueue: "16"
         case .httpConnectionsPerAddress: "64"
+        case .logFormat: "text"
+        case .metricsPort: "off"
         }
     }
 
@@ -121,6 +127,8 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .hashThreads: "auto (half the cores, at least 1), a whole number from 1 to 64, or off (hash on Dispatch's shared threads without a bound: for comparison only)"
         case .hashQueue: "a whole number from 0 to 10000"
         case .httpConnectionsPerAddress: "a whole number from 0 (no limit) to 1000000"
+        case .logFormat: "one of " + LogFormat.allCases.map(\.rawValue).joined(separator: ", ")
+        case .metricsPort: "off, or a port number from 0 to 65535 (0 picks a free port)"
         }
     }
 

@@ -46,5 +46,7 @@ public enum EnvironmentHelp {
         Entry(.amqpURL, "broker"),
         Entry(.prefix, "prefix of broker names"),
         Entry(.logLevel, "default of --log-level"),
+        Entry(.logFormat, "text, or json: one JSON object a line"),
+        Entry(.metricsPort, "port of /metrics, /readyz, /healthz; off: none"),
     ]
 }

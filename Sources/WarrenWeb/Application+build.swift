@@ -101,6 +101,7 @@ public func buildRouter<C: Clock>(
     // Outermost first: the security headers and the access log also cover errors and files.
     router.addMiddleware {
         SecurityHeadersMiddleware(stompOrigin: configuration.stompOrigin)
+        MetricsMiddleware()
         AccessLogMiddleware()
         FileMiddleware(
             configuration.webRoot,
@@ -130,6 +131,7 @@ public func buildRouter<C: Clock>(
     }
     if let rooms { RoomRoutes.add(to: router, rooms) }
     HistoryRoutes.add(to: router, history: history, accounts: accounts)
+    OpsRoutes.add(to: router)
     return router
 }
 

@@ -17,17 +17,13 @@ struct GlobalOptions: ParsableArguments {
     )
     var logLevel: LogLevel?
 
-    /// Loads the configuration (environment, then `.env`, then defaults) and sends every logger
-    /// to standard error at the level ``WarrenConfiguration/logLevel(overriddenBy:)`` chooses;
-    /// call once per process.
+    /// Loads the configuration (environment, then `.env`, then defaults), sends every logger
+    /// to standard error at the level ``WarrenConfiguration/logLevel(overriddenBy:)`` chooses,
+    /// in `WARREN_LOG_FORMAT`, and starts recording metrics (``OpsWiring``); call once per process.
     func bootstrap() throws -> WarrenConfiguration {
         let configuration = try ServiceWiring.loadConfiguration()
         let level = Logger.Level(configuration.logLevel(overriddenBy: self.logLevel))
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        OpsWiring.bootstrap(format: configuration.logFormat, level: level)
         return configuration
     }
 }

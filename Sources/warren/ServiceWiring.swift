@@ -75,9 +75,11 @@ enum ServiceWiring {
         var logger = Logger(label: "warren.services")
         logger[metadataKey: "prefix"] = "\(configuration.prefix)"
         let store = try await openStore(configuration, logger: logger)
+        OpsWiring.watchStore(store)
         let role = makeRole(configuration, logger, store)
         do {
-            try await runServices([RoleService(role: role, amqp: try amqp(configuration, name: role.name), logger: logger)], logger: logger)
+            let service = RoleService(role: role, amqp: try amqp(configuration, name: role.name), logger: logger)
+            try await runServices([service] + OpsWiring.services(configuration, logger: logger), logger: logger)
         } catch {
             await store.close()
             throw error
@@ -93,7 +95,7 @@ enum ServiceWiring {
         logger[metadataKey: "prefix"] = "\(configuration.prefix)"
         let role = makeRole(configuration, logger)
         let service = RoleService(role: role, amqp: try amqp(configuration, name: role.name), logger: logger)
-        try await runServices([service], logger: logger)
+        try await runServices([service] + OpsWiring.services(configuration, logger: logger), logger: logger)
         logger.notice("Warren \(role.name) stopped")
     }
 }

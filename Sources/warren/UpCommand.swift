@@ -41,6 +41,7 @@ struct UpCommand: AsyncParsableCommand {
             PowWorkerRole(configuration: configuration, logger: logger),
             CronRole(configuration: configuration, logger: logger),
         ]
+        if let store { OpsWiring.watchStore(store) }
         if configuration.history == .store, let store {
             roles.append(HistoryRole(configuration: configuration, store: store.events, logger: logger))
         }
@@ -69,6 +70,7 @@ struct UpCommand: AsyncParsableCommand {
                 )
             )
         }
+        if self.noWeb { services += OpsWiring.services(configuration, logger: logger) }
         do {
             try await runServices(services, logger: logger)
         } catch {

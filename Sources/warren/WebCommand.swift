@@ -20,7 +20,8 @@ struct WebCommand: AsyncParsableCommand {
             to RabbitMQ directly; no chat traffic passes through this server. Accounts: \
             /api/register, /api/login, /api/refresh and /api/logout; posts for people and bots \
             that do not speak STOMP: POST /api/messages with a bearer access token; and the broker's HTTP auth \
-            backend at /auth/user, /auth/vhost, /auth/resource and /auth/topic.
+            backend at /auth/user, /auth/vhost, /auth/resource and /auth/topic. For operators: \
+            /metrics (Prometheus text) and /readyz (200 while the broker link is up and the store answers).
 
             Environment, then .env (an unset or empty variable takes the default, in brackets):
             \(EnvironmentHelp.lines([
@@ -43,6 +44,7 @@ struct WebCommand: AsyncParsableCommand {
                 .init(.hashQueue, "hashes waiting before more are refused"),
                 .init(.httpConnectionsPerAddress, "open HTTP connections per address, 0: any"),
                 .init(.logLevel, "default of --log-level"),
+                .init(.logFormat, "text, or json: one JSON object a line"),
             ]))
 
             Stops gracefully on SIGTERM or SIGINT (Ctrl-C): it finishes the requests in flight.
@@ -91,6 +93,7 @@ struct WebCommand: AsyncParsableCommand {
 
         let broker = try ServiceWiring.webBroker(settings, logger: logger)
         let (accounts, store) = try await AccountsWiring.open(settings, logger: logger)
+        OpsWiring.watchStore(store)
         let rooms = RoomRoutes.Dependencies(accounts: accounts, store: store, routing: broker.rooms, history: broker.history, posts: broker.posts)
         let app = buildApplication(
             configuration: configuration, accounts: accounts, history: broker.history, posts: broker.posts, rooms: rooms, logger: logger

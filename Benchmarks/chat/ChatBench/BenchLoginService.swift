@@ -28,6 +28,7 @@ enum BenchLoginService {
                 process.arguments! += ["--session-memory", "\(memory.inSeconds)"]
             }
             if let rooms { process.arguments! += ["--database", rooms.url] }
+            if options.metricsPath { process.arguments! += ["--metrics", "switch"] }
             // The URL (it holds the password) goes by the environment, not the command line.
             var environment = ProcessInfo.processInfo.environment
             environment[loginServiceURLVariable] = options.url
@@ -66,6 +67,12 @@ enum BenchLoginService {
         return nil
     }
 
+    /// Turns the child's metrics on or off (``MetricsSwitch``; `--metrics`).
+    func switchMetrics(on: Bool) {
+        guard case .child(_, let input) = self else { return }
+        try? input.fileHandleForWriting.write(contentsOf: Data(((on ? MetricsSwitch.onCommand : MetricsSwitch.offCommand) + "\n").utf8))
+    }
+
     /// Stops the service and waits until it has ended.
     func stop() async {
         switch self {
@@ -82,7 +89,9 @@ enum BenchLoginService {
 
     /// The child's side: runs the login service for `prefix` until standard input closes; with
     /// `databaseURL`, on the rooms of that store.
-    static func serve(url: String, prefix: String, prefetch: UInt16, sessionMemory: Duration?, databaseURL: String?, logger: Logger) async throws {
+    static func serve(
+        url: String, prefix: String, prefetch: UInt16, sessionMemory: Duration?, databaseURL: String?, metrics: Bool, logger: Logger
+    ) async throws {
         let configuration: WarrenConfiguration
         var amqp: AMQPConfiguration
         do {
@@ -99,9 +108,17 @@ enum BenchLoginService {
         let connection = try await AMQPConnection.connect(configuration: amqp, logger: logger)
         let role = LoginRole(configuration: configuration, logger: logger, prefetch: prefetch, sessionMemory: sessionMemory, rooms: store?.rooms)
         // Standard input is the parent's pipe: when it closes (the benchmark ended, however),
-        // so does this process.
+        // so does this process. With `metrics`, it also carries the switch's commands.
+        let metricsSwitch = metrics ? MetricsSwitch.install() : nil
         Thread.detachNewThread {
-            while !FileHandle.standardInput.availableData.isEmpty {}
+            var pending = ""
+            while case let data = FileHandle.standardInput.availableData, !data.isEmpty {
+                pending += String(decoding: data, as: UTF8.self)
+                while let newline = pending.firstIndex(of: "\n") {
+                    _ = metricsSwitch?.handle(pending[..<newline])
+                    pending = String(pending[pending.index(after: newline)...])
+                }
+            }
             exit(0)
         }
         try await Self.runServices(role: role, connection: connection, topology: configuration.topology, prefetch: prefetch)
@@ -123,10 +140,10 @@ extension ChatBench {
     /// `databaseURL` (rooms mode), on the rooms of that store.
     /// - Throws: ``ChatBenchError`` on a bad URL; the connection's or the store's error when it fails.
     public static func serveLoginService(
-        url: String, prefix: String, prefetch: UInt16, sessionMemory: Duration?, databaseURL: String? = nil, logger: Logger
+        url: String, prefix: String, prefetch: UInt16, sessionMemory: Duration?, databaseURL: String? = nil, metrics: Bool = false, logger: Logger
     ) async throws {
         try await BenchLoginService.serve(
-            url: url, prefix: prefix, prefetch: prefetch, sessionMemory: sessionMemory, databaseURL: databaseURL, logger: logger
+            url: url, prefix: prefix, prefetch: prefetch, sessionMemory: sessionMemory, databaseURL: databaseURL, metrics: metrics, logger: logger
         )
     }
 }

@@ -48,8 +48,11 @@ public struct ChatBench: Sendable {
                             let relay = self.options.relayPath && rooms == 1
                             let paths: [ChatBenchResult.Path] =
                                 [.bare] + (self.options.bareWithConfirms ? [.bareConfirmed] : []) + (relay ? [.relay] : []) + [.login]
+                                + (self.options.metricsPath ? [.loginMetrics] : [])
                             for path in paths {
                                 phase += 1
+                                if path == .loginMetrics { chat.login.switchMetrics(on: true) }
+                                defer { if path == .loginMetrics { chat.login.switchMetrics(on: false) } }
                                 let result = try await self.phase(phase, chat: chat, load: load, path: path, round: round)
                                 measured(result)
                                 results.append(result)
@@ -76,6 +79,7 @@ public struct ChatBench: Sendable {
         let poster: AMQPChannel
         let confirmingPoster: AMQPChannel
         let cpu: ProcessCPU
+        let login: BenchLoginService
         let ids = EventIDGenerator()
 
         /// The id of room `index` of the layout: general when there is one room.
@@ -180,7 +184,7 @@ public struct ChatBench: Sendable {
             confirmingPoster = confirming
             try await confirming.confirmSelect()
             let cpu = ProcessCPU(broker: ProcessCPU.brokerFromEnvironment, loginService: login.childPID)
-            try await body(Chat(topology: topology, rooms: rooms, tabs: made, router: router, poster: channel, confirmingPoster: confirming, cpu: cpu))
+            try await body(Chat(topology: topology, rooms: rooms, tabs: made, router: router, poster: channel, confirmingPoster: confirming, cpu: cpu, login: login))
             outcome = .success(())
         } catch {
             outcome = .failure(error)
@@ -240,7 +244,7 @@ public struct ChatBench: Sendable {
                 persistent.messageID = event.id
                 let key = path == .relay ? BenchRelay.queue(chat.topology) : Topology.roomKey(roomID)
                 messages.append((ByteBuffer(bytes: event.encode()), persistent, key))
-            case .login:
+            case .login, .loginMetrics:
                 let post = InboxPost(text: text, clientId: clientId, login: tab.login, session: tab.session, room: rooms == 1 ? nil : roomID)
                 messages.append((ByteBuffer(bytes: post.encode()), persistent, chat.topology.inbox))
             }

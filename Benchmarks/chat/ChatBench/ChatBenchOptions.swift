@@ -37,6 +37,9 @@ public struct ChatBenchOptions: Sendable {
     public var bareWithConfirms: Bool
     /// Also measure the relay path (a row per load; one room only).
     public var relayPath: Bool
+    /// Also measure the login path with metrics on (``MetricsSwitch``), right after the login
+    /// path with them off, in the same login-service process; needs ``loginExecutable``.
+    public var metricsPath: Bool
 
     /// Rooms mode: 0 runs every tab count in one room (general); R > 0 runs each tab count
     /// twice, in one room and then spread over R rooms of tabs ÷ R (one person per tab, each in
@@ -64,6 +67,7 @@ public struct ChatBenchOptions: Sendable {
         self.relayPath = true
         self.rooms = 0
         self.membershipProbe = 10
+        self.metricsPath = false
     }
 
     /// The room layouts each tab count runs in: 1, and `rooms` in rooms mode.
@@ -121,6 +125,9 @@ public struct ChatBenchOptions: Sendable {
         }
         guard self.timeoutSeconds > 0, self.rounds >= 1, self.loginPrefetch >= 1, (self.sessionMemory ?? .zero) >= .zero else {
             throw ChatBenchError("timeout, rounds and prefetch must be positive, the session memory not negative")
+        }
+        guard !self.metricsPath || self.loginExecutable != nil else {
+            throw ChatBenchError("--metrics switches the login service's child process: it cannot run with --in-process")
         }
     }
 }

@@ -61,7 +61,7 @@ public enum ChatBenchReport {
         for row in rows {
             let cpu = row.cpu!
             let busy = cpu.busy(cores: cores).map { String(format: "%.0f%%", $0 * 100) } ?? "n/a"
-            let service = row.path == .login || row.path == .relay ? perPost(cpu.loginServiceSeconds, row.posts) : ""
+            let service = row.path == .login || row.path == .loginMetrics || row.path == .relay ? perPost(cpu.loginServiceSeconds, row.posts) : ""
             lines.append(
                 "| \(row.tabs) | \(rooms(row)) | \(number(row.deliveriesPerSecond)) deliveries/s | \(row.path.rawValue) | \(row.round) | \(busy) | "
                     + "\(perPost(cpu.brokerSeconds, row.posts)) | \(perPost(cpu.benchSeconds, row.posts)) | \(service) |"
@@ -83,8 +83,23 @@ public enum ChatBenchReport {
                 let ratio = full.deliveriesPerSecond / bare.deliveriesPerSecond
                 parts.append(String(format: "keeps %.0f%% of the bare delivery rate", ratio * 100) + " (target ≥ \(Int(minRateRatio * 100))%: \(ratio >= minRateRatio ? "met" : "MISSED"))")
             }
+            if let metrics = Self.metricsCost(for: paced, in: results) { parts.append(metrics) }
             return parts.joined(separator: ": ")
         }
+    }
+
+    /// What recording metrics cost the login path (`--metrics`): the paced p50 and the full-speed
+    /// delivery rate of login+metrics against login, same tabs and round.
+    static func metricsCost(for paced: ChatBenchResult, in results: [ChatBenchResult]) -> String? {
+        func row(_ path: ChatBenchResult.Path, _ load: ChatBenchResult.Load) -> ChatBenchResult? {
+            results.first { $0.path == path && $0.load == load && $0.tabs == paced.tabs && $0.round == paced.round }
+        }
+        guard let pacedOn = row(.loginMetrics, .paced) else { return nil }
+        var text = String(format: "metrics add %.2f ms at p50", pacedOn.p50Ms - paced.p50Ms)
+        if let full = row(.login, .full), let fullOn = row(.loginMetrics, .full), full.deliveriesPerSecond > 0 {
+            text += String(format: " and keep %.1f%% of the login path's delivery rate", 100 * fullOn.deliveriesPerSecond / full.deliveriesPerSecond)
+        }
+        return text
     }
 
     /// A whole number with thousands separators, e.g. 12,345.

@@ -16,6 +16,8 @@ public struct ChatBenchResult: Sendable, Codable, Equatable {
         case relay
         /// Through `<prefix>.inbox` and the login service.
         case login
+        /// The login path with Warren's metrics recorded (`--metrics`; ``MetricsSwitch``).
+        case loginMetrics = "login+metrics"
     }
 
     /// How fast the posts are sent.

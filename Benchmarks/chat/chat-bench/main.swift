@@ -12,7 +12,7 @@ let usage = """
     usage: chat-bench [--url URL] [--tabs 10,50,200] [--paced-rate DELIVERIES_PER_S]
                       [--paced-seconds S] [--full-deliveries N] [--window POSTS]
                       [--prefetch N] [--session-memory S] [--in-process] [--rounds N] [--timeout S] [--no-bare-confirms] [--no-relay]
-                      [--rooms R] [--membership-probe K] [--quick]
+                      [--rooms R] [--membership-probe K] [--metrics] [--quick]
 
       --url              broker (default $WARREN_AMQP_URL, else amqp://warren:warren@127.0.0.1:5716/warren)
       --tabs             tab counts, one run each (default 10,50,200)
@@ -37,6 +37,8 @@ let usage = """
                          multiples of R (default 0: one room only)
       --membership-probe in rooms mode, K more room bindings per person made and removed after
                          the phases: their time and the broker's memory per binding (default 10; 0 skips)
+      --metrics          also run the login path with Warren's metrics recorded (login+metrics), right
+                         after the login path without, in the same login-service process
       --quick            smoke check: 3 tabs, a few dozen posts (other options still apply after it)
     """
 
@@ -83,6 +85,7 @@ func parse(_ arguments: [String]) -> ChatBenchOptions {
         case "--no-relay": options.relayPath = false
         case "--rooms": options.rooms = number(argument)
         case "--membership-probe": options.membershipProbe = number(argument)
+        case "--metrics": options.metricsPath = true
         case "--quick":
             var quick = ChatBenchOptions.quick(url: options.url)
             quick.loginPrefetch = options.loginPrefetch
@@ -91,6 +94,7 @@ func parse(_ arguments: [String]) -> ChatBenchOptions {
             quick.relayPath = options.relayPath
             quick.rooms = options.rooms
             quick.membershipProbe = options.membershipProbe
+            quick.metricsPath = options.metricsPath
             options = quick
         case "-h", "--help":
             print(usage)
@@ -133,7 +137,8 @@ func serveLoginService(_ arguments: [String], logger: Logger) async -> Never {
     }
     do {
         try await ChatBench.serveLoginService(
-            url: url, prefix: prefix, prefetch: prefetch, sessionMemory: memory, databaseURL: values["--database"], logger: logger
+            url: url, prefix: prefix, prefetch: prefetch, sessionMemory: memory, databaseURL: values["--database"],
+            metrics: values["--metrics"] == "switch", logger: logger
         )
     } catch {
         fail("login service: \(error)", code: 1)

@@ -2,17 +2,20 @@ import AMQPClient
 import AMQPProtocol
 import NIOCore
 import WarrenCore
+import WarrenOps
 
 extension AMQPChannel {
     /// Publishes a wire message as JSON.
     func publish(_ message: some WireMessage, exchange: String = "", routingKey: String, properties: BasicProperties) async throws {
+        BrokerMetrics.published(message)
         try await self.publish(body: ByteBuffer(bytes: message.encode()), exchange: exchange, routingKey: routingKey, properties: properties)
     }
 
     /// Starts publishing a wire message as JSON; await the result's `confirmed()` before acking
     /// what it was made from.
     func startPublish(_ message: some WireMessage, exchange: String = "", routingKey: String, properties: BasicProperties) -> AMQPPendingPublish {
-        self.startPublish(body: ByteBuffer(bytes: message.encode()), exchange: exchange, routingKey: routingKey, properties: properties)
+        BrokerMetrics.published(message)
+        return self.startPublish(body: ByteBuffer(bytes: message.encode()), exchange: exchange, routingKey: routingKey, properties: properties)
     }
 
     /// Publishes a room event to the rooms exchange with its room's key (`room.<id>`),

@@ -3,6 +3,7 @@ import AMQPProtocol
 import Logging
 import ServiceLifecycle
 import WarrenCore
+import WarrenOps
 
 extension HistoryRole {
     /// What the writer loop reacts to: a delivery, a flush time, or the end of the consumer.
@@ -47,11 +48,14 @@ extension HistoryRole {
                 while let action = queue.popFirst() {
                     switch action {
                     case .write(let events):
+                        let writeStarted = ContinuousClock.now
                         let written: Bool
                         do {
                             // Transient kinds (typing) pass through the queue but are never kept.
                             let new = try await self.store.insert(events.filter(\.kind.isStored))
                             self.logger.debug("batch written", metadata: ["events": "\(events.count)", "new": "\(new)"])
+                            HistoryMetrics.batchWritten(events: events.count, in: .now - writeStarted)
+                            PostTrail.stored(events, logger: self.logger)
                             written = true
                         } catch {
                             self.logger.error(

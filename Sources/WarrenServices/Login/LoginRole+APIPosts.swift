@@ -1,6 +1,7 @@
 import AMQPClient
 import AMQPProtocol
 import WarrenCore
+import WarrenOps
 
 extension LoginRole {
     /// Admits a post the web role sent for the REST API, on behalf of the person its access
@@ -24,6 +25,7 @@ extension LoginRole {
     ) async throws {
         let author = onBehalfOf ?? "(a header that is not a string)"
         if let reason = PostAuthor.onBehalfRefusal(userID: delivery.properties.userID, serviceUser: self.serviceUser, onBehalfOf: author, login: post.login) {
+            PostTrail.refused(.loginNotVouched, clientId: post.clientId, logger: self.logger)
             try await delivery.deadLetter("post refused: \(reason)", logger: self.logger)
             return
         }
@@ -33,6 +35,7 @@ extension LoginRole {
         do throws(Refusal) {
             accepted = try AcceptedPost(post)
         } catch {
+            PostTrail.refused(error.code, clientId: post.clientId, logger: self.logger)
             guard let replyTo else {
                 try await delivery.deadLetter("API post refused (\(error)) and no reply queue to tell", logger: self.logger)
                 return

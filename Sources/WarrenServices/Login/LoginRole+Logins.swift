@@ -3,6 +3,7 @@ import AMQPProtocol
 import Logging
 import NIOConcurrencyHelpers
 import WarrenCore
+import WarrenOps
 
 /// Logins: many at once, each bounded, none able to stop the others.
 ///
@@ -207,6 +208,7 @@ extension LoginRole {
                 await self.announce(context.presence.changed(.joined, request.login), publisher: publisher)
             }
             logger.info(existed ? "tab came back" : "logged in")
+            PostMetrics.loggedIn(new: !existed)
         case .logout:
             if existed {
                 try await context.pool.withChannel { _ = try await $0.queueDelete(queue) }
@@ -221,6 +223,7 @@ extension LoginRole {
                 await self.announce(context.presence.changed(.left, request.login), publisher: publisher)
             }
             logger.info("logged out")
+            PostMetrics.loggedOut(existed: existed)
         }
         if settled.claim() { try await delivery.ack() }
     }

@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import WarrenCore
 import WarrenStore
+import WarrenOps
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -195,6 +196,7 @@ public struct LoginRole: WarrenRole {
         do {
             post = try InboxPost.decode(delivery.body.readableBytesView)
         } catch {
+            PostTrail.refused(.malformedRequest, clientId: nil, logger: self.logger)
             try await delivery.deadLetter("post refused: \(error)", logger: self.logger)
             return nil
         }
@@ -203,6 +205,7 @@ public struct LoginRole: WarrenRole {
             return nil
         }
         if let reason = PostAuthor.refusal(userID: delivery.properties.userID, login: post.login, required: self.configuration.brokerAuth) {
+            PostTrail.refused(.loginNotVouched, clientId: post.clientId, logger: self.logger)
             try await delivery.deadLetter("post refused: \(reason)", logger: self.logger)
             return nil
         }
@@ -212,11 +215,13 @@ public struct LoginRole: WarrenRole {
         switch PostAdmission.admit(post, topology: self.topology) {
         case .accepted(let accepted, let queue):
             guard try await probe.exists(queue) else {
+                PostTrail.refused(PostMetrics.unknownSession, clientId: post.clientId, logger: self.logger)
                 try await delivery.deadLetter("post refused: no queue \(queue) (unknown or expired session)", logger: self.logger)
                 return nil
             }
             guard try await self.mayPost(accepted.login, room: accepted.room) else {
                 // Nothing reaches the room: the author hears why, in their own tab only.
+                PostTrail.refused(Refusal.Code.roomNotMember, clientId: post.clientId, logger: self.logger)
                 try await self.tellRefused(Self.notMember(accepted.room), clientId: post.clientId, queue: queue, room: accepted.room, publisher: publisher)
                 self.logger.info("post refused", metadata: ["code": "\(Refusal.Code.roomNotMember)", "room": "\(accepted.room)", "queue": "\(queue)"])
                 break
@@ -226,6 +231,7 @@ public struct LoginRole: WarrenRole {
             self.logger.debug("post accepted", metadata: ["id": "\(event.id)", "route": "\(accepted.route.rawValue)", "room": "\(event.room)"])
             return published
         case .refused(let refusal, let queue?):
+            PostTrail.refused(refusal.code, clientId: post.clientId, logger: self.logger)
             guard try await probe.exists(queue) else {
                 try await delivery.deadLetter("post refused (\(refusal)) and no queue \(queue) to tell", logger: self.logger)
                 return nil
@@ -233,6 +239,7 @@ public struct LoginRole: WarrenRole {
             try await self.tellRefused(refusal, clientId: post.clientId, queue: queue, room: post.room, publisher: publisher)
             self.logger.info("post refused", metadata: ["code": "\(refusal.code)", "queue": "\(queue)"])
         case .refused(let refusal, nil):
+            PostTrail.refused(refusal.code, clientId: post.clientId, logger: self.logger)
             try await delivery.deadLetter("post refused: \(refusal); no valid session to tell", logger: self.logger)
             return nil
         }
@@ -276,6 +283,8 @@ public struct LoginRole: WarrenRole {
         if again {
             self.logger.info("post admitted again under its first event id", metadata: ["id": "\(admission.id)", "clientId": "\(accepted.clientId)"])
         }
-        return accepted.event(id: admission.id, at: admission.at)
+        let event = accepted.event(id: admission.id, at: admission.at)
+        PostTrail.admitted(event, route: accepted.route.rawValue, logger: self.logger)
+        return event
     }
 }

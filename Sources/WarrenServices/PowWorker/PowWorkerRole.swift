@@ -4,6 +4,7 @@ import Logging
 import ProofOfWork
 import ServiceLifecycle
 import WarrenCore
+import WarrenOps
 
 /// The proof-of-work worker: consumes `<prefix>.pow.jobs` and serves `<prefix>.pow.rpc`.
 ///
@@ -42,8 +43,9 @@ public struct PowWorkerRole: WarrenRole {
     /// Solves `job`, as the wire proof.
     public func solve(_ job: PowJob) async throws -> WarrenCore.Proof {
         try await self.beforeSolving?(job)
-        let proof = try await self.solver.solve(challenge: job.challenge, bits: job.bits)
-        return WarrenCore.Proof(proof, via: job.via)
+        let proof = WarrenCore.Proof(try await self.solver.solve(challenge: job.challenge, bits: job.bits), via: job.via)
+        PowMetrics.solved(proof)
+        return proof
     }
 
     /// Consumes both queues until graceful shutdown; a proof in progress is finished first.

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import WarrenCore
+import WarrenOps
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -69,6 +70,7 @@ public struct ReverserRole: WarrenRole {
                     for: post, routingKey: delivery.routingKey, bits: self.configuration.powBits,
                     replyID: self.ids.nextString(), at: self.now()
                 )
+                PostTrail.received(post, logger: self.logger)
                 switch action {
                 case nil:
                     try await delivery.deadLetter("unknown routing key", logger: self.logger)
@@ -102,6 +104,7 @@ public struct ReverserRole: WarrenRole {
     private func prove(_ job: PowJob, replyQueue: String?, rpc: AMQPRPCClient, publisher: AMQPChannel) async throws {
         var logger = self.logger
         logger[metadataKey: "id"] = "\(job.id)"
+        logger[metadataKey: "clientId"] = "\(job.clientId)"
         let failure: String
         do {
             let delivery = try await rpc.call(

@@ -1,6 +1,7 @@
 import AMQPClient
 import Logging
 import ServiceLifecycle
+import WarrenOps
 
 /// Runs a ``WarrenRole`` as a swift-service-lifecycle `Service`, reconnecting when the
 /// connection drops (broker restart, network), with capped exponential backoff.
@@ -59,6 +60,8 @@ public struct RoleService: Service {
     public func run() async throws {
         var logger = self.logger
         logger[metadataKey: "role"] = "\(self.role.name)"
+        let readiness = ReadinessBoard.current.enroll(self.role.name)
+        defer { readiness.leave() }
         var reconnect = ReconnectState(retriesFirstConnection: self.firstConnectionRetry != nil)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let connection: AMQPConnection
@@ -76,6 +79,7 @@ public struct RoleService: Service {
             } else {
                 logger.info("connected")
             }
+            readiness.connected()
             let ended: (any Error)?
             do {
                 try await self.role.run(on: connection)
@@ -84,6 +88,7 @@ public struct RoleService: Service {
                 ended = error
             }
             try? await connection.close()
+            readiness.disconnected()
             if Task.isShuttingDownGracefully || Task.isCancelled {
                 logger.info("stopped")
                 return

@@ -2,6 +2,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import WarrenAuth
+import WarrenOps
 
 /// RabbitMQ's HTTP auth backend: `POST /auth/user`, `/auth/vhost`, `/auth/resource`, `/auth/topic`.
 ///
@@ -19,20 +20,20 @@ struct BrokerAuthRoutes: Sendable {
         let auth = router.group("auth")
         auth.post("user") { request, context in
             let form = try await Self.form(request)
-            guard let user = form["username"], let password = form["password"] else { return Self.deny }
-            return self.accounts.authenticatesBroker(user: user, password: password) ? Self.allow : Self.deny
+            guard let user = form["username"], let password = form["password"] else { return Self.answer(.user, false) }
+            return Self.answer(.user, self.accounts.authenticatesBroker(user: user, password: password))
         }
         auth.post("vhost") { request, context in
             let form = try await Self.form(request)
-            guard let policy = self.policy, let user = form["username"], let vhost = form["vhost"] else { return Self.deny }
-            return policy.allowsVhost(user: user, vhost: vhost) ? Self.allow : Self.deny
+            guard let policy = self.policy, let user = form["username"], let vhost = form["vhost"] else { return Self.answer(.vhost, false) }
+            return Self.answer(.vhost, policy.allowsVhost(user: user, vhost: vhost))
         }
         auth.post("resource") { request, context in
             let form = try await Self.form(request)
             guard let policy = self.policy, let user = form["username"], let vhost = form["vhost"], let name = form["name"],
                 let resource = form["resource"].flatMap(BrokerResource.init(rawValue:)),
                 let permission = form["permission"].flatMap(BrokerPermission.init(rawValue:))
-            else { return Self.deny }
+            else { return Self.answer(.resource, false) }
             let allowed = policy.allowsResource(user: user, vhost: vhost, resource: resource, name: name, permission: permission)
             if !allowed {
                 context.logger.info(
@@ -40,13 +41,18 @@ struct BrokerAuthRoutes: Sendable {
                     metadata: ["user": "\(user.prefix(64))", "resource": "\(resource.rawValue)", "name": "\(name.prefix(255))", "permission": "\(permission.rawValue)"]
                 )
             }
-            return allowed ? Self.allow : Self.deny
+            return Self.answer(.resource, allowed)
         }
-        auth.post("topic") { _, _ in Self.deny }
+        auth.post("topic") { _, _ in Self.answer(.topic, false) }
     }
 
     static let allow = answer("allow")
     static let deny = answer("deny")
+
+    /// The answer to one of the broker's questions, counted (``AuthMetrics``).
+    static func answer(_ check: AuthMetrics.Check, _ allowed: Bool) -> Response {
+        AuthMetrics.decided(check, allowed: allowed) ? Self.allow : Self.deny
+    }
 
     private static func answer(_ text: String) -> Response {
         Response(

@@ -1,0 +1,34 @@
+import WarrenCore
+
+/// What the PoW worker records.
+public enum PowMetrics {
+    /// A proof was found.
+    public static func solved(_ proof: Proof) {
+        WarrenMetrics.observe(.powSolveSeconds, .milliseconds(proof.elapsedMs), [("via", proof.via.rawValue)])
+        WarrenMetrics.set(.powHashRate, Double(proof.hashesPerSecond))
+    }
+}
+
+/// What the history role records.
+public enum HistoryMetrics {
+    /// A batch of `events` was committed in `duration`.
+    public static func batchWritten(events: Int, in duration: Duration) {
+        WarrenMetrics.observe(.historyBatchEvents, Double(events))
+        WarrenMetrics.observe(.historyWriteSeconds, duration)
+    }
+}
+
+/// What the web role records about the broker's questions (its HTTP auth backend).
+public enum AuthMetrics {
+    /// The broker's questions.
+    public enum Check: String, Sendable {
+        case user, vhost, resource, topic
+    }
+
+    /// One question answered; returns `allowed`, so a route can record and answer in one go.
+    @discardableResult
+    public static func decided(_ check: Check, allowed: Bool) -> Bool {
+        WarrenMetrics.count(.authDecisions, [("check", check.rawValue), ("decision", allowed ? "allow" : "deny")])
+        return allowed
+    }
+}
