@@ -92,7 +92,8 @@ struct AMQPClientBoundedWaitTests {
         defer { Task { await proxy.shutdown() } }
         var configuration = try HardeningSupport.configuration(through: proxy, name: "bounded wait: confirm")
         configuration.heartbeat = 0
-        configuration.requestTimeout = .milliseconds(Int64(500 * TestPatience.factor))  // set-up requests on a busy machine
+        // Set-up requests must be answered within it on a busy machine too (1.5 s was not).
+        configuration.requestTimeout = .milliseconds(Int64(1_000 * TestPatience.factor))
         let connection = try await AMQPConnection.connect(configuration: configuration)
         defer { Task { try? await connection.close() } }
         let channel = try await connection.openChannel()
