@@ -417,6 +417,7 @@ describe('ChatSession: rooms', () => {
     assert.deepEqual({ ...typing, clientId: undefined }, { clientId: undefined, login: 'alice', session: typing.session, room: 'ops', text: '', typing: true });
     assert.equal(typingSend.headers.persistent, undefined, 'typing notices are transient');
 
+    t.client().drop(); // no logout request to answer
     await t.session.leave();
     assert.equal(online.active, false, 'no longer counted online');
     assert.equal(t.session.rooms.openId, 'general');
