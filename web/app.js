@@ -10,7 +10,9 @@ import { attachHistory, attachSearch } from './history.js';
 import { PageState } from './page-state.js';
 import { verifyProof } from './proof.js';
 import { syncList } from './render.js';
+import { roomHistoryURL } from './rooms-api.js';
 import { newClientId, newSessionId } from './session.js';
+import { attachSidebar } from './sidebar.js';
 import { StompClient } from './stomp.js';
 
 const $ = (id) => document.getElementById(id);
@@ -54,8 +56,10 @@ const session = new ChatSession({
   verifyProof,
   newSessionId: () => newSessionId(),
   newClientId: () => newClientId(),
+  fetch: (url, init) => authorizedFetch(url, init),
 });
-const composer = new Composer({ outbox: session.outbox, page });
+// Posts go to the open room's outbox.
+const composer = new Composer({ outbox: { post: (text, options) => session.outbox.post(text, options) }, page });
 
 // ---- drawing PageState ----
 
@@ -139,9 +143,13 @@ async function authorizedFetch(url, init = {}) {
   return fetch(url, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
 }
 
+/** A page of the open room's history. */
+const openRoomHistory = (before, limit) => roomHistoryURL(session.rooms.openId, before, limit);
+
 session.history = attachHistory({
   list: ui.events,
   room: session.room,
+  url: openRoomHistory,
   receive: (event) => session.feed.receive(event), // proofs are checked as for live events
   render,
   fetch: authorizedFetch,
@@ -155,6 +163,28 @@ attachSearch({
   results: $('search-results'),
   close: $('search-close'),
 });
+
+// ---- the rooms: the sidebar, the open room's title, who is online and typing (sidebar.js) ----
+
+const sidebar = attachSidebar({ doc: document, rooms: session.rooms, page });
+session.rooms.onChange(({ switched }) => {
+  if (switched) {
+    // Another room is open: its own lines, from its own history.
+    nodes.clear();
+    ui.events.replaceChildren();
+    session.history.switchTo(session.room, openRoomHistory);
+    session.room.changed = true;
+    render();
+    ui.events.scrollTop = ui.events.scrollHeight;
+    if (session.identity) session.history.check(); // not on the way out (logout)
+  }
+  sidebar.draw();
+  const unread = session.rooms.list.totalUnread;
+  document.title = unread > 0 ? `(${unread}) Warren` : 'Warren';
+});
+const visibility = () => session.rooms.setVisible(document.visibilityState === 'visible');
+document.addEventListener('visibilitychange', visibility);
+visibility();
 
 // ---- events ----
 
@@ -185,7 +215,10 @@ ui.composeText.addEventListener('keydown', (event) => {
     ui.composeForm.requestSubmit();
   }
 });
-ui.composeText.addEventListener('input', () => composer.typed(ui.composeText.value));
+ui.composeText.addEventListener('input', () => {
+  composer.typed(ui.composeText.value);
+  session.rooms.typed(ui.composeText.value);
+});
 
 ui.events.addEventListener('click', (event) => {
   const button = event.target.closest('button[data-action]');

@@ -1,7 +1,8 @@
 // The one owner of the page's state: the configuration, the STOMP client, who is signed in to
-// the room (identity), the tab queue's subscription, and the room with what feeds it (RoomFeed)
-// and what leaves it (the one Outbox). Every change goes through a named action below; what the
-// page shows besides the room list is set through PageState. No DOM: app.js wires the page to
+// the chat (identity), the tab queue's subscription (and the online queue's, which makes the
+// person count as online), the rooms (ChatRooms: a Room and an Outbox per room opened, the list
+// with unread counts, typing, presence) and what feeds them (RoomFeed). Every change goes
+// through a named action below; what the page shows besides the rooms is set through PageState. No DOM: app.js wires the page to
 // these actions and draws, so everything here is tested with fakes (web/test/app-chat-session.test.js).
 //
 //   const session = new ChatSession({ page, auth, storage, loadConfig, createClient, verifyProof, ... });
@@ -14,13 +15,15 @@
 import { checkCredentials } from './auth.js';
 import { destinations } from './config.js';
 import { describeState } from './format.js';
+import { ChatRooms } from './chat-rooms.js';
 import { OUTBOX_LIMIT, Outbox } from './outbox.js';
 import { View } from './page-state.js';
 import { Room } from './room.js';
 import { RoomFeed } from './room-feed.js';
+import { RoomsAPI } from './rooms-api.js';
 import { clearSession, loadSession, loadUnsent, parseLoginReply, saveSession, saveUnsent } from './session.js';
 import { systemClock } from './stomp-timing.js';
-import { validatePost } from './validate.js';
+import { rules, validatePost } from './validate.js';
 
 const JSON_HEADERS = Object.freeze({ 'content-type': 'application/json' });
 
@@ -46,10 +49,11 @@ export class ChatSession {
    * @param {() => string} options.newClientId
    * @param {{now: () => number, setTimeout: Function, clearTimeout: Function}} [options.clock]
    * @param {{warn: Function}} [options.log]
-   * @param {number} [options.roomLimit] room events kept on the page (default 2000)
+   * @param {number} [options.roomLimit] room events kept on the page per room opened (default 2000)
+   * @param {typeof fetch} [options.fetch] fetch with the person's access token (the rooms API)
    */
-  constructor({ page, auth, storage, loadConfig, createClient, verifyProof, newSessionId, newClientId, clock = systemClock, log = console, roomLimit = 2000 }) {
-    Object.assign(this, { page, auth, storage, loadConfig, createClient, newSessionId, clock, log });
+  constructor({ page, auth, storage, loadConfig, createClient, verifyProof, newSessionId, newClientId, clock = systemClock, log = console, roomLimit = 2000, fetch: fetchFn = () => Promise.reject(new Error('no web server')) }) {
+    Object.assign(this, { page, auth, storage, loadConfig, createClient, newSessionId, newClientId, clock, log });
     this.config = null;
     this.dest = null;
     /** @type {import('./stomp.js').StompClient | null} */
@@ -57,21 +61,43 @@ export class ChatSession {
     /** @type {{login: string, session: string} | null} who is in the room, once logged in */
     this.identity = null;
     this.subscription = null;
-    this.room = new Room({ limit: roomLimit, pendingLimit: OUTBOX_LIMIT });
-    this.feed = new RoomFeed({ room: this.room, verifyProof, minBits: () => this.config?.powBits ?? 1, onChange: () => this._roomChanged(), log });
-    this.outbox = new Outbox({
-      room: this.room,
-      transport: this._transport(),
-      identity: () => this.identity,
-      newClientId,
-      onChange: () => this._roomChanged(),
+    this.onlineSubscription = null;
+    const transport = this._transport();
+    this.rooms = new ChatRooms({
+      page,
+      api: new RoomsAPI({ fetch: fetchFn }),
       clock,
+      log,
+      makeView: (roomId) => {
+        const room = new Room({ limit: roomLimit, pendingLimit: OUTBOX_LIMIT });
+        const outbox = new Outbox({ room, roomId, transport, identity: () => this.identity, newClientId, onChange: () => this._roomChanged(), clock });
+        return { room, outbox };
+      },
+      sendTyping: (roomId) => this._sendTyping(roomId),
+    });
+    this.feed = new RoomFeed({
+      roomOf: (id) => this.rooms.views.get(id)?.room,
+      onEvent: (event, source) => this.rooms.eventArrived(event, source),
+      verifyProof,
+      minBits: () => this.config?.powBits ?? 1,
+      onChange: () => this._roomChanged(),
+      log,
     });
     /** Earlier messages at the top of the list (attachHistory); the page sets it. */
     this.history = { check() {}, reset() {} };
     this._lastRelogin = -Infinity;
     this._savedUnsent = ''; // what saveUnsent last stored
     this._roomListeners = new Set();
+  }
+
+  /** The open room's Room. */
+  get room() {
+    return this.rooms.current.room;
+  }
+
+  /** The open room's Outbox. */
+  get outbox() {
+    return this.rooms.current.outbox;
   }
 
   /**
@@ -183,11 +209,14 @@ export class ChatSession {
       }
       page.setMe(this.identity.login);
       // Posts an earlier page of this tab wrote but could not get confirmed go out now, once.
-      const unsent = loadUnsent(this.storage, this.identity.session, OUTBOX_LIMIT);
-      this.outbox.restore(unsent.filter((post) => validatePost(post.text).ok));
+      const unsent = loadUnsent(this.storage, this.identity.session, OUTBOX_LIMIT).filter((post) => validatePost(post.text).ok);
+      for (const roomId of new Set(unsent.map((post) => post.room ?? this.rooms.openId))) {
+        this.rooms.view(roomId).outbox.restore(unsent.filter((post) => (post.room ?? this.rooms.openId) === roomId));
+      }
       page.showView(View.room);
       this._roomChanged();
       this.history.check();
+      void this.rooms.load();
       page.focus('compose-text');
       return true;
     } finally {
@@ -204,9 +233,11 @@ export class ChatSession {
     const { page } = this;
     const identity = this.identity;
     page.setLeaving(true);
-    this.outbox.reset();
+    for (const view of this.rooms.views.values()) view.outbox.reset();
     this.subscription?.unsubscribe();
     this.subscription = null;
+    this.onlineSubscription?.unsubscribe();
+    this.onlineSubscription = null;
     if (identity && this.client?.connected) {
       try {
         await this._loginRequest('logout', identity, { timeoutMs: LOGOUT_TIMEOUT_MS });
@@ -219,6 +250,7 @@ export class ChatSession {
     this.identity = null;
     clearSession(this.storage);
     this.feed.clear();
+    this.rooms.clear();
     this._savedUnsent = '';
     this._emitRoomChange({ cleared: true });
     this.history.reset();
@@ -247,7 +279,7 @@ export class ChatSession {
     switch (detail.state) {
       case 'connected':
         page.hideBanner();
-        this.outbox.connected();
+        for (const view of this.rooms.views.values()) view.outbox.connected();
         this._roomChanged();
         break;
       case 'reconnecting':
@@ -303,7 +335,10 @@ export class ChatSession {
   /** Keeps the posts the broker has not confirmed in sessionStorage, for a reload to send. */
   keepUnsent() {
     if (!this.identity) return;
-    const posts = this.outbox.unconfirmed();
+    const posts = [];
+    for (const [roomId, view] of this.rooms.views) {
+      for (const post of view.outbox.unconfirmed()) posts.push(roomId === rules.generalRoom ? post : { ...post, room: roomId });
+    }
     const value = posts.length > 0 ? JSON.stringify({ session: this.identity.session, posts }) : '';
     if (value !== this._savedUnsent) this._savedUnsent = saveUnsent(this.storage, this.identity.session, posts);
   }
@@ -329,7 +364,8 @@ export class ChatSession {
     if (!reply.ok) return { ...reply, refused: true };
     this.identity = { login: reply.login || identity.login, session: identity.session };
     saveSession(this.storage, this.identity);
-    this.room.me = this.identity.login;
+    this.rooms.me = this.identity.login;
+    this._beOnline(reply.online);
     this._subscribe(reply.queue);
     return { ok: true };
   }
@@ -358,6 +394,27 @@ export class ChatSession {
       prefetch: PREFETCH,
       onError: () => this.relogin(), // the queue is gone (expired): log in again, which declares it anew
     });
+  }
+
+  /**
+   * Subscribes to the person's online queue, which carries no messages: the consumer is what
+   * makes them count as online while this tab is connected (docs/design.md, presence). A login
+   * service that names none (an older one) leaves this tab uncounted.
+   */
+  _beOnline(queue) {
+    if (!queue || this.onlineSubscription?.destination === this.dest.queue(queue)) return;
+    this.onlineSubscription?.unsubscribe();
+    this.onlineSubscription = this.client.subscribe(this.dest.queue(queue), () => {}, { ack: 'auto', prefetch: 1 });
+    this.onlineSubscription.destination = this.dest.queue(queue);
+  }
+
+  /** One typing notice for `roomId` (the login service lets one per tab per typingIntervalMs through). */
+  _sendTyping(roomId) {
+    if (!this.identity || !this.client?.connected) return;
+    const { login, session } = this.identity;
+    const notice = { clientId: this.newClientId(), login, session, text: '', typing: true };
+    if (roomId !== rules.generalRoom) notice.room = roomId;
+    this.client.send(this.dest.inbox, JSON.stringify(notice), this._sendHeaders()).catch((error) => this.log.warn('[warren] a typing notice was not sent', error.message));
   }
 
   /** Every connection, the first and each reconnect, signs in as the person with a fresh token. */

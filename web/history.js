@@ -67,15 +67,17 @@ export async function fetchEvents(fetchFn, url) {
 export class HistoryLoader {
   /**
    * @param {{room: import('./room.js').Room, receive: (event: object) => {accepted: boolean},
-   *   fetch: typeof fetch, pageSize?: number}} options `receive` takes one event in as a live
-   *   one is (RoomFeed.receive: de-duplicated, proof checked)
+   *   fetch: typeof fetch, pageSize?: number, url?: (before: string | undefined, limit: number) => string}} options
+   *   `receive` takes one event in as a live one is (RoomFeed.receive: de-duplicated, proof
+   *   checked); `url` names a page of history (default: general's, /api/history)
    */
-  constructor({ room, receive, fetch: fetchFn, pageSize = HISTORY_PAGE }) {
+  constructor({ room, receive, fetch: fetchFn, pageSize = HISTORY_PAGE, url = historyURL }) {
     if (typeof receive !== 'function') throw new TypeError('a HistoryLoader needs receive(event), which checks proofs');
     this.room = room;
     this.receive = receive;
     this.fetch = fetchFn;
     this.pageSize = pageSize;
+    this.url = url;
     this.reset();
   }
 
@@ -108,7 +110,7 @@ export class HistoryLoader {
     this.error = '';
     let events;
     try {
-      events = await fetchEvents(this.fetch, historyURL(this.room.oldestId, this.pageSize));
+      events = await fetchEvents(this.fetch, this.url(this.room.oldestId, this.pageSize));
     } catch (error) {
       if (generation === this._generation) {
         this.status = HistoryStatus.failed;
@@ -142,12 +144,14 @@ const NEAR_TOP = 40;
  * Loads earlier events whenever the room list is scrolled (or sits) at its top, keeping what the
  * person was looking at in place, and shows the loader's status in a fixed first line of the list.
  * @param {{list: HTMLElement, room: import('./room.js').Room, receive: (event: object) => {accepted: boolean},
- *   render: () => void, fetch?: typeof fetch}} options `receive` takes an event in (RoomFeed.receive);
- *   `render` draws the room at once (syncList)
- * @returns {{check: () => void, reset: () => void, loader: HistoryLoader}}
+ *   render: () => void, fetch?: typeof fetch, url?: (before: string | undefined, limit: number) => string}} options
+ *   `receive` takes an event in (RoomFeed.receive); `render` draws the room at once (syncList);
+ *   `url` names a page of history
+ * @returns {{check: () => void, reset: () => void, switchTo: (room: import('./room.js').Room,
+ *   url: (before: string | undefined, limit: number) => string) => void, loader: HistoryLoader}}
  */
-export function attachHistory({ list, room, receive, render, fetch: fetchFn = globalThis.fetch.bind(globalThis) }) {
-  const loader = new HistoryLoader({ room, receive, fetch: fetchFn });
+export function attachHistory({ list, room, receive, render, url, fetch: fetchFn = globalThis.fetch.bind(globalThis) }) {
+  const loader = new HistoryLoader({ room, receive, fetch: fetchFn, url });
   const line = el(list.ownerDocument, 'li', 'history-status');
   line.dataset.fixed = '';
   line.setAttribute('role', 'status');
@@ -178,6 +182,14 @@ export function attachHistory({ list, room, receive, render, fetch: fetchFn = gl
   return {
     check: () => void check(),
     reset: () => {
+      loader.reset();
+      if (!list.contains(line)) list.prepend(line);
+      show();
+    },
+    // Another room opened: its own history, from its oldest event shown.
+    switchTo: (nextRoom, nextURL) => {
+      loader.room = nextRoom;
+      loader.url = nextURL;
       loader.reset();
       if (!list.contains(line)) list.prepend(line);
       show();

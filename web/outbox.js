@@ -10,6 +10,7 @@
 //   outbox.connected();                        // on every (re)connect
 
 import { PendingStatus } from './room.js';
+import { rules } from './validate.js';
 
 /** The most posts that may wait at once (pending in the room: waiting, sending or not sent). */
 export const OUTBOX_LIMIT = 100;
@@ -25,14 +26,15 @@ export class Outbox {
    *   `send` sends one post while connected (resolves on the broker's RECEIPT; rejects with code
    *   `not-connected` when it could not even go out)
    * @param {() => {login: string, session: string}} options.identity who is posting
+   * @param {string} [options.roomId] the room the posts go to (absent: general, which posts name by leaving `room` out)
    * @param {() => string} options.newClientId
    * @param {() => void} [options.onChange] called after a pending entry changed asynchronously
    * @param {{setTimeout: Function, clearTimeout: Function}} [options.clock]
    * @param {number} [options.settleMs] wait after reconnecting before resending a lost post (default 1500)
    * @param {number} [options.maxAttempts] sends per post before giving up (default 2)
    */
-  constructor({ room, transport, identity, newClientId, onChange = () => {}, clock = globalThis, settleMs = 1500, maxAttempts = 2 }) {
-    Object.assign(this, { room, transport, identity, newClientId, onChange, clock, settleMs, maxAttempts });
+  constructor({ room, transport, identity, newClientId, roomId, onChange = () => {}, clock = globalThis, settleMs = 1500, maxAttempts = 2 }) {
+    Object.assign(this, { room, transport, identity, newClientId, roomId, onChange, clock, settleMs, maxAttempts });
     this._attempts = new Map(); // clientId -> sends so far
     this._lost = new Set(); // clientIds to send again a moment after reconnecting
     this._timer = null;
@@ -139,6 +141,7 @@ export class Outbox {
     this._attempts.set(clientId, attempts);
     const { login, session } = this.identity();
     const payload = { text: entry.pending.text, clientId, login, session };
+    if (this.roomId && this.roomId !== rules.generalRoom) payload.room = this.roomId;
     this.room.setPendingStatus(clientId, PendingStatus.sending);
     Promise.resolve()
       .then(() => this.transport.send(payload))

@@ -28,6 +28,8 @@ export class PageState {
     /** A logout is under way (its button is disabled). */
     this.leaving = false;
     this.composeError = '';
+    /** The sidebar's last word: what an action did, or why the server refused it. */
+    this.roomsMessage = { text: '', error: false };
     this.composeCount = { text: '', over: false };
     this._effects = []; // one-shot orders for the DOM: focus a field, fill in the name
     this._listeners = new Set();
@@ -105,6 +107,12 @@ export class PageState {
 
   setComposeError(text) {
     this.composeError = text;
+    this._changed();
+  }
+
+  /** @param {string} text '' for none @param {boolean} [error] a refusal (shown as an alert) */
+  setRoomsMessage(text, error = false) {
+    this.roomsMessage = { text, error };
     this._changed();
   }
 

@@ -1,9 +1,12 @@
-// What flows into the Room, from every source alike: live deliveries from the tab's queue (one
-// event, or a backfill bundle of many), and pages of history. Each event is de-duplicated by the
-// Room and has its proof checked with WebCrypto; a delivery is acknowledged once it is drawn,
-// and never on a later connection than the one that brought it (the broker redelivers it).
+// What flows into the rooms, from every source alike: live deliveries from the tab's queue (one
+// event, or a backfill bundle of many), and pages of history. A tab gets every room its person
+// belongs to; each event goes to the Room of its room when the page holds one (`roomOf`), is
+// de-duplicated by that Room and has its proof checked with WebCrypto. Every event, and the
+// transient notices (typing, rooms), is also told to `onEvent` (unread counts, typing, presence).
+// A delivery is acknowledged once it is drawn, and never on a later connection than the one that
+// brought it (the broker redelivers it).
 //
-//   const feed = new RoomFeed({ room, verifyProof, minBits: () => config.powBits, onChange });
+//   const feed = new RoomFeed({ roomOf: (id) => rooms.get(id), verifyProof, minBits, onChange, onEvent });
 //   subscribe(queue, (message) => feed.delivered(message));
 //   render(); feed.drawn();              // acknowledges what is now on the screen
 //   feed.connectionLost();               // unacknowledged deliveries are the broker's again
@@ -13,31 +16,34 @@ import { rules } from './validate.js';
 /** The kind of a delivery that carries a backlog: `{"kind": "backfill", "events": [...]}`, oldest first. */
 export const BACKFILL_KIND = 'backfill';
 
-/** The room this page shows: events without a `room` are its (docs/design.md, rooms). */
+/** The room of events that name none (docs/design.md, rooms). */
 export const PAGE_ROOM = rules.generalRoom;
-/** Kinds that are no line of the feed: typing notices and personal notices about rooms. */
-const NOT_LINES = new Set(['typing', 'rooms']);
+/** Kinds that are no line of a room: typing notices and personal notices about rooms. */
+export const NOTICE_KINDS = new Set(['typing', 'rooms']);
 
 /**
- * Whether an event is a line of this page's room: its room is general's (or unnamed) and it is
- * not a transient notice. A tab gets every room its person belongs to; this page shows general.
+ * The room an event belongs to: its `room`, or general when it names none.
  * @param {unknown} value parsed JSON
  */
-export function belongsOnPage(value) {
-  return (value?.room ?? PAGE_ROOM) === PAGE_ROOM && !NOT_LINES.has(value?.kind);
+export function roomOfEvent(value) {
+  return typeof value?.room === 'string' && value.room !== '' ? value.room : PAGE_ROOM;
 }
 
 export class RoomFeed {
   /**
    * @param {object} options
-   * @param {import('./room.js').Room} options.room
+   * @param {import('./room.js').Room} [options.room] the one Room, general's (when no `roomOf`)
+   * @param {(id: string) => import('./room.js').Room | undefined} [options.roomOf] the Room the
+   *   page holds for a room id, if any
+   * @param {(event: object, source: {live: boolean}) => void} [options.onEvent] every event and
+   *   notice, before it goes to its Room; `live` for single deliveries (not backfill or history)
    * @param {(event: object, options: {minBits: number}) => Promise<{status: string, reason?: string}>} options.verifyProof
    * @param {() => number} [options.minBits] the deployment's proof bits (config.powBits)
    * @param {() => void} [options.onChange] the room changed: draw it soon
    * @param {{warn: Function}} [options.log]
    */
-  constructor({ room, verifyProof, minBits = () => 1, onChange = () => {}, log = console }) {
-    Object.assign(this, { room, verifyProof, minBits, onChange, log });
+  constructor({ room, roomOf = (id) => (id === PAGE_ROOM ? room : undefined), onEvent = () => {}, verifyProof, minBits = () => 1, onChange = () => {}, log = console }) {
+    Object.assign(this, { room, roomOf, onEvent, verifyProof, minBits, onChange, log });
     this._toAck = []; // deliveries taken in but not drawn yet
   }
 
@@ -57,7 +63,7 @@ export class RoomFeed {
     if (value?.kind === BACKFILL_KIND && Array.isArray(value.events)) {
       for (const event of value.events) this.receive(event);
     } else if (value !== undefined) {
-      this.receive(value);
+      this.receive(value, { live: true });
     }
     this._toAck.push(message);
     this.onChange();
@@ -66,11 +72,14 @@ export class RoomFeed {
   /**
    * Takes in one room event from any source (live, backfill, history) and checks its proof.
    * @param {unknown} value parsed JSON
+   * @param {{live?: boolean}} [source] `live` for a single delivery from the tab's queue
    * @returns {ReturnType<import('./room.js').Room['receive']>}
    */
-  receive(value) {
-    if (!belongsOnPage(value)) return { accepted: false, reason: 'elsewhere' };
-    const result = this.room.receive(value);
+  receive(value, { live = false } = {}) {
+    if (value && typeof value === 'object') this.onEvent(value, { live });
+    const room = NOTICE_KINDS.has(value?.kind) ? undefined : this.roomOf(roomOfEvent(value));
+    if (!room) return { accepted: false, reason: 'elsewhere' };
+    const result = room.receive(value);
     if (!result.accepted && result.reason === 'malformed') {
       this.log.warn('[warren] a room event of an unexpected shape was dropped', value);
     }
@@ -94,11 +103,12 @@ export class RoomFeed {
   /** Forgets everything (logout). */
   clear() {
     this._toAck.length = 0;
-    this.room.clear();
+    this.room?.clear();
   }
 
   _checkProof(event) {
-    const { room } = this;
+    const room = this.roomOf(roomOfEvent(event));
+    if (!room) return;
     room.setProofCheck(event.id, { status: 'checking' });
     Promise.resolve()
       .then(() => this.verifyProof(event, { minBits: this.minBits() }))

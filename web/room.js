@@ -91,6 +91,11 @@ export class Room {
     return this._list[0]?.event.id;
   }
 
+  /** The id of the newest room event shown (what reading the room reaches), or undefined. */
+  get newestId() {
+    return this._list.at(-1)?.event.id;
+  }
+
   /** Number of top-level room events held. */
   get size() {
     return this._list.length;

@@ -86,7 +86,7 @@ export function clearSession(storage) {
 /**
  * Reads the login service's reply.
  * @param {string} body
- * @returns {{ok: true, queue: string, login: string, session: string} | {ok: false, code: string, message: string}}
+ * @returns {{ok: true, queue: string, login: string, session: string, online?: string} | {ok: false, code: string, message: string}}
  */
 export function parseLoginReply(body) {
   let reply;
@@ -96,7 +96,9 @@ export function parseLoginReply(body) {
     return { ok: false, code: 'reply.malformed', message: 'The login service sent a reply that is not JSON.' };
   }
   if (reply?.ok === true && typeof reply.queue === 'string' && reply.queue.length > 0) {
-    return { ok: true, queue: reply.queue, login: String(reply.login ?? ''), session: String(reply.session ?? '') };
+    const parsed = { ok: true, queue: reply.queue, login: String(reply.login ?? ''), session: String(reply.session ?? '') };
+    // The person's online queue, which the tab subscribes to in order to count as online.
+    return typeof reply.online === 'string' && reply.online !== '' ? { ...parsed, online: reply.online } : parsed;
   }
   if (reply?.ok === false) {
     const message = typeof reply.error === 'string' && reply.error ? reply.error : 'The login service refused the login.';
@@ -129,7 +131,7 @@ export function saveUnsent(storage, session, posts) {
  * @param {Storage} storage
  * @param {string} session
  * @param {number} [limit] at most this many (the oldest first)
- * @returns {{clientId: string, text: string, proof: boolean}[]}
+ * @returns {{clientId: string, text: string, proof: boolean, room?: string}[]}
  */
 export function loadUnsent(storage, session, limit = 100) {
   try {
@@ -138,7 +140,7 @@ export function loadUnsent(storage, session, limit = 100) {
     return saved.posts
       .filter((p) => typeof p?.clientId === 'string' && p.clientId !== '' && typeof p.text === 'string')
       .slice(0, limit)
-      .map((p) => ({ clientId: p.clientId, text: p.text, proof: p.proof === true }));
+      .map((p) => ({ clientId: p.clientId, text: p.text, proof: p.proof === true, ...(typeof p.room === 'string' ? { room: p.room } : {}) }));
   } catch {
     return [];
   }

@@ -21,7 +21,8 @@ public enum BrokerPermission: String, Sendable, Hashable {
 /// The broker rights of a signed-in person, decided without I/O.
 ///
 /// A person may configure and read the server-named reply queues a `/temp-queue/` makes
-/// (`amq.gen-*`), read their own tab queues (`<prefix>.user.<name>.<session>`), and write to the
+/// (`amq.gen-*`), read their own tab queues (`<prefix>.user.<name>.<session>`) and online queue
+/// (`<prefix>.user.<name>.online`, which carries no messages), and write to the
 /// login and inbox queues through the default exchange; nothing else. Topic checks (which only
 /// topic exchanges make) are always denied.
 public struct BrokerPolicy: Sendable, Hashable {
@@ -55,7 +56,7 @@ public struct BrokerPolicy: Sendable, Hashable {
         case (.queue, .configure):
             return Self.isServerNamed(name)
         case (.queue, .read):
-            return Self.isServerNamed(name) || isOwnTabQueue(name, of: user)
+            return Self.isServerNamed(name) || isOwnTabQueue(name, of: user) || name == topology.onlineQueue(login: user)
         case (.queue, .write):
             // Written through the default exchange; the queue check is for bindings, which
             // need read on a source exchange the user never has.

@@ -82,20 +82,27 @@ public struct LoginReply: WireMessage, Hashable {
     public var error: String?
     /// The refusal code, on failure.
     public var code: String?
+    /// On success, the person's online queue (``Topology/onlineQueue(login:)``): the tab
+    /// subscribes to it to be counted online while it is connected.
+    public var online: String?
 
-    /// Creates a reply; prefer ``success(queue:login:session:)`` and ``failure(_:)``.
-    public init(ok: Bool, queue: String? = nil, login: String? = nil, session: String? = nil, error: String? = nil, code: String? = nil) {
+    /// Creates a reply; prefer ``success(queue:login:session:online:)`` and ``failure(_:)``.
+    public init(
+        ok: Bool, queue: String? = nil, login: String? = nil, session: String? = nil, error: String? = nil, code: String? = nil,
+        online: String? = nil
+    ) {
         self.ok = ok
         self.queue = queue
         self.login = login
         self.session = session
         self.error = error
         self.code = code
+        self.online = online
     }
 
-    /// A success naming the tab's queue.
-    public static func success(queue: String, login: String, session: String) -> LoginReply {
-        LoginReply(ok: true, queue: queue, login: login, session: session)
+    /// A success naming the tab's queue (and the person's online queue, when declared).
+    public static func success(queue: String, login: String, session: String, online: String? = nil) -> LoginReply {
+        LoginReply(ok: true, queue: queue, login: login, session: session, online: online)
     }
 
     /// A failure carrying the refusal's message and code.

@@ -93,6 +93,17 @@ public struct Topology: Sendable, Hashable {
         userQueuePrefix(login: login) + session
     }
 
+    /// A person's online queue `<prefix>.user.<login>.online`: nothing is ever routed to it;
+    /// each signed-in tab of theirs subscribes to it, so its consumer count is the number of
+    /// their tabs connected now, and the broker drops a tab's consumer when its socket closes.
+    /// `online` is no session id (those are 22 characters or more), so no tab queue has this name.
+    public func onlineQueue(login: String) -> String {
+        userQueuePrefix(login: login) + Self.onlineQueueSuffix
+    }
+
+    /// The last part of ``onlineQueue(login:)``.
+    public static let onlineQueueSuffix = "online"
+
     /// The login and session of a user queue name, or nil if the name is not one.
     ///
     /// Session ids have no dots, so the last dot separates them even when the login has some.

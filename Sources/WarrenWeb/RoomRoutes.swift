@@ -17,7 +17,7 @@ import Foundation
 /// - `POST /api/rooms` `{"name", "visibility": "public" | "private"}`: a new room, its maker a member;
 /// - `POST /api/rooms/{id}/join`, `/leave`, `/invite` `{"name"}`, `/read` `{"id"}`;
 /// - `POST /api/dm` `{"name"}`: the direct-message room with that person, made on first use;
-/// - `GET /api/rooms/{id}/history?before=ID&limit=N`, `GET /api/rooms/{id}/members`;
+/// - `GET /api/rooms/{id}/history?before=ID&limit=N`, `GET /api/rooms/{id}/members` (with who is online);
 /// - `POST /api/rooms/{id}/messages` `{"text", "clientId"?}`: as `POST /api/messages`, in that room.
 ///
 /// Every request needs the bearer access token (401). The store says who belongs where; a change
@@ -79,6 +79,8 @@ public enum RoomRoutes {
     struct MembersReply: Encodable {
         var ok = true
         var members: [String]
+        /// The members with a tab connected now; absent when the broker could not be asked.
+        var online: [String]?
     }
 
     struct Failure: Error {
@@ -122,8 +124,7 @@ public enum RoomRoutes {
             try await Self.read(try Self.roomID(context), request, login, deps)
         })
         router.get("api/rooms/:id/members", use: route { _, login, context in
-            let room = try await Self.memberRoom(try Self.roomID(context), login, deps)
-            return try apiJSON(MembersReply(members: try await deps.store.rooms.members(of: room.id, limit: listLimit)), headers: noStore)
+            try await Self.members(try Self.roomID(context), login, deps)
         })
         router.get("api/rooms/:id/history", use: route { request, login, context in
             try await Self.history(try Self.roomID(context), request, login, deps)
@@ -222,6 +223,14 @@ public enum RoomRoutes {
             try? await deps.routing?.notify(login, Self.notice(login, room, "read", deps, inReplyTo: eventID))
         }
         return try apiJSON(RoomReply(room: room), headers: noStore)
+    }
+
+    static func members(_ id: String, _ login: String, _ deps: Dependencies) async throws -> Response {
+        let room = try await Self.memberRoom(id, login, deps)
+        let members = try await deps.store.rooms.members(of: room.id, limit: listLimit)
+        // Who is online is a nicety: without the broker the members are still listed.
+        let online = try? await deps.routing?.online(members)
+        return try apiJSON(MembersReply(members: members, online: online.map { members.filter($0.contains) }), headers: noStore)
     }
 
     static func history(_ id: String, _ request: Request, _ login: String, _ deps: Dependencies) async throws -> Response {

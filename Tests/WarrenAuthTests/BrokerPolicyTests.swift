@@ -31,6 +31,14 @@ struct BrokerPolicyTests {
         #expect(!allows(.queue, "other.user.alice.\(session)", .read))
     }
 
+    @Test func onlyOwnOnlineQueueMayBeRead() {
+        #expect(allows(.queue, "chat.user.alice.online", .read))
+        #expect(!allows(.queue, "chat.user.bob.online", .read))
+        #expect(!allows(.queue, "chat.user.alice.online.online", .read), "alice.online's online queue")
+        #expect(!allows(.queue, "chat.user.alice.online", .configure))
+        #expect(!allows(.queue, "chat.user.alice.online", .write))
+    }
+
     @Test func onlyLoginAndInboxMayBeWrittenThroughTheDefaultExchange() {
         #expect(allows(.exchange, "amq.default", .write))
         #expect(allows(.queue, "chat.login", .write))

@@ -46,6 +46,15 @@ struct TopologyTests {
         #expect(topology.parseUserQueue("other.user.alice.q83vEjRWeJCrze8SNFZ4kA") == nil)
     }
 
+    @Test("a person's online queue is no tab queue: it does not parse as one")
+    func onlineQueue() throws {
+        let topology = try Topology()
+        #expect(topology.onlineQueue(login: "alice") == "chat.user.alice.online")
+        #expect(topology.parseUserQueue(topology.onlineQueue(login: "alice")) == nil)
+        // "a.b"'s online queue reads like "a"'s tab "b.online", which no valid session id makes.
+        #expect(throws: Refusal.self) { try Validation.session("b.online") }
+    }
+
     @Test("bad prefixes are refused", arguments: ["", ".chat", "chat.", "a..b", "chat room", "chat/x", "chät", String(repeating: "a", count: 65), Array(repeating: "abcdefgh", count: 15).joined(separator: ".")])
     func badPrefixes(prefix: String) {
         #expect(throws: Refusal.self) { try Topology(prefix: prefix) }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Warren's real-browser end-to-end test: headless Chromium sessions (alice and bob, later carol,
-a new tab) against a running `warren up` (with its history role) and its broker. They register through the page and chat as themselves: the
+a new tab; then rooms and direct messages among the three, rooms_steps.py) against a running `warren up` (with its history role) and its broker. They register through the page and chat as themselves: the
 page connects to the broker with its name and access token, and the broker asks that warren
 (with broker auth, WARREN_BROKER_AUTH, on as by default: scripts/test-browser leaves it unset).
 
@@ -40,6 +40,8 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+import rooms_steps
+
 WAIT = float(os.environ.get("WARREN_BROWSER_WAIT", "20"))  # seconds, per waited-for condition
 
 # Severe console lines that are expected and allowed, with why. Kept empty unless a run shows
@@ -48,6 +50,9 @@ ALLOWED_SEVERE = [
     # A WebSocket that the page closes while it is being unloaded (the reload step) may be
     # reported by Chromium as an error on the dying page; it is not the page's fault.
     r"WebSocket connection to '.*' failed: WebSocket is closed before the connection is established",
+    # The rooms step R6 asks for a direct message with nobody: the server answers 404 (and the
+    # page shows its refusal), which Chromium reports as a failed resource.
+    r"/api/dm - Failed to load resource: the server responded with a status of 404",
 ]
 
 # A structured picture of the room list, read from the DOM (what a person sees).
@@ -168,7 +173,9 @@ const line = list.querySelector(':scope > li.history-status');
 return line && !line.hidden ? line.textContent : '';
 """
 
-OFFLINE_SEVERE = r"WebSocket connection to '.*' failed: .*net::ERR_INTERNET_DISCONNECTED"
+# The WebSocket's reconnect attempts, and the rooms API's requests (the read position), fail so
+# while the page is cut off.
+OFFLINE_SEVERE = r"(WebSocket connection to '.*' failed: |/api/rooms/.* - Failed to load resource: ).*net::ERR_INTERNET_DISCONNECTED"
 
 
 def parse_ms(text):
@@ -735,6 +742,10 @@ def main():
         run.step("12. carol, a new tab, sees the latest posts at once (backfill), each once", h12)
         run.step("13. carol scrolls to the top: earlier posts load, in order, up to 'Beginning of the room'", h13)
         run.step("14. carol's search finds bob's earlier post, as text; Escape closes the results", h14)
+        if len(users) > 2 and users[2].name == "carol":
+            rooms_steps.steps(run, alice, bob, users[2], args.artifacts)
+        else:
+            run.step("R. rooms (alice, bob and carol)", lambda: (_ for _ in ()).throw(Failure("carol's tab did not start")))
         run.step("10. no JavaScript errors in any console", s10)
         run.step("11. at phone width (390 px) nothing sticks out sideways", s11)
         run.step("15. alice logs out: the sign-in form, also after a reload (the sign-in is revoked)", s12)

@@ -17,7 +17,7 @@ const id = (n) => `01JF${String(n).padStart(22, '0')}`;
 const event = (n, fields) => ({ id: id(n), kind: 'message', from: 'bob', text: `t${n}`, at: '2026-11-23T11:20:00.123Z', ...fields });
 const quiet = { warn: () => {} };
 
-function setup({ config = CONFIG, resumes = null, storage = new MemoryStorage() } = {}) {
+function setup({ config = CONFIG, resumes = null, storage = new MemoryStorage(), fetch } = {}) {
   const page = new PageState();
   const auth = new FakeAuth({ resumes });
   const clock = new FakeClock();
@@ -44,6 +44,7 @@ function setup({ config = CONFIG, resumes = null, storage = new MemoryStorage() 
     newClientId: () => `post-${++posts}`,
     clock,
     log: quiet,
+    fetch,
   });
   const changes = [];
   session.onRoomChange((change) => changes.push(change));
@@ -372,5 +373,53 @@ describe('ChatSession: leaving', () => {
     await t.session.leave();
     assert.equal(t.client().requests.length, 0);
     assert.equal(t.page.view, 'login');
+  });
+});
+
+describe('ChatSession: rooms', () => {
+  /** The web server's rooms API: alice is in general and ops. */
+  const roomsFetch = (calls) => async (url, init = {}) => {
+    calls.push(`${init.method ?? 'GET'} ${url}`);
+    const body = url === '/api/rooms'
+      ? { ok: true, rooms: [{ id: 'general', name: 'general', visibility: 'public', unread: 0 }, { id: 'ops', name: 'ops', visibility: 'private', unread: 1 }], publicRooms: [] }
+      : { ok: true, members: ['alice', 'bob'], online: ['alice'] };
+    return { ok: true, status: 200, json: async () => body };
+  };
+
+  it('counts as online through the online queue, routes events by room, and posts and types in the open room', async () => {
+    const calls = [];
+    const t = setup({ fetch: roomsFetch(calls) });
+    await t.session.start();
+    await t.session.authenticate({ name: 'alice', password: 'a good password' });
+    const entering = t.session.enterAs('alice');
+    await admit(t, { online: 'chat.user.alice.online' });
+    assert.equal(await entering, true);
+    await flush();
+    const online = t.client().subscriptions.find((s) => s.destination === '/amq/queue/chat.user.alice.online');
+    assert.deepEqual(online?.options, { ack: 'auto', prefetch: 1 });
+    assert.ok(calls.includes('GET /api/rooms'));
+
+    t.client().deliver(event(1, { room: 'ops' }));
+    t.client().deliver(event(2));
+    assert.deepEqual(t.session.room.entries().map((e) => e.event.id), [id(2)], 'general shows general\'s');
+    assert.equal(t.session.rooms.list.room('ops').unread, 2);
+
+    assert.equal(await t.session.rooms.open('ops'), true);
+    assert.deepEqual(t.session.room.entries(), [], 'ops was not held before it opened: its history loads');
+    t.session.outbox.post('to ops');
+    t.session.rooms.typed('x');
+    await flush();
+    const post = t.client().sends.find((s) => !s.body.typing).body;
+    const typingSend = t.client().sends.find((s) => s.body.typing);
+    const typing = typingSend.body;
+    assert.equal(post.room, 'ops');
+    assert.equal(post.text, 'to ops');
+    assert.deepEqual({ ...typing, clientId: undefined }, { clientId: undefined, login: 'alice', session: typing.session, room: 'ops', text: '', typing: true });
+    assert.equal(typingSend.headers.persistent, undefined, 'typing notices are transient');
+
+    t.client().drop(); // no logout request to answer
+    await t.session.leave();
+    assert.equal(online.active, false, 'no longer counted online');
+    assert.equal(t.session.rooms.openId, 'general');
   });
 });

@@ -29,7 +29,7 @@ describe('the page\'s files', () => {
 
   it('name every element app.js looks up', () => {
     const html = read('index.html');
-    const ids = [...read('app.js').matchAll(/\$\('([^']+)'\)/g)].map((m) => m[1]);
+    const ids = ['app.js', 'sidebar.js'].flatMap((name) => [...read(name).matchAll(/\$\('([^']+)'\)/g)].map((m) => m[1]));
     assert.ok(ids.length > 10);
     for (const id of ids) assert.match(html, new RegExp(`id="${id}"`), id);
   });

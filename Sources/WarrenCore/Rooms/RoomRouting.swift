@@ -8,4 +8,7 @@ public protocol RoomRouting: Sendable {
     func unbind(_ login: String, room: String) async throws
     /// Sends `event` (a `rooms` notice) to every tab of `login` through their own exchange.
     func notify(_ login: String, _ event: RoomEvent) async throws
+    /// Which of `logins` have at least one tab connected now (the consumers on their online
+    /// queues, `Topology.onlineQueue(login:)`), possibly as seen a few seconds ago.
+    func online(_ logins: [String]) async throws -> Set<String>
 }

@@ -46,6 +46,15 @@ public struct TopologyDeclarer: Sendable {
         ]
     }
 
+    /// Arguments of a person's online queue: it lives as long as an unused tab queue, and holds
+    /// nothing (a message published to it by mistake is dropped at once).
+    public var onlineQueueArguments: FieldTable {
+        [
+            "x-expires": .int64(Int64(self.userQueueTTLMs)),
+            "x-max-length": .int64(0),
+        ]
+    }
+
     /// Arguments of the cron election queue: one active consumer at a time.
     public var cronQueueArguments: FieldTable {
         ["x-single-active-consumer": .bool(true)]
@@ -115,6 +124,12 @@ public struct TopologyDeclarer: Sendable {
         for room in rooms {
             try await channel.exchangeBind(destination: person, source: self.topology.rooms, routingKey: Topology.roomKey(room))
         }
+    }
+
+    /// Declares `login`'s online queue (``Topology/onlineQueue(login:)``), bound to nothing: the
+    /// consumers on it are their connected tabs. Idempotent.
+    public func declareOnlineQueue(_ login: String, on channel: AMQPChannel) async throws {
+        try await channel.queueDeclare(self.topology.onlineQueue(login: login), durable: true, arguments: self.onlineQueueArguments)
     }
 
     /// Makes `login` receive `room` in every tab: one binding, whatever number of tabs they

@@ -194,6 +194,13 @@ extension LoginRole {
                 // The queue exists with other arguments (the configuration changed): it still works.
                 logger.warning("tab queue exists with other arguments; using it as it is", metadata: ["error": "\(error)"])
             }
+            // At every login, not once per person: the tab subscribes to it after this reply,
+            // and a subscription the broker refuses closes the tab's socket.
+            do {
+                try await context.pool.withChannel { try await self.declarer.declareOnlineQueue(request.login, on: $0) }
+            } catch let error as AMQPError where error.code == .preconditionFailed {
+                logger.warning("online queue exists with other arguments; using it as it is", metadata: ["error": "\(error)"])
+            }
             context.sessions?.insert(queue)
             // After the binding, so backfill and live delivery meet with no gap (see HistoryRole).
             if !existed {
@@ -201,7 +208,7 @@ extension LoginRole {
                 try await context.backfill?.fill(queue, rooms: backfillRooms, publisher: publisher)
             }
             try await self.reply(
-                LoginReply.success(queue: queue, login: request.login, session: request.session),
+                LoginReply.success(queue: queue, login: request.login, session: request.session, online: self.topology.onlineQueue(login: request.login)),
                 to: replyTo, correlationID: correlationID, publisher: publisher
             )
             if !existed {

@@ -18,6 +18,7 @@ public final class RoomRouter: RoomRouting, WarrenRole {
     private let timeout: Duration
     private let logger: Logger
     private let pool = NIOLockedValueBox<AMQPChannelPool?>(nil)
+    private let onlineSeen: NIOLockedValueBox<RecentEntries<Bool>>
 
     /// Why a call could not be made.
     public struct Unavailable: Error, CustomStringConvertible {
@@ -25,8 +26,10 @@ public final class RoomRouter: RoomRouting, WarrenRole {
         public let description: String
     }
 
-    /// Creates a router; `timeout` bounds each call.
-    public init(configuration: WarrenConfiguration, timeout: Duration = .seconds(5), logger: Logger) {
+    /// Creates a router; `timeout` bounds each call; a person's online state is reused for
+    /// `onlineMemory` (``RoomRouter/onlineMemory``; zero: asked every time).
+    public init(configuration: WarrenConfiguration, timeout: Duration = .seconds(5), onlineMemory: Duration = RoomRouter.onlineMemory, logger: Logger) {
+        self.onlineSeen = NIOLockedValueBox(RecentEntries<Bool>(lifetime: onlineMemory))
         self.declarer = TopologyDeclarer(configuration: configuration)
         self.timeout = timeout
         self.logger = logger
@@ -66,6 +69,42 @@ public final class RoomRouter: RoomRouting, WarrenRole {
             var properties = WarrenProperties.persistent(messageID: event.id)
             properties.expiration = "60000"  // a notice nobody reads within a minute is stale
             try await channel.publish(event, exchange: exchange, routingKey: "", properties: properties)
+        }
+    }
+
+    /// How long a person's online state is reused: `GET /api/rooms/{id}/members` of a room of
+    /// N members costs at most N passive declares per this time, whatever number of tabs ask.
+    public static let onlineMemory: Duration = .seconds(5)
+
+    public func online(_ logins: [String]) async throws -> Set<String> {
+        guard let pool = self.pool.withLockedValue({ $0 }) else {
+            throw Unavailable(description: "The web server has no connection to the broker right now; try again in a moment.")
+        }
+        return try await withDeadline(self.timeout, "who is online") {
+            var online = Set<String>()
+            for login in logins {
+                let known = self.onlineSeen.withLockedValue { $0.value(for: login, now: .now) }
+                let connected: Bool
+                if let known {
+                    connected = known
+                } else {
+                    connected = try await self.tabsConnected(login, pool: pool) > 0
+                    self.onlineSeen.withLockedValue { $0.insert(login, value: connected, now: .now) }
+                }
+                if connected { online.insert(login) }
+            }
+            return online
+        }
+    }
+
+    /// The consumers on `login`'s online queue: their tabs connected now (0 when it is gone).
+    private func tabsConnected(_ login: String, pool: AMQPChannelPool) async throws -> UInt32 {
+        let queue = self.declarer.topology.onlineQueue(login: login)
+        do {
+            // A 404 closes the channel it answers; the pool drops that one.
+            return try await pool.withChannel { try await $0.queueDeclare(queue, passive: true).consumerCount }
+        } catch let error as AMQPError where error.code == .notFound {
+            return 0
         }
     }
 
