@@ -122,22 +122,23 @@ enum AuthWebRole {
     }
 
     /// POSTs a body to the web role over a real socket and returns the status and body.
-    static func post(_ path: String, contentType: String, _ body: String) async throws -> (status: Int, headers: String, body: String) {
-        try await send(
+    static func post(_ path: String, contentType: String, _ body: String, from source: String? = nil) async throws -> (status: Int, headers: String, body: String) {
+        try await send(from: source,
+            
             "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Type: \(contentType)\r\n"
                 + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
         )
     }
 
     /// GETs a path of the web role over a real socket.
-    static func get(_ path: String) async throws -> (status: Int, headers: String, body: String) {
-        try await send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n")
+    static func get(_ path: String, from source: String? = nil) async throws -> (status: Int, headers: String, body: String) {
+        try await send(from: source, "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n")
     }
 
     /// Sends one request, as written, over a new connection and reads the answer until the web
-    /// role closes the connection.
-    static func send(_ request: String) async throws -> (status: Int, headers: String, body: String) {
-        try await withTCPSession(host: "127.0.0.1", port: port) { session in
+    /// role closes the connection; `source` is the client's own address (127.0.0.1 unless said).
+    static func send(from source: String? = nil, _ request: String) async throws -> (status: Int, headers: String, body: String) {
+        try await withTCPSession(host: "127.0.0.1", port: port, from: source) { session in
             try await session.write(Array(request.utf8))
             var received = ByteBuffer()
             do {

@@ -33,11 +33,13 @@ struct TCPSession {
 func withTCPSession<T: Sendable>(
     host: String,
     port: Int,
+    from source: String? = nil,
     deadline: TimeAmount = .seconds(15),
     _ body: (inout TCPSession) async throws -> T
 ) async throws -> T {
-    let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .connectTimeout(.seconds(5))
+    var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connectTimeout(.seconds(5))
+    if let source { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0)) }
+    let channel = try await bootstrap
         .connect(host: host, port: port) { channel in
             channel.eventLoop.makeCompletedFuture {
                 try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
