@@ -42,6 +42,9 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     case authKey = "WARREN_AUTH_KEY"
     /// Where the signing key is kept when WARREN_AUTH_KEY is unset (made on first use, mode 600).
     case authKeyFile = "WARREN_AUTH_KEY_FILE"
+    /// The type of the shared durable queues: `auto` (quorum with several broker addresses,
+    /// else classic), `classic` or `quorum`.
+    case queueType = "WARREN_QUEUE_TYPE"
     /// Whether the login service checks that the broker vouches for each request's author
     /// (`user_id`); on by default, `off` only for development clients that send no user id.
     case brokerAuth = "WARREN_BROKER_AUTH"
@@ -72,14 +75,15 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .authKey: ""
         case .authKeyFile: ".warren/auth.key"
         case .brokerAuth: "on"
+        case .queueType: "auto"
         }
     }
 
     /// What a valid value looks like, for error messages.
     public var expected: String {
         switch self {
-        case .amqpURL: "an amqp:// or amqps:// URL with a host, such as \(defaultValue)"
-        case .stompURL: "a ws:// or wss:// URL with a host, such as \(defaultValue)"
+        case .amqpURL: "an amqp:// or amqps:// URL with a host, such as \(defaultValue), or a comma-separated list of them (the nodes of a cluster, same user, password and vhost)"
+        case .stompURL: "a ws:// or wss:// URL with a host, such as \(defaultValue), or a comma-separated list of them (the nodes of a cluster)"
         case .stompVhost, .webRoot: "a non-empty string"
         case .httpPort: "a port number from 0 to 65535 (0 picks a free port)"
         case .httpHost: "a host name or IP address without spaces, such as 127.0.0.1 or 0.0.0.0"
@@ -98,6 +102,7 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .authKey: "a base64 key of at least 32 bytes (e.g. `head -c 32 /dev/urandom | base64`), or unset to keep one in WARREN_AUTH_KEY_FILE"
         case .authKeyFile: "a file path"
         case .brokerAuth: "on or off"
+        case .queueType: "auto, classic or quorum"
         }
     }
 
@@ -105,6 +110,14 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     public var isSecret: Bool {
         self == .authKey
     }
+}
+
+/// The type of the shared durable queues (`WARREN_QUEUE_TYPE`, resolved: `auto` is not one).
+public enum QueueType: String, CaseIterable, Sendable, Hashable {
+    /// RabbitMQ's classic queue: on one node.
+    case classic
+    /// A quorum queue: replicated over the cluster's nodes (Raft), survives a node's loss.
+    case quorum
 }
 
 /// Whether the room is remembered (`WARREN_HISTORY`).

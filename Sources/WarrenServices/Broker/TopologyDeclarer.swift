@@ -13,12 +13,23 @@ public struct TopologyDeclarer: Sendable {
     public let userQueueTTLMs: Int
     /// `x-max-length` of a tab's queue.
     public let userQueueMaxLength: Int
+    /// The type of the shared durable queues (tab queues are always classic).
+    public let queueType: QueueType
+
+    /// How often a quorum work queue delivers a message before it dead-letters it instead (a
+    /// poison message that makes its consumer fail or crash each time). Roomy, so that the
+    /// redeliveries of a few failovers in a row are not taken for poison.
+    public static let deliveryLimit = 20
 
     /// Creates a declarer.
-    public init(topology: Topology, userQueueTTLMs: Int = Limits.userQueueDefaultTTLMs, userQueueMaxLength: Int = Limits.userQueueDefaultMaxLength) {
+    public init(
+        topology: Topology, userQueueTTLMs: Int = Limits.userQueueDefaultTTLMs, userQueueMaxLength: Int = Limits.userQueueDefaultMaxLength,
+        queueType: QueueType = .classic
+    ) {
         self.topology = topology
         self.userQueueTTLMs = userQueueTTLMs
         self.userQueueMaxLength = userQueueMaxLength
+        self.queueType = queueType
     }
 
     /// Creates a declarer from the configuration.
@@ -26,16 +37,28 @@ public struct TopologyDeclarer: Sendable {
         self.init(
             topology: configuration.topology,
             userQueueTTLMs: configuration.userQueueTTLMs,
-            userQueueMaxLength: configuration.userQueueMaxLength
+            userQueueMaxLength: configuration.userQueueMaxLength,
+            queueType: configuration.queueType
         )
     }
 
-    /// Arguments of the work queues: rejected messages go to the dead-letter queue.
+    /// `arguments` plus the queue type: for quorum, `x-queue-type` and (unless `limited` is
+    /// false) ``deliveryLimit``.
+    func shared(_ arguments: FieldTable = [:], limited: Bool = true) -> FieldTable {
+        guard self.queueType == .quorum else { return arguments }
+        var arguments = arguments
+        arguments["x-queue-type"] = .string(QueueType.quorum.rawValue)
+        if limited { arguments["x-delivery-limit"] = .int64(Int64(Self.deliveryLimit)) }
+        return arguments
+    }
+
+    /// Arguments of the work queues: rejected messages (and, for quorum queues, those delivered
+    /// ``deliveryLimit`` times) go to the dead-letter queue.
     public var workQueueArguments: FieldTable {
-        [
+        self.shared([
             "x-dead-letter-exchange": .string(""),
             "x-dead-letter-routing-key": .string(self.topology.dead),
-        ]
+        ])
     }
 
     /// Arguments of a tab's queue: it goes when unused for the TTL and keeps the newest messages.
@@ -48,7 +71,7 @@ public struct TopologyDeclarer: Sendable {
 
     /// Arguments of the cron election queue: one active consumer at a time.
     public var cronQueueArguments: FieldTable {
-        ["x-single-active-consumer": .bool(true)]
+        self.shared(["x-single-active-consumer": .bool(true)], limited: false)
     }
 
     /// The work queues every role may declare.
@@ -60,7 +83,7 @@ public struct TopologyDeclarer: Sendable {
     public func declareShared(on channel: AMQPChannel) async throws {
         try await channel.exchangeDeclare(self.topology.posts, type: "topic", durable: true)
         try await channel.exchangeDeclare(self.topology.room, type: "fanout", durable: true)
-        try await channel.queueDeclare(self.topology.dead, durable: true)
+        try await channel.queueDeclare(self.topology.dead, durable: true, arguments: self.shared(limited: false))
         for queue in self.workQueues {
             try await channel.queueDeclare(queue, durable: true, arguments: self.workQueueArguments)
         }
@@ -70,7 +93,7 @@ public struct TopologyDeclarer: Sendable {
 
     /// Arguments of `Topology.cronLast`: only the newest record is kept.
     public var cronLastArguments: FieldTable {
-        ["x-max-length": .int64(1)]
+        self.shared(["x-max-length": .int64(1)], limited: false)
     }
 
     /// Declares the cron election queue and the record of the latest posted tick.
@@ -80,10 +103,13 @@ public struct TopologyDeclarer: Sendable {
     }
 
     /// Arguments of the history queue: one active consumer (one writer; a standby takes over
-    /// when it goes), and what it cannot read goes to the dead-letter queue.
+    /// when it goes), and what it cannot read goes to the dead-letter queue. No delivery limit:
+    /// the writer dead-letters what it cannot read itself, and requeues everything while the
+    /// store is down, which must not count against the events.
     public var historyQueueArguments: FieldTable {
         var arguments = self.workQueueArguments
         arguments["x-single-active-consumer"] = .bool(true)
+        arguments["x-delivery-limit"] = nil
         return arguments
     }
 
