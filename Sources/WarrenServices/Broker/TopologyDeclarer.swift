@@ -120,10 +120,15 @@ public struct TopologyDeclarer: Sendable {
         try await channel.queueDeclare(self.topology.historyRPC, durable: true, arguments: self.workQueueArguments)
     }
 
+    /// Whether a tab's queue is durable: on one broker yes (it outlives a restart); in a
+    /// cluster (quorum queues) no, so that a tab whose queue's node went can log in again at once
+    /// on another node (a durable classic queue's name stays taken while its node is down).
+    public var userQueueDurable: Bool { self.queueType == .classic }
+
     /// Declares a tab's queue and binds it to the room.
     @discardableResult
     public func declareUserQueue(_ queue: String, on channel: AMQPChannel) async throws -> AMQPQueueDeclareResult {
-        let result = try await channel.queueDeclare(queue, durable: true, arguments: self.userQueueArguments)
+        let result = try await channel.queueDeclare(queue, durable: self.userQueueDurable, arguments: self.userQueueArguments)
         try await channel.queueBind(queue: queue, exchange: self.topology.room)
         return result
     }

@@ -62,6 +62,11 @@ public struct RoleService: Service {
         logger[metadataKey: "role"] = "\(self.role.name)"
         let connector = AMQPConnector(configuration: self.amqp, logger: logger)
         var everConnected = false
+        // Runs that ended soon after connecting, in a row: the backoff grows with them, so a
+        // role that fails at once (a run of nacks during a quorum queue's leader election, a
+        // message that makes it fail) is not run again, and its deliveries redelivered, ten
+        // times a second.
+        var quickEnds = 0
         while !Self.stopping {
             let connection: AMQPConnection
             var rounds = 1
@@ -71,6 +76,7 @@ public struct RoleService: Service {
                 } else {
                     (connection, rounds) = try await connector.reconnect(
                         policy: everConnected ? self.policy : self.firstConnectionRetry ?? self.policy,
+                        attempt: quickEnds,
                         waitFirst: everConnected,
                         sleep: { await Self.backoff($0) },
                         isStopped: { Self.stopping },
@@ -85,6 +91,7 @@ public struct RoleService: Service {
             let node = "\(connection.configuration.host):\(connection.configuration.port)"
             logger.info(everConnected ? "reconnected" : "connected", metadata: ["amqp.host": "\(node)", "attempts": "\(rounds)"])
             everConnected = true
+            let connectedAt = ContinuousClock.now
             let ended: (any Error)?
             do {
                 try await self.role.run(on: connection)
@@ -99,9 +106,13 @@ public struct RoleService: Service {
             let reason = ended.map { "\($0)" } ?? "the role returned while not shutting down"
             logger.warning("connection lost; reconnecting", metadata: ["error": "\(reason)", "amqp.host": "\(node)"])
             connector.connectionLost()
+            quickEnds = ContinuousClock.now - connectedAt < Self.quickEnd ? quickEnds + 1 : 0
         }
         logger.info("stopped")
     }
+
+    /// A run shorter than this counts as ending at once (see `quickEnds` in ``run()``).
+    static let quickEnd: Duration = .seconds(5)
 
     private static var stopping: Bool { Task.isShuttingDownGracefully || Task.isCancelled }
 
