@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "shared"))  # st
 
 from figures import percentile, rounded  # noqa: E402
 from stomp_ws import StompClient, StompFailure  # noqa: E402
+from tabs_restart import RestartDrill  # noqa: E402
 from tabs_book import (  # noqa: E402
     CPUMeter, FanoutBook, breakdown_mb, breakdown_per_tab_kib, count_reasons, is_post_event, parse_counts, parse_rates,
     reason_of, rss_kib, table,
@@ -215,6 +216,11 @@ class Bench:
                 if not live:
                     break
                 await self.fanout(count, live, rate)
+                live = [tab for tab in live if tab.client.failure is None]
+            for how in args.restart_list:
+                if not live:
+                    break
+                emit(await RestartDrill(self, live, how).run(), self.lines)
                 live = [tab for tab in live if tab.client.failure is None]
         finally:
             await self.close(tabs)
@@ -420,7 +426,7 @@ def parse_arguments(argv):
     parser.add_argument("--register-concurrency", type=int, default=2)
     parser.add_argument("--token-concurrency", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=0, help="sign-ins in flight at once (0: all N at once)")
-    parser.add_argument("--rates", default="1,20", help="posts per second of the fan-out phases")
+    parser.add_argument("--rates", default="1,20", help="posts per second of the fan-out phases (none: no fan-out)")
     parser.add_argument("--seconds", type=float, default=20, help="posting time per rate")
     parser.add_argument("--drain", type=float, default=10, help="after the last post, wait for deliveries until none came for this many seconds")
     parser.add_argument("--drain-max", type=float, default=120, help="most seconds to wait for deliveries after the last post")
@@ -431,6 +437,13 @@ def parse_arguments(argv):
     parser.add_argument("--http-timeout", type=float, default=30)
     parser.add_argument("--heartbeat", type=int, default=10000, help="STOMP heart-beat offered both ways, ms (the page: 10000)")
     parser.add_argument("--prefetch", type=int, default=50, help="the tab subscription's prefetch-count (the page: 50)")
+    parser.add_argument("--restarts", default="", help="after the fan-out, restart the broker under the tabs: graceful, kill (-9), or both, in order")
+    parser.add_argument("--restart-cmd-graceful", help="shell command that stops the broker gracefully and starts it again (state kept)")
+    parser.add_argument("--restart-cmd-kill", help="shell command that kills the broker (SIGKILL) and starts it again (state kept)")
+    parser.add_argument("--restart-rate", type=float, default=1, help="posts per second during a restart drill")
+    parser.add_argument("--restart-before", type=float, default=10, help="seconds of posts before the restart")
+    parser.add_argument("--restart-after", type=float, default=10, help="seconds of posts after every tab is back")
+    parser.add_argument("--restart-timeout", type=float, default=180, help="most seconds for every tab to be back")
     parser.add_argument("--broker-pid", type=int, help="beam.smp's pid: RSS and CPU")
     parser.add_argument("--warren-pid", type=int, help="warren up's pid: CPU")
     parser.add_argument("--memory-cmd", help="a shell command run with the tabs in (e.g. memory_breakdown); output kept in --out-dir")
@@ -443,6 +456,15 @@ def parse_arguments(argv):
     try:
         args.counts = parse_counts(args.tabs)
         args.rate_list = parse_rates(args.rates)
+        args.restart_list = [how for how in args.restarts.split(",") if how.strip()]
+        args.restart_cmd = {"graceful": args.restart_cmd_graceful, "kill": args.restart_cmd_kill}
+        for how in args.restart_list:
+            if how not in args.restart_cmd:
+                raise ValueError(f"--restarts takes graceful and kill, not {how!r}")
+            if not args.restart_cmd[how]:
+                raise ValueError(f"--restarts {how} needs --restart-cmd-{how}")
+        if args.restart_list and args.restart_rate <= 0:
+            raise ValueError("--restart-rate must be more than 0")
     except ValueError as error:
         parser.error(str(error))
     if args.accounts < 1 or args.token_concurrency < 1 or args.register_concurrency < 1 or args.concurrency < 0:

@@ -26,7 +26,10 @@ def parse_counts(text, name="--tabs", low=1, high=20000):
 
 
 def parse_rates(text):
-    """A comma list of posts per second (more than 0, at most 1000), e.g. "1,20" -> [1.0, 20.0]."""
+    """A comma list of posts per second (more than 0, at most 1000), e.g. "1,20" -> [1.0, 20.0];
+    "none": no fan-out phase (e.g. a run of restart drills only)."""
+    if text.strip() == "none":
+        return []
     rates = []
     for part in text.split(","):
         part = part.strip()
@@ -275,4 +278,15 @@ def table(lines):
                        f"p99 {_figure(line.get('p99_ms'), ' ms')}, max {_figure(line.get('max_ms'), ' ms')}, "
                        f"missing **{line.get('missing')}**, duplicates {line.get('duplicates')}, tabs lost {line.get('tabs_lost', 0)}")
             out.append(f"| {line['tabs']:,} | fan-out at {line.get('rate'):g} post/s | {figures} | {_cpu(line)} |")
+        elif phase == "restart":
+            back = (f"all {line['back']:,} back after {_figure(line.get('all_back_s'), ' s')}" if line.get("back") == line["tabs"]
+                    else f"only {line.get('back')} of {line['tabs']:,} back")
+            posts = "; ".join(
+                f"{name} {line.get(f'posts_{name}', 0)}: missing **{line.get(f'missing_{name}', 0)}**, "
+                f"twice {line.get(f'twice_{name}', 0)}, redelivered {line.get(f'redelivered_{name}', 0)}"
+                for name in ("before", "during", "after"))
+            figures = (f"{back} (p50 {_figure(line.get('back_p50_s'), ' s')}, p99 {_figure(line.get('back_p99_s'), ' s')}; "
+                       f"restart took {_figure(line.get('restart_cmd_s'), ' s')}; {line.get('attempts', 0):,} attempts); "
+                       f"posts (per tab) {posts}")
+            out.append(f"| {line['tabs']:,} | broker restart ({line.get('how')}) | {figures} | – |")
     return "\n".join(out)

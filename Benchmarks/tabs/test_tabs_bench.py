@@ -178,3 +178,52 @@ class FrameTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RestartDrillTests(unittest.TestCase):
+    def test_the_backoff_is_the_pages(self):
+        from tabs_restart import backoff_s, page_backoff
+
+        policy = page_backoff()
+        self.assertEqual(policy, (1000.0, 2.0, 15000.0, 1.0))  # web/stomp-timing.js DEFAULT_BACKOFF
+
+        class Fixed:
+            def __init__(self, value):
+                self.value = value
+
+            def random(self):
+                return self.value
+
+        self.assertAlmostEqual(backoff_s(0, policy, Fixed(0.0)), 1.0)
+        self.assertAlmostEqual(backoff_s(3, policy, Fixed(0.5)), 4.0)
+        self.assertAlmostEqual(backoff_s(10, policy, Fixed(0.0)), 15.0)  # capped
+        self.assertAlmostEqual(backoff_s(10, policy, Fixed(0.999999)), 0.0, places=3)  # full jitter
+
+    def test_a_tab_counts_live_and_backfilled_posts_by_event_id(self):
+        import json
+
+        from tabs_restart import Inbox, tally
+
+        inbox = Inbox()
+        inbox.take(json.dumps({"kind": "message", "id": "e1", "clientId": "a"}))
+        inbox.take(json.dumps({"kind": "backfill", "events": [
+            {"kind": "message", "id": "e1", "clientId": "a"},  # the same event again
+            {"kind": "message", "id": "e2", "clientId": "b"},
+            {"kind": "presence", "id": "e3", "text": "x joined"},
+        ]}))
+        inbox.take(json.dumps({"kind": "message", "id": "e4", "clientId": "b"}))  # b under a second id
+        inbox.take("not json")
+        self.assertEqual(tally([inbox], ["a", "b", "c"]), {"missing": 1, "twice": 1, "redelivered": 1})
+
+    def test_rates_none_means_no_fanout_and_restarts_need_their_command(self):
+        from tabs_bench import parse_arguments
+
+        self.assertEqual(parse_rates("none"), [])
+        args = parse_arguments(["--rates", "none", "--restarts", "graceful,kill", "--restart-cmd-graceful", "g", "--restart-cmd-kill", "k"])
+        self.assertEqual(args.restart_list, ["graceful", "kill"])
+        import contextlib
+        import io
+
+        for bad in (["--restarts", "kill"], ["--restarts", "reboot", "--restart-cmd-kill", "k"]):
+            with self.assertRaises(SystemExit, msg=bad), contextlib.redirect_stderr(io.StringIO()):
+                parse_arguments(bad)

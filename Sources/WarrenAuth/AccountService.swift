@@ -1,4 +1,3 @@
-import Dispatch
 import Logging
 import WarrenCore
 import WarrenStore
@@ -25,8 +24,11 @@ public struct TokenPair: Sendable, Hashable {
 
 /// Registration, sign-in, token rotation and sign-out, and the broker's "who is this?".
 ///
-/// Holds no mutable state of its own beyond the throttle and the revoked-family list; accounts
-/// and refresh tokens live in the ``AccountStore``.
+/// Holds no mutable state of its own beyond the throttles and the revoked-family list; accounts
+/// and refresh tokens live in the ``AccountStore``. Passwords are hashed and checked on the
+/// ``PasswordHashPool``, never on the caller's thread; a full pool refuses at once
+/// (``AuthFailure/Code/busy``). The broker's questions (``authenticatesBroker(user:password:)``)
+/// check tokens only and never hash.
 public struct AccountService: Sendable {
     /// How long an access token lives: 15 minutes.
     public static let accessLifetime: Int64 = 15 * 60
@@ -39,6 +41,10 @@ public struct AccountService: Sendable {
     let signer: TokenSigner
     let hasher: PasswordHasher
     let throttle: LoginThrottle
+    let registrations: RegistrationThrottle
+    let hashing: PasswordHashPool
+    /// Refusals for a full hashing queue, logged once a second with their count.
+    let busyRefusals = OncePerSecond()
     let revoked: RevokedFamilies
     let now: @Sendable () -> Int64
     let logger: Logger
@@ -51,6 +57,8 @@ public struct AccountService: Sendable {
     ///   - key: the token signing key.
     ///   - hasher: the password hasher (tests pass one with few rounds).
     ///   - throttle: the failed sign-in counter.
+    ///   - registrations: the registration counter, per address and in all.
+    ///   - hashing: where passwords are hashed and checked (a pool of its own by default).
     ///   - revoked: families revoked by this process.
     ///   - now: the clock, in seconds since 1970; injected so tests can expire tokens.
     ///   - reservedNames: more names nobody may register, besides ``reservedNames``: the broker's
@@ -61,6 +69,8 @@ public struct AccountService: Sendable {
         key: SigningKey,
         hasher: PasswordHasher = PasswordHasher(),
         throttle: LoginThrottle = LoginThrottle(),
+        registrations: RegistrationThrottle = RegistrationThrottle(),
+        hashing: PasswordHashPool = PasswordHashPool(),
         revoked: RevokedFamilies = RevokedFamilies(),
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
         reservedNames: Set<String> = [],
@@ -71,6 +81,8 @@ public struct AccountService: Sendable {
         self.signer = TokenSigner(key: key)
         self.hasher = hasher
         self.throttle = throttle
+        self.registrations = registrations
+        self.hashing = hashing
         self.revoked = revoked
         self.now = now
         self.logger = logger
@@ -80,17 +92,27 @@ public struct AccountService: Sendable {
     // MARK: Accounts
 
     /// Makes an account and signs it in.
-    public func register(name: String, password: String) async throws(AuthFailure) -> TokenPair {
+    /// - Parameter address: the client's address, for the per-address throttle; nil counts only
+    ///   toward the ceiling of all registrations.
+    public func register(name: String, password: String, address: String? = nil) async throws(AuthFailure) -> TokenPair {
+        // Before anything about the name is looked at, so a refusal says nothing about it.
+        if let wait = self.registrations.admit(address: address, now: self.now()) {
+            self.logger.debug("registration throttled", metadata: ["address": "\(address ?? "-")", "retryAfter": "\(wait)"])
+            throw AuthFailure(.throttled, "Too many registrations just now; try again in \(Self.seconds(wait)).", retryAfter: wait)
+        }
         let name = try Self.checkName(name)
         try PasswordRules.check(password)
         if self.reserved.contains(name.lowercased()) {
             throw AuthFailure(.nameTaken, "The name \"\(name)\" is reserved; choose another.")
         }
         let hasher = self.hasher
-        let hash: String
+        let hashed: String?
         do {
-            hash = try await Self.offload { try hasher.hash(password) }
+            hashed = try await self.hashing.run { try? hasher.hash(password) }
         } catch {
+            throw self.busy(error)
+        }
+        guard let hash = hashed else {
             throw AuthFailure(.unavailable, "The password could not be hashed; try again.")
         }
         do {
@@ -121,7 +143,12 @@ public struct AccountService: Sendable {
         // An unknown name costs the same hashing time as a wrong password.
         let hasher = self.hasher
         let encoded = account?.passwordHash ?? self.decoy
-        let matches = await Self.offload { hasher.verify(password, against: encoded) }
+        let matches: Bool
+        do {
+            matches = try await self.hashing.run { hasher.verify(password, against: encoded) }
+        } catch {
+            throw self.busy(error)
+        }
         guard let account, matches else {
             self.throttle.recordFailure(name: name, address: address, now: now)
             self.logger.info("sign-in refused", metadata: ["name": "\(name.prefix(64))", "address": "\(address ?? "-")"])
@@ -248,17 +275,19 @@ public struct AccountService: Sendable {
         }
     }
 
-    /// Runs slow, blocking work (password hashing) on a Dispatch worker, not on the caller's
-    /// thread, which may be an event loop or the cooperative pool.
-    static func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-        }
-    }
+    /// "a second", "12 seconds".
+    private static func seconds(_ count: Int64) -> String { count == 1 ? "a second" : "\(count) seconds" }
 
-    static func offload<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: work()) }
+    private func busy(_ full: PasswordHashPool.Full) -> AuthFailure {
+        if let count = self.busyRefusals.counted(now: self.now()) {
+            self.logger.warning(
+                "password checks refused: the hashing queue is full",
+                metadata: ["refused": "\(count)", "threads": "\(self.hashing.threads.map(String.init) ?? "-")", "queue": "\(self.hashing.queueCapacity.map(String.init) ?? "-")"]
+            )
         }
+        return AuthFailure(
+            .busy, "The server is busy checking other passwords; try again in \(Self.seconds(full.retryAfter)).",
+            retryAfter: full.retryAfter
+        )
     }
 }

@@ -23,6 +23,9 @@ public struct AuthFailure: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidToken = Code(name: "invalid_token")
         /// A refresh token was used twice: every session of that sign-in is ended.
         public static let tokenReused = Code(name: "token_reused")
+        /// The server is too busy checking other passwords: try again after
+        /// ``AuthFailure/retryAfter`` seconds.
+        public static let busy = Code(name: "busy")
         /// The account store failed.
         public static let unavailable = Code(name: "unavailable")
         /// The code's name.
@@ -33,7 +36,7 @@ public struct AuthFailure: Error, Sendable, Hashable, CustomStringConvertible {
     public var code: Code
     /// One or two sentences for the person.
     public var message: String
-    /// For ``Code/throttled``: seconds until the next try may succeed.
+    /// For ``Code/throttled`` and ``Code/busy``: seconds until the next try may succeed.
     public var retryAfter: Int64?
 
     /// Creates a failure.

@@ -27,8 +27,8 @@ public final class LoginThrottle: Sendable {
     /// Records a failed sign-in.
     public func recordFailure(name: String, address: String?, now: Int64) {
         self.tables.withLockedValue { tables in
-            tables.names.recordFailure(Self.key(name), now: now)
-            if let address { tables.addresses.recordFailure(address, now: now) }
+            tables.names.record(Self.key(name), now: now)
+            if let address { tables.addresses.record(address, now: now) }
         }
     }
 

@@ -1,6 +1,7 @@
-/// Counts failed sign-ins per key (a name or an address) in fixed windows, in bounded memory.
+/// Counts events per key in fixed windows, in bounded memory: failed sign-ins per name or
+/// address (``LoginThrottle``), registrations per address and in all (``RegistrationThrottle``).
 ///
-/// A pure value: the caller passes the time in. After `limit` failures within `window` seconds
+/// A pure value: the caller passes the time in. After `limit` events within `window` seconds
 /// the key is blocked until that window ends. Memory is bounded by two generations of at most
 /// `capacity / 2` keys each: when the young one fills, the old one is dropped and the young one
 /// becomes old, and a key found in the old one moves back to the young one. This is an LRU
@@ -11,7 +12,7 @@ public struct ThrottleTable: Sendable {
         var failures: Int
     }
 
-    /// Failures allowed per window.
+    /// Events allowed per window.
     public let limit: Int
     /// The window's length in seconds.
     public let window: Int64
@@ -42,8 +43,8 @@ public struct ThrottleTable: Sendable {
         return entry.failures >= limit ? ends - now : nil
     }
 
-    /// Records a failure of `key`.
-    public mutating func recordFailure(_ key: String, now: Int64) {
+    /// Counts an event of `key` (a failed sign-in, a registration).
+    public mutating func record(_ key: String, now: Int64) {
         var entry = lookUp(key) ?? Entry(windowStart: now, failures: 0)
         if now >= entry.windowStart + window { entry = Entry(windowStart: now, failures: 0) }
         entry.failures += 1

@@ -55,6 +55,17 @@ public struct WarrenConfiguration: Sendable, Hashable {
     /// whose broker-validated user id is missing or not the login it names. `off` lets any
     /// client that reaches the login queues speak for anyone: for development only.
     public var brokerAuth: Bool
+    /// `WARREN_REGISTER_PER_ADDRESS`: registrations one client address may make a minute.
+    public var registerPerAddress: Int
+    /// `WARREN_REGISTER_PER_MINUTE`: registrations taken a minute from everyone together.
+    public var registerPerMinute: Int
+    /// `WARREN_HASH_THREADS`: the threads that hash passwords.
+    public var hashThreads: HashThreads
+    /// `WARREN_HASH_QUEUE`: password hashes that may wait for a thread before more are refused.
+    public var hashQueue: Int
+    /// `WARREN_HTTP_CONNECTIONS_PER_ADDRESS`: HTTP connections one client address may hold
+    /// open at once; 0 sets no limit.
+    public var httpConnectionsPerAddress: Int
     /// Where each value came from, by variable name, for a start-up log line.
     public var sources: [String: ConfigurationSource]
     /// `WARREN_*` variables that are not settings: probably typos. Worth a warning, not an error.
@@ -130,12 +141,18 @@ public struct WarrenConfiguration: Sendable, Hashable {
             default: nil
             }
         }
+        let registerPerAddress = reader.integer(.registerPerAddress, 1...1_000_000)
+        let registerPerMinute = reader.integer(.registerPerMinute, 1...1_000_000)
+        let hashThreads = reader.check(.hashThreads) { HashThreads($0) }
+        let hashQueue = reader.integer(.hashQueue, 0...10_000)
+        let httpConnectionsPerAddress = reader.integer(.httpConnectionsPerAddress, 0...1_000_000)
 
         guard reader.issues.isEmpty,
             let amqpURL, let stompURL, let queueTypeSetting, let stompVhost, let httpPort,
             let httpHost, let webRoot, let topology, let powBits, let cronSchedule, let cronText, let ttl, let maxLength,
             let rpcTimeout, let sessionMemory, let databaseURL, let history, let historyBatch, let historyFlushMs, let logLevel,
-            let authKey, let authKeyFile, let brokerAuth
+            let authKey, let authKeyFile, let brokerAuth, let registerPerAddress, let registerPerMinute, let hashThreads,
+            let hashQueue, let httpConnectionsPerAddress
         else {
             throw ConfigurationError(issues: reader.issues)
         }
@@ -149,7 +166,9 @@ public struct WarrenConfiguration: Sendable, Hashable {
             cronSchedule: cronSchedule, cronText: cronText, userQueueTTLMs: ttl, userQueueMaxLength: maxLength,
             rpcTimeoutMs: rpcTimeout, sessionMemoryMs: sessionMemory, databaseURL: databaseURL, history: history, historyBatch: historyBatch,
             historyFlushMs: historyFlushMs, logLevel: logLevel,
-            authKey: authKey, authKeyFile: authKeyFile, brokerAuth: brokerAuth, sources: reader.sources,
+            authKey: authKey, authKeyFile: authKeyFile, brokerAuth: brokerAuth,
+            registerPerAddress: registerPerAddress, registerPerMinute: registerPerMinute, hashThreads: hashThreads,
+            hashQueue: hashQueue, httpConnectionsPerAddress: httpConnectionsPerAddress, sources: reader.sources,
             unknownVariables: unknown.sorted()
         )
     }

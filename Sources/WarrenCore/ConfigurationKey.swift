@@ -48,6 +48,16 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     /// Whether the login service checks that the broker vouches for each request's author
     /// (`user_id`); on by default, `off` only for development clients that send no user id.
     case brokerAuth = "WARREN_BROKER_AUTH"
+    /// How many registrations one client address may make a minute.
+    case registerPerAddress = "WARREN_REGISTER_PER_ADDRESS"
+    /// How many registrations the web role takes a minute from everyone together.
+    case registerPerMinute = "WARREN_REGISTER_PER_MINUTE"
+    /// The threads that hash passwords: `auto`, a number, or `off` (no pool of its own).
+    case hashThreads = "WARREN_HASH_THREADS"
+    /// How many password hashes may wait for a thread before more are refused.
+    case hashQueue = "WARREN_HASH_QUEUE"
+    /// How many HTTP connections one client address may hold open at once (0: no limit).
+    case httpConnectionsPerAddress = "WARREN_HTTP_CONNECTIONS_PER_ADDRESS"
 
     /// The value used when neither the environment nor `.env` sets one; works with
     /// `scripts/run` on one machine.
@@ -76,6 +86,11 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .authKeyFile: ".warren/auth.key"
         case .brokerAuth: "on"
         case .queueType: "auto"
+        case .registerPerAddress: "5"
+        case .registerPerMinute: "60"
+        case .hashThreads: "auto"
+        case .hashQueue: "16"
+        case .httpConnectionsPerAddress: "64"
         }
     }
 
@@ -103,6 +118,10 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .authKeyFile: "a file path"
         case .brokerAuth: "on or off"
         case .queueType: "auto, classic or quorum"
+        case .registerPerAddress, .registerPerMinute: "a whole number from 1 to 1000000 (registrations a minute)"
+        case .hashThreads: "auto (half the cores, at least 1), a whole number from 1 to 64, or off (hash on Dispatch's shared threads without a bound: for comparison only)"
+        case .hashQueue: "a whole number from 0 to 10000"
+        case .httpConnectionsPerAddress: "a whole number from 0 (no limit) to 1000000"
         }
     }
 
@@ -118,6 +137,30 @@ public enum QueueType: String, CaseIterable, Sendable, Hashable {
     case classic
     /// A quorum queue: replicated over the cluster's nodes (Raft), survives a node's loss.
     case quorum
+}
+
+/// The threads that hash passwords (`WARREN_HASH_THREADS`).
+public enum HashThreads: Sendable, Hashable {
+    /// Half the cores, at least one.
+    case auto
+    /// This many threads.
+    case count(Int)
+    /// No pool of its own: every hash goes to Dispatch's shared threads, without a bound. For
+    /// measuring what the pool is worth, not for use.
+    case off
+
+    /// Reads `auto`, `off` or a number from 1 to 64.
+    public init?(_ text: String) {
+        switch text.lowercased() {
+        case "auto": self = .auto
+        case "off": self = .off
+        default:
+            guard text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), let count = Int(text),
+                (1...64).contains(count)
+            else { return nil }
+            self = .count(count)
+        }
+    }
 }
 
 /// Whether the room is remembered (`WARREN_HISTORY`).

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import NIOCore
 import WarrenAuth
 import WarrenCore
 
@@ -33,8 +34,10 @@ public func buildApplication(
         posts: posts,
         logger: logger
     )
+    let connections = configuration.connectionsPerAddress > 0 ? ConnectionsPerAddress(limit: configuration.connectionsPerAddress) : nil
     return Application(
         router: router,
+        server: .http1(configuration: .init(additionalChannelHandlers: limitHandlers(connections: connections, logger: logger))),
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.host, port: configuration.port),
             serverName: "warren"
@@ -49,6 +52,18 @@ public func buildApplication(
         logger: logger
     )
 }
+
+/// The handlers of each new connection that enforce the HTTP limits: connections per address
+/// (when `connections` is given), then the body size (``maximumRequestBody``).
+func limitHandlers(connections: ConnectionsPerAddress?, logger: Logger) -> [any RemovableChannelHandler] {
+    let body = BodySizeLimitHandler(maximum: maximumRequestBody, logger: logger)
+    guard let connections else { return [body] }
+    return [ConnectionLimitHandler(connections: connections, logger: logger), body]
+}
+
+/// The largest request body the server reads: that of the route that takes the largest,
+/// `POST /api/messages`. Every other route refuses a body over its own, smaller limit.
+let maximumRequestBody = MessageRoutes.maximumBody
 
 /// The URL to open for a server listening on `host`: a wildcard address becomes `localhost`.
 func browserURL(host: String, port: Int) -> String {

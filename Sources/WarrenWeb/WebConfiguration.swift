@@ -32,6 +32,9 @@ public struct WebConfiguration: Sendable, Equatable {
     /// The other nodes of `WARREN_AMQP_URL`: `/healthz` reports the broker reachable when any
     /// node answers.
     public var failoverBrokers: [BrokerEndpoint] = []
+    /// The most HTTP connections one client address may hold open at once; 0 sets no limit
+    /// (`WARREN_HTTP_CONNECTIONS_PER_ADDRESS`).
+    public var connectionsPerAddress: Int
 
     /// A host and port of the AMQP broker.
     public struct BrokerEndpoint: Sendable, Equatable {
@@ -68,7 +71,8 @@ public struct WebConfiguration: Sendable, Equatable {
             prefix: configuration.prefix,
             powBits: configuration.powBits,
             // WarrenConfiguration has checked that the URL has a host; the fallback is never used.
-            broker: BrokerEndpoint(amqpURL: configuration.amqpURLs[0]) ?? BrokerEndpoint(host: "127.0.0.1", port: 5672)
+            broker: BrokerEndpoint(amqpURL: configuration.amqpURLs[0]) ?? BrokerEndpoint(host: "127.0.0.1", port: 5672),
+            connectionsPerAddress: configuration.httpConnectionsPerAddress
         )
         self.failoverBrokers = configuration.amqpURLs.dropFirst().compactMap(BrokerEndpoint.init(amqpURL:))
     }
@@ -88,7 +92,8 @@ public struct WebConfiguration: Sendable, Equatable {
         stompVHost: String = WarrenConfiguration.defaults.stompVhost,
         prefix: String = WarrenConfiguration.defaults.prefix,
         powBits: Int = WarrenConfiguration.defaults.powBits,
-        broker: BrokerEndpoint = BrokerEndpoint(host: "127.0.0.1", port: 5672)
+        broker: BrokerEndpoint = BrokerEndpoint(host: "127.0.0.1", port: 5672),
+        connectionsPerAddress: Int = WarrenConfiguration.defaults.httpConnectionsPerAddress
     ) {
         self.host = host
         self.port = port
@@ -98,6 +103,7 @@ public struct WebConfiguration: Sendable, Equatable {
         self.prefix = prefix
         self.powBits = powBits
         self.broker = broker
+        self.connectionsPerAddress = connectionsPerAddress
     }
 
     /// The origins (`ws://host:port`) of ``stompURLs``, as Content-Security-Policy sources

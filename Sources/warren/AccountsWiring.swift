@@ -37,8 +37,25 @@ enum AccountsWiring {
         // The services' broker account is no name a person may take.
         let serviceUser = URLComponents(string: configuration.amqpURLs[0])?.user
         let accounts = AccountService(
-            store: store.accounts, key: key, reservedNames: Set([serviceUser].compactMap { $0 }), logger: logger
+            store: store.accounts, key: key,
+            registrations: RegistrationThrottle(perAddress: configuration.registerPerAddress, overall: configuration.registerPerMinute),
+            hashing: hashPool(configuration, logger: logger),
+            reservedNames: Set([serviceUser].compactMap { $0 }), logger: logger
         )
         return accounts
+    }
+
+    /// The password hashing pool of `WARREN_HASH_THREADS` and `WARREN_HASH_QUEUE`.
+    static func hashPool(_ configuration: WarrenConfiguration, logger: Logger) -> PasswordHashPool {
+        let threads: Int
+        switch configuration.hashThreads {
+        case .off:
+            logger.warning("WARREN_HASH_THREADS=off: passwords are hashed on shared threads without a bound (for comparison only)")
+            return PasswordHashPool.unbounded()
+        case .auto: threads = PasswordHashPool.defaultThreads
+        case .count(let count): threads = count
+        }
+        logger.info("password hashing", metadata: ["threads": "\(threads)", "queue": "\(configuration.hashQueue)"])
+        return PasswordHashPool(threads: threads, queueCapacity: configuration.hashQueue)
     }
 }

@@ -37,6 +37,11 @@ struct WebCommand: AsyncParsableCommand {
                       shownDefault: "unset: kept in \(ConfigurationKey.authKeyFile.rawValue)"),
                 .init(.authKeyFile, "where a generated key is kept"),
                 .init(.history, "none: /api/history and /api/search answer 503"),
+                .init(.registerPerAddress, "registrations a minute from one address"),
+                .init(.registerPerMinute, "registrations a minute from everyone"),
+                .init(.hashThreads, "threads hashing passwords: auto, 1-64, off"),
+                .init(.hashQueue, "hashes waiting before more are refused"),
+                .init(.httpConnectionsPerAddress, "open HTTP connections per address, 0: any"),
                 .init(.logLevel, "default of --log-level"),
             ]))
 

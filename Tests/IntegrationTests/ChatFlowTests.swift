@@ -29,6 +29,30 @@ struct ChatFlowTests {
         }
     }
 
+    @Test func aPostSentAgainIsTheSameEvent() async throws {
+        try await ChatHarness.with { chat in
+            try await chat.startChat()
+            let alice = try await chat.tab("alice")
+            let bob = try await chat.tab("bob")
+            // The page sends a post again after a reconnect when it did not see it come back;
+            // the broker redelivers one whose ack was lost. Either way: the same event.
+            let clientId = try await alice.post("once, whatever happens")
+            _ = try await alice.post("once, whatever happens", clientId: clientId)
+            let other = try await alice.post("another text, same client id", clientId: clientId)
+            #expect(other == clientId)
+            try await bob.events.wait("both texts", until: { events in
+                Set(events.filter { $0.clientId == clientId }.map(\.text)).count == 2
+                    && events.filter { $0.clientId == clientId }.count >= 3
+            })
+            let copies = bob.events.all.filter { $0.clientId == clientId && $0.text == "once, whatever happens" }
+            #expect(copies.count == 2, "both sends are delivered")
+            #expect(Set(copies.map(\.id)).count == 1, "under one event id: \(copies.map(\.id))")
+            #expect(copies.first?.at == copies.last?.at)
+            let changed = bob.events.all.filter { $0.clientId == clientId && $0.text != "once, whatever happens" }
+            #expect(changed.count == 1 && changed.first?.id != copies.first?.id, "another text is another post")
+        }
+    }
+
     @Test(arguments: [("!pow", ProofVia.queue), ("!rpc", ProofVia.rpc)])
     func provenPostsReachTheRoomOnceWithAValidProof(suffix: String, via: ProofVia) async throws {
         try await ChatHarness.with { chat in

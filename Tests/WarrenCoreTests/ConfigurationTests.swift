@@ -216,6 +216,33 @@ struct ConfigurationTests {
         #expect(configured.authKeyFile == "/tmp/k")
     }
 
+    @Test("abuse limits: registrations a minute, hashing threads and queue, connections per address")
+    func abuseLimits() throws {
+        let defaults = try WarrenConfiguration.load(environment: [:], envFile: nil)
+        #expect(defaults.registerPerAddress == 5 && defaults.registerPerMinute == 60)
+        #expect(defaults.hashThreads == .auto && defaults.hashQueue == 16)
+        #expect(defaults.httpConnectionsPerAddress == 64)
+        let configured = try WarrenConfiguration.load(
+            environment: [
+                "WARREN_REGISTER_PER_ADDRESS": "1000000", "WARREN_REGISTER_PER_MINUTE": "2", "WARREN_HASH_THREADS": "3",
+                "WARREN_HASH_QUEUE": "0", "WARREN_HTTP_CONNECTIONS_PER_ADDRESS": "0",
+            ],
+            envFile: "WARREN_HASH_THREADS=off\n"
+        )
+        #expect(configured.registerPerAddress == 1_000_000 && configured.registerPerMinute == 2)
+        #expect(configured.hashThreads == .count(3), "the environment wins over .env")
+        #expect(configured.hashQueue == 0 && configured.httpConnectionsPerAddress == 0)
+        #expect(try WarrenConfiguration.load(environment: ["WARREN_HASH_THREADS": "OFF"], envFile: nil).hashThreads == .off)
+        for (variable, value) in [
+            ("WARREN_REGISTER_PER_ADDRESS", "0"), ("WARREN_REGISTER_PER_MINUTE", "-1"), ("WARREN_HASH_THREADS", "65"),
+            ("WARREN_HASH_THREADS", "many"), ("WARREN_HASH_QUEUE", "10001"), ("WARREN_HTTP_CONNECTIONS_PER_ADDRESS", "x"),
+        ] {
+            #expect(throws: ConfigurationError.self, "\(variable)=\(value)") {
+                try WarrenConfiguration.load(environment: [variable: value], envFile: nil)
+            }
+        }
+    }
+
     @Test("broker auth is turned off only by an explicit off", arguments: [
         ("on", true), ("ON", true), ("true", true), ("1", true), ("yes", true), ("", true),
         ("off", false), ("Off", false), ("false", false), ("0", false), ("no", false),

@@ -8,6 +8,11 @@
 2. Every role of the design has a service started by its `warren` subcommand, from the one
    image, depending on a healthy broker.
 3. The broker service mounts the project's rabbitmq/ files and has a healthcheck.
+4. Every role has a healthcheck and gets every setting of `x-warren-environment` (a role's own
+   `environment:` replaces the anchor's unless it merges it); the file has no top-level `name`,
+   which Debian's docker-compose 1.29 refuses.
+
+scripts/test-compose runs the file for real when a container engine can be started.
 
 Prints one line per check and a closing "N passed, N failed" line; exits 1 on any failure.
 """
@@ -49,6 +54,9 @@ def main() -> int:
         compose = yaml.safe_load(handle)
 
     check("compose.yaml matches the Compose schema", *schema_check())
+    check("no top-level name (docker-compose 1.x refuses it)", "name" not in compose)
+    common = compose.get("x-warren-environment") or {}
+    check("x-warren-environment holds the roles' common settings", "WARREN_AMQP_URL" in common)
 
     services = compose.get("services", {})
     broker = services.get("rabbitmq", {})
@@ -70,6 +78,9 @@ def main() -> int:
         check(f"role {role} waits for a healthy broker", healthy)
         amqp = (service.get("environment") or {}).get("WARREN_AMQP_URL", "")
         check(f"role {role} is told where the broker is", "@rabbitmq:5672/" in amqp, amqp)
+        lacking = sorted(set(common) - set(service.get("environment") or {}))
+        check(f"role {role} gets every common setting", not lacking, "lacks " + ", ".join(lacking))
+        check(f"role {role} has a healthcheck", "test" in (service.get("healthcheck") or {}))
 
     passed = sum(results)
     print(f"compose: {passed} passed, {len(results) - passed} failed")

@@ -44,7 +44,7 @@ extension LoginRole {
             try await delivery.ack()
             return
         }
-        let event = accepted.event(id: self.ids.nextString(), at: self.now())
+        let event = self.event(for: accepted)
         let published = publisher.startPublish(
             event,
             exchange: self.topology.posts,

@@ -30,6 +30,8 @@ public struct LoginRole: WarrenRole {
     let configuration: WarrenConfiguration
     let declarer: TopologyDeclarer
     let ids: EventIDGenerator
+    /// The posts admitted lately, so one that arrives again keeps its event id.
+    let admitted: AdmittedPosts
     let logger: Logger
     /// The services' broker account, the only `user_id` trusted to post on someone's behalf.
     let serviceUser: String
@@ -71,6 +73,7 @@ public struct LoginRole: WarrenRole {
         self.configuration = configuration
         self.declarer = TopologyDeclarer(configuration: configuration)
         self.ids = ids
+        self.admitted = AdmittedPosts()
         self.logger = logger
         self.serviceUser = configuration.serviceUser
         self.prefetch = prefetch
@@ -183,7 +186,7 @@ public struct LoginRole: WarrenRole {
                 try await delivery.deadLetter("post refused: no queue \(queue) (unknown or expired session)", logger: self.logger)
                 return nil
             }
-            let event = accepted.event(id: self.ids.nextString(), at: self.now())
+            let event = self.event(for: accepted)
             let headers: FieldTable? = accepted.route == .plain ? nil : [Topology.replyQueueHeader: .string(queue)]
             let published = publisher.startPublish(
                 event,
@@ -208,5 +211,17 @@ public struct LoginRole: WarrenRole {
         }
         try await delivery.ack()
         return nil
+    }
+
+    /// The event of an accepted post: the one it was admitted as lately, if it was (see
+    /// ``AdmittedPosts``), else a new one.
+    func event(for accepted: AcceptedPost) -> RoomEvent {
+        let (admission, again) = self.admitted.admission(of: accepted) {
+            AdmittedPosts.Admission(id: self.ids.nextString(), at: self.now())
+        }
+        if again {
+            self.logger.info("post admitted again under its first event id", metadata: ["id": "\(admission.id)", "clientId": "\(accepted.clientId)"])
+        }
+        return accepted.event(id: admission.id, at: admission.at)
     }
 }

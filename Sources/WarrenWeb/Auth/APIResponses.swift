@@ -28,7 +28,7 @@ struct APIError: HTTPResponseError {
         case .invalidCredentials, .invalidToken, .tokenReused: return .unauthorized
         case .throttled: return .tooManyRequests
         case .nameTaken: return .conflict
-        case .unavailable: return .serviceUnavailable
+        case .unavailable, .busy: return .serviceUnavailable
         default: return .badRequest
         }
     }

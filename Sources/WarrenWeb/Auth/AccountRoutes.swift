@@ -42,7 +42,10 @@ struct AccountRoutes: Sendable {
         api.post("register") { request, context in
             let credentials = try await Self.decode(Credentials.self, from: request, context: context)
             let (name, password) = try Self.require(credentials)
-            let pair = try await self.run { () async throws(AuthFailure) in try await self.accounts.register(name: name, password: password) }
+            let address = context.clientAddress
+            let pair = try await self.run { () async throws(AuthFailure) in
+                try await self.accounts.register(name: name, password: password, address: address)
+            }
             return try Self.tokens(pair, status: .created, includeRefreshToken: credentials.includeRefreshToken ?? false)
         }
         api.post("login") { request, context in

@@ -6,6 +6,7 @@ import NIOPosix
 import ServiceLifecycle
 import Testing
 import WarrenAuth
+import WarrenCore
 import WarrenStore
 import WarrenWeb
 
@@ -61,20 +62,26 @@ enum AuthWebRole {
     ///
     /// One at a time across every suite (there is one port the broker asks): a second caller
     /// waits until the first has stopped its web role.
+    /// - Parameter connectionsPerAddress: the web role's limit of open connections per address.
     static func with<T: Sendable>(
-        prefix: String, accounts: AccountService, _ body: @escaping @Sendable () async throws -> T
+        prefix: String, accounts: AccountService,
+        connectionsPerAddress: Int = WarrenConfiguration.defaults.httpConnectionsPerAddress,
+        _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        try await portLock.exclusively { try await serve(prefix: prefix, accounts: accounts, body) }
+        try await portLock.exclusively {
+            try await serve(prefix: prefix, accounts: accounts, connectionsPerAddress: connectionsPerAddress, body)
+        }
     }
 
     private static let portLock = AsyncLock()
 
     private static func serve<T: Sendable>(
-        prefix: String, accounts: AccountService, _ body: @escaping @Sendable () async throws -> T
+        prefix: String, accounts: AccountService, connectionsPerAddress: Int, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         let configuration = WebConfiguration(
             host: "127.0.0.1", port: port, webRoot: FileManager.default.temporaryDirectory.path,
-            stompURL: BrokerEnvironment.stompURL.absoluteString, stompVHost: BrokerEnvironment.vhost, prefix: prefix
+            stompURL: BrokerEnvironment.stompURL.absoluteString, stompVHost: BrokerEnvironment.vhost, prefix: prefix,
+            connectionsPerAddress: connectionsPerAddress
         )
         let app = buildApplication(configuration: configuration, brokerReachable: { true }, accounts: accounts, logger: quietLogger)
         let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: quietLogger)
@@ -111,9 +118,26 @@ enum AuthWebRole {
 
     /// POSTs JSON to the web role over a real socket and returns the status and body.
     static func postJSON(_ path: String, _ json: String) async throws -> (status: Int, headers: String, body: String) {
+        try await post(path, contentType: "application/json", json)
+    }
+
+    /// POSTs a body to the web role over a real socket and returns the status and body.
+    static func post(_ path: String, contentType: String, _ body: String) async throws -> (status: Int, headers: String, body: String) {
+        try await send(
+            "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Type: \(contentType)\r\n"
+                + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        )
+    }
+
+    /// GETs a path of the web role over a real socket.
+    static func get(_ path: String) async throws -> (status: Int, headers: String, body: String) {
+        try await send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n")
+    }
+
+    /// Sends one request, as written, over a new connection and reads the answer until the web
+    /// role closes the connection.
+    static func send(_ request: String) async throws -> (status: Int, headers: String, body: String) {
         try await withTCPSession(host: "127.0.0.1", port: port) { session in
-            let request = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Type: application/json\r\n"
-                + "Content-Length: \(json.utf8.count)\r\nConnection: close\r\n\r\n\(json)"
             try await session.write(Array(request.utf8))
             var received = ByteBuffer()
             do {

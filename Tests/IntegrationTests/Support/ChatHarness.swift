@@ -196,8 +196,7 @@ struct Tab: Sendable {
 
     /// Posts like a browser; returns the clientId.
     @discardableResult
-    func post(_ text: String, session: String? = nil) async throws -> String {
-        let clientId = UUID().uuidString.lowercased()
+    func post(_ text: String, session: String? = nil, clientId: String = UUID().uuidString.lowercased()) async throws -> String {
         let post = InboxPost(text: text, clientId: clientId, login: self.login, session: session ?? self.session)
         let properties = BasicProperties(contentType: "application/json", deliveryMode: 2)
         try await self.channel.publish(body: ByteBuffer(bytes: post.encode()), routingKey: self.harness.topology.inbox, properties: properties)

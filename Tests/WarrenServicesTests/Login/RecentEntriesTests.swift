@@ -2,7 +2,7 @@ import Testing
 
 @testable import WarrenServices
 
-struct RecentQueuesTests {
+struct RecentEntriesTests {
     let start = ContinuousClock.now
 
     @Test func aQueueIsTrustedForItsLifetimeOnly() {

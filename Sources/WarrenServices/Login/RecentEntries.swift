@@ -1,44 +1,60 @@
 import NIOConcurrencyHelpers
 
-/// Queue names seen to exist a short while ago, so posts from one session cost one passive
-/// declare per lifetime instead of one each. Pure and bounded: at most `capacity` names, each
-/// trusted for `lifetime` after it was seen.
-struct RecentQueues: Sendable {
-    /// How long a sighting is trusted.
+/// Keys remembered for a short while, each with a value. Pure and bounded: at most `capacity`
+/// keys, each kept for `lifetime` after it was recorded; when full, stale keys go first, then
+/// all (a memory that is lost only costs a second look, never a wrong answer within its life).
+struct RecentEntries<Value: Sendable>: Sendable {
+    /// How long an entry is trusted.
     let lifetime: Duration
-    /// The most names held; when full, stale names go first, then all.
+    /// The most keys held.
     let capacity: Int
-    private var seen: [String: ContinuousClock.Instant] = [:]
+    private var entries: [String: (value: Value, at: ContinuousClock.Instant)] = [:]
 
     init(lifetime: Duration, capacity: Int = 10_000) {
         self.lifetime = lifetime
         self.capacity = max(1, capacity)
     }
 
-    /// How many names are held.
-    var count: Int { self.seen.count }
+    /// How many keys are held.
+    var count: Int { self.entries.count }
 
+    /// The value recorded for `key` less than `lifetime` before `now`.
+    mutating func value(for key: String, now: ContinuousClock.Instant) -> Value? {
+        guard let entry = self.entries[key] else { return nil }
+        if now - entry.at < self.lifetime { return entry.value }
+        self.entries[key] = nil
+        return nil
+    }
+
+    /// Records `value` for `key` at `now`.
+    mutating func insert(_ key: String, value: Value, now: ContinuousClock.Instant) {
+        guard self.lifetime > .zero else { return }
+        if self.entries[key] == nil, self.entries.count >= self.capacity {
+            self.entries = self.entries.filter { now - $0.value.at < self.lifetime }
+            if self.entries.count >= self.capacity { self.entries.removeAll(keepingCapacity: true) }
+        }
+        self.entries[key] = (value, now)
+    }
+
+    /// Forgets `key`.
+    mutating func remove(_ key: String) {
+        self.entries[key] = nil
+    }
+}
+
+/// Queue names seen to exist a short while ago, so posts from one session cost one passive
+/// declare per lifetime instead of one each.
+typealias RecentQueues = RecentEntries<Bool>
+
+extension RecentEntries where Value == Bool {
     /// Whether `queue` was seen to exist less than `lifetime` before `now`.
     mutating func contains(_ queue: String, now: ContinuousClock.Instant) -> Bool {
-        guard let at = self.seen[queue] else { return false }
-        if now - at < self.lifetime { return true }
-        self.seen[queue] = nil
-        return false
+        self.value(for: queue, now: now) ?? false
     }
 
     /// Records that `queue` exists at `now`.
     mutating func insert(_ queue: String, now: ContinuousClock.Instant) {
-        guard self.lifetime > .zero else { return }
-        if self.seen[queue] == nil, self.seen.count >= self.capacity {
-            self.seen = self.seen.filter { now - $0.value < self.lifetime }
-            if self.seen.count >= self.capacity { self.seen.removeAll(keepingCapacity: true) }
-        }
-        self.seen[queue] = now
-    }
-
-    /// Forgets `queue` (it was found missing).
-    mutating func remove(_ queue: String) {
-        self.seen[queue] = nil
+        self.insert(queue, value: true, now: now)
     }
 }
 
