@@ -51,7 +51,9 @@ extension LoginRole {
             routingKey: accepted.route.routingKey,
             properties: WarrenProperties.persistent(messageID: event.id)
         )
-        self.logger.debug("API post accepted", metadata: ["id": "\(event.id)", "login": "\(accepted.login)", "route": "\(accepted.route.rawValue)"])
+        self.logger.debug(
+            "API post accepted", metadata: ["id": "\(event.id)", "clientId": "\(accepted.clientId)", "login": "\(accepted.login)", "route": "\(accepted.route.rawValue)"]
+        )
         try await published.confirmed()
         if let replyTo {
             try await publisher.publish(

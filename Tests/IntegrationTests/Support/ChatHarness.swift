@@ -25,7 +25,7 @@ final class ChatHarness: Sendable {
         self.amqp = amqp
         self.connection = connection
         var logger = Logger(label: "warren.test")
-        logger.logLevel = .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["WARREN_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         logger[metadataKey: "prefix"] = "\(configuration.prefix)"
         self.logger = logger
     }

@@ -4,15 +4,17 @@ import Testing
 /// A three-node RabbitMQ cluster of a test's own, run with `scripts/broker cluster`, for tests
 /// that kill, stop, partition and heal nodes.
 ///
-/// Its ports follow the test run's: AMQP at `WARREN_TEST_AMQP_PORT` + 20, 21, 22 (5702-5704 by
-/// default), Web-STOMP at `WARREN_TEST_STOMP_WS_PORT` + 20.. (15704-15706), management at
-/// `WARREN_TEST_MGMT_PORT` + 30.. (15712-15714), distribution at AMQP + 20000; so checkouts
-/// whose test runs have their own ports do not meet. State in `.warren/test-cluster-<port>`,
-/// fresh each time. Use it through ``with(_:)``, which kills every node afterwards.
+/// Its ports: AMQP at `WARREN_TEST_CLUSTER_AMQP_PORT` and the two after it, Web-STOMP at
+/// `WARREN_TEST_CLUSTER_STOMP_WS_PORT`.., management at `WARREN_TEST_CLUSTER_MGMT_PORT`.., Erlang
+/// distribution at `WARREN_TEST_CLUSTER_DIST_PORT`..; by default the test run's AMQP and Web-STOMP
+/// ports + 20 (5702-5704, 15704-15706), its management port + 30 (15712-15714) and the AMQP
+/// base + 20000. State in `.warren/test-cluster-<AMQP port>`, fresh each time. Use it through
+/// ``with(_:)``, which kills every node afterwards.
 final class TestCluster: Sendable {
     let amqpBase: Int
     let stompBase: Int
     let managementBase: Int
+    let distributionBase: Int
     let root: URL
     let stateDirectory: URL
 
@@ -20,9 +22,10 @@ final class TestCluster: Sendable {
         func port(_ name: String, _ fallback: Int) -> Int {
             BrokerEnvironment.environment[name].flatMap(Int.init) ?? fallback
         }
-        self.amqpBase = port("WARREN_TEST_AMQP_PORT", 5682) + 20
-        self.stompBase = port("WARREN_TEST_STOMP_WS_PORT", 15684) + 20
-        self.managementBase = port("WARREN_TEST_MGMT_PORT", 15682) + 30
+        self.amqpBase = port("WARREN_TEST_CLUSTER_AMQP_PORT", port("WARREN_TEST_AMQP_PORT", 5682) + 20)
+        self.stompBase = port("WARREN_TEST_CLUSTER_STOMP_WS_PORT", port("WARREN_TEST_STOMP_WS_PORT", 15684) + 20)
+        self.managementBase = port("WARREN_TEST_CLUSTER_MGMT_PORT", port("WARREN_TEST_MGMT_PORT", 15682) + 30)
+        self.distributionBase = port("WARREN_TEST_CLUSTER_DIST_PORT", self.amqpBase + 20000)
         self.root = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         self.stateDirectory = self.root.appendingPathComponent(".warren/test-cluster-\(self.amqpBase)")
@@ -74,6 +77,7 @@ final class TestCluster: Sendable {
         environment["WARREN_CLUSTER_AMQP_PORT"] = String(self.amqpBase)
         environment["WARREN_CLUSTER_STOMP_WS_PORT"] = String(self.stompBase)
         environment["WARREN_CLUSTER_MGMT_PORT"] = String(self.managementBase)
+        environment["WARREN_CLUSTER_DIST_PORT"] = String(self.distributionBase)
         environment["WARREN_CLUSTER_FRESH"] = fresh ? "1" : "0"
         environment["WARREN_BROKER_TIMEOUT"] = "150"
         return try await PrivateBroker.runScript(
