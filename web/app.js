@@ -52,7 +52,7 @@ const session = new ChatSession({
   loadConfig: () => loadConfig(),
   // A refused CONNECT is tried again (with a fresh token) after 10–20 s: in a reconnect storm
   // the broker's auth backend may refuse some tabs for want of time, not for a bad sign-in.
-  createClient: (config, { beforeConnect }) => new StompClient({ url: config.stompURL, host: config.vhost, beforeConnect, authRetryMs: 20000 }),
+  createClient: (config, { beforeConnect }) => new StompClient({ urls: config.stompURLs, host: config.vhost, beforeConnect, authRetryMs: 20000 }),
   verifyProof,
   newSessionId: () => newSessionId(),
   newClientId: () => newClientId(),

@@ -42,7 +42,8 @@ export class ChatSession {
    * @param {import('./page-state.js').PageState} options.page
    * @param {import('./auth.js').Auth} options.auth the person's sign-in (name, tokens)
    * @param {Storage} options.storage sessionStorage
-   * @param {() => Promise<{stompURL: string, vhost: string, prefix: string, powBits: number}>} options.loadConfig
+   * @param {() => Promise<{stompURL: string, stompURLs: string[], vhost: string, prefix: string, powBits: number}>} options.loadConfig
+   *   (with several `stompURLs`, the client connects to one node and moves to the next when it goes)
    * @param {(config: object, hooks: {beforeConnect: Function}) => import('./stomp.js').StompClient} options.createClient
    * @param {typeof import('./proof.js').verifyProof} options.verifyProof
    * @param {() => string} options.newSessionId
@@ -357,7 +358,7 @@ export class ChatSession {
         return { ok: false, message: `The broker refused your sign-in (${error.message}). Sign in again; if that fails too, the broker cannot reach Warren's web server.` };
       }
       if (!client.connected) {
-        return { ok: false, message: `Could not connect to the chat broker at ${this.config.stompURL}; it may be down. Try again in a moment.` };
+        return { ok: false, message: `Could not connect to the chat broker at ${this.config.stompURLs?.join(', ') ?? this.config.stompURL}; it may be down. Try again in a moment.` };
       }
       return { ok: false, message: `Could not reach the login service: ${error.message}.` };
     }

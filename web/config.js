@@ -4,7 +4,8 @@
 /**
  * Checks the configuration's shape.
  * @param {unknown} value parsed JSON
- * @returns {{stompURL: string, vhost: string, prefix: string, powBits: number}}
+ * @returns {{stompURL: string, stompURLs: string[], vhost: string, prefix: string, powBits: number}}
+ *   `stompURLs` lists every broker node's Web-STOMP endpoint (just `stompURL` when absent)
  * @throws {Error} naming the field that is missing or wrong
  */
 export function parseConfig(value) {
@@ -14,7 +15,12 @@ export function parseConfig(value) {
     if (typeof value[key] !== 'string') throw new Error(`"${key}" is missing or not a string`);
     config[key] = value[key];
   }
-  if (!/^wss?:\/\//.test(config.stompURL)) throw new Error(`"stompURL" must be a ws:// or wss:// URL, not ${JSON.stringify(config.stompURL)}`);
+  const urls = value.stompURLs ?? [config.stompURL];
+  if (!Array.isArray(urls) || urls.length === 0) throw new Error('"stompURLs" must be a non-empty list of URLs');
+  for (const url of [config.stompURL, ...urls]) {
+    if (typeof url !== 'string' || !/^wss?:\/\//.test(url)) throw new Error(`"stompURL" must be a ws:// or wss:// URL, not ${JSON.stringify(url)}`);
+  }
+  config.stompURLs = [...urls];
   if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(config.prefix)) throw new Error(`"prefix" ${JSON.stringify(config.prefix)} is not a queue name prefix`);
   const bits = value.powBits ?? 24;
   if (!Number.isInteger(bits) || bits < 1 || bits > 64) throw new Error('"powBits" must be a whole number from 1 to 64');

@@ -43,7 +43,10 @@ export function browserWebSocketFactory(url, protocols) {
 export class StompConnection {
   /**
    * @param {object} options
-   * @param {string} options.url e.g. `ws://127.0.0.1:15674/ws`
+   * @param {string} [options.url] e.g. `ws://127.0.0.1:15674/ws`
+   * @param {string[]} [options.urls] instead of `url`: one per broker node of a cluster. The
+   *   first connection goes to one drawn at random (so tabs spread over the nodes), and each
+   *   reconnection after a loss to the next one, after the backoff's jittered wait
    * @param {string} [options.login]
    * @param {string} [options.passcode]
    * @param {string} [options.host] the virtual host (default `/`)
@@ -66,8 +69,9 @@ export class StompConnection {
    * @param {() => number} [options.random] numbers in [0, 1) for backoff jitter
    */
   constructor(options) {
-    if (!options?.url) throw new TypeError('a STOMP connection needs a url');
-    this.url = options.url;
+    const urls = options?.urls?.length ? [...options.urls] : options?.url ? [options.url] : [];
+    if (urls.length === 0) throw new TypeError('a STOMP connection needs a url');
+    this.urls = urls;
     this.login = options.login;
     this.passcode = options.passcode;
     this.host = options.host ?? '/';
@@ -83,6 +87,7 @@ export class StompConnection {
     this._createSocket = options.webSocketFactory ?? browserWebSocketFactory;
     this._clock = options.clock ?? systemClock;
     this._random = options.random ?? Math.random;
+    this._urlIndex = urls.length > 1 ? Math.floor(this._random() * urls.length) % urls.length : 0;
 
     this._listeners = new Map();
     this._state = ConnectionState.disconnected;
@@ -369,7 +374,14 @@ export class StompConnection {
     this._linkDropped(link, error);
   }
 
+  /** The broker node the next connection goes to (of `urls`). */
+  get url() {
+    return this.urls[this._urlIndex];
+  }
+
   _afterLoss(error) {
+    // Its node may be gone: the next attempt goes to the next node (with one node, the same).
+    this._urlIndex = (this._urlIndex + 1) % this.urls.length;
     if (!this._active || this._suspended) {
       this._setState(ConnectionState.disconnected, { error });
       return;

@@ -10,6 +10,8 @@ public struct WarrenConfiguration: Sendable, Hashable {
     public var amqpURL: String
     /// `WARREN_STOMP_URL`: the Web-STOMP endpoint browsers are told to use.
     public var stompURL: String
+    /// `WARREN_QUEUE_TYPE`, resolved: quorum when `auto` and ``amqpURL`` lists several nodes.
+    public var queueType: QueueType
     /// `WARREN_STOMP_VHOST`: the virtual host browsers connect to.
     public var stompVhost: String
     /// `WARREN_HTTP_PORT`: the web server's port (0 picks a free one).
@@ -78,6 +80,16 @@ public struct WarrenConfiguration: Sendable, Hashable {
     /// The prefix of every broker name.
     public var prefix: String { topology.prefix }
 
+    /// The entries of a comma-separated list of URLs (one URL is a list of one), trimmed.
+    public static func urlList(_ value: String) -> [String] {
+        value.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
+    /// `WARREN_AMQP_URL`'s nodes, one URL each.
+    public var amqpURLs: [String] { Self.urlList(self.amqpURL) }
+    /// `WARREN_STOMP_URL`'s nodes, one URL each.
+    public var stompURLs: [String] { Self.urlList(self.stompURL) }
+
     /// The configuration when nothing is set.
     public static let defaults = try! load(environment: [:], envFile: nil)
 
@@ -97,6 +109,9 @@ public struct WarrenConfiguration: Sendable, Hashable {
         let amqpURL = reader.url(.amqpURL, schemes: ["amqp", "amqps"])
         let stompURL = reader.url(.stompURL, schemes: ["ws", "wss"])
         let stompVhost = reader.nonEmpty(.stompVhost)
+        let queueTypeSetting = reader.check(.queueType) { (value: String) -> QueueType?? in
+            value.lowercased() == "auto" ? .some(nil) : QueueType(rawValue: value.lowercased()).map { .some($0) }
+        }
         let httpPort = reader.integer(.httpPort, 0...65_535)
         let httpHost = reader.check(.httpHost) { $0.contains(where: \.isWhitespace) ? nil : $0 }
         let webRoot = reader.nonEmpty(.webRoot)
@@ -142,7 +157,7 @@ public struct WarrenConfiguration: Sendable, Hashable {
         let metricsPort = reader.check(.metricsPort) { MetricsPort($0) }
 
         guard reader.issues.isEmpty,
-            let amqpURL, let stompURL, let stompVhost, let httpPort,
+            let amqpURL, let stompURL, let queueTypeSetting, let stompVhost, let httpPort,
             let httpHost, let webRoot, let topology, let powBits, let cronSchedule, let cronText, let cronRoom, let ttl, let maxLength,
             let rpcTimeout, let sessionMemory, let databaseURL, let history, let historyBatch, let historyFlushMs, let logLevel,
             let authKey, let authKeyFile, let brokerAuth, let registerPerAddress, let registerPerMinute, let hashThreads,
@@ -155,6 +170,7 @@ public struct WarrenConfiguration: Sendable, Hashable {
         let unknown = Set(environment.keys).union(file.values.keys).filter { $0.hasPrefix("WARREN_") && !known.contains($0) }
         return WarrenConfiguration(
             amqpURL: amqpURL, stompURL: stompURL,
+            queueType: queueTypeSetting ?? (urlList(amqpURL).count > 1 ? .quorum : .classic),
             stompVhost: stompVhost, httpPort: httpPort, httpHost: httpHost, webRoot: webRoot, topology: topology, powBits: powBits,
             cronSchedule: cronSchedule, cronText: cronText, cronRoom: cronRoom, userQueueTTLMs: ttl, userQueueMaxLength: maxLength,
             rpcTimeoutMs: rpcTimeout, sessionMemoryMs: sessionMemory, databaseURL: databaseURL, history: history, historyBatch: historyBatch,
@@ -211,6 +227,8 @@ public struct WarrenConfiguration: Sendable, Hashable {
 
         /// A URL's password becomes `***`, so a refused value can be shown in messages and logs.
         static func hidingPassword(_ value: String) -> String {
+            // A list of URLs (a cluster's nodes): each one's password.
+            if value.contains(",") { return WarrenConfiguration.urlList(value).map(hidingPassword).joined(separator: ",") }
             guard var components = URLComponents(string: value), components.password != nil else { return value }
             components.password = "***"
             return components.string ?? value
@@ -229,12 +247,16 @@ public struct WarrenConfiguration: Sendable, Hashable {
             }
         }
 
+        /// One URL, or a comma-separated list of them (the nodes of a cluster), each with a host.
         mutating func url(_ key: ConfigurationKey, schemes: Set<String>) -> String? {
             check(key) { (value: String) -> String? in
-                guard let url = URL(string: value), let scheme = url.scheme?.lowercased(), schemes.contains(scheme),
-                    let host = url.host, !host.isEmpty
-                else { return nil }
-                return value
+                let valid = WarrenConfiguration.urlList(value).allSatisfy { part in
+                    guard let url = URL(string: part), let scheme = url.scheme?.lowercased(), schemes.contains(scheme),
+                        let host = url.host, !host.isEmpty
+                    else { return false }
+                    return true
+                }
+                return valid ? value : nil
             }
         }
     }

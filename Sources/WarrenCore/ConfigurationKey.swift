@@ -44,6 +44,9 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     case authKey = "WARREN_AUTH_KEY"
     /// Where the signing key is kept when WARREN_AUTH_KEY is unset (made on first use, mode 600).
     case authKeyFile = "WARREN_AUTH_KEY_FILE"
+    /// The type of the shared durable queues: `auto` (quorum with several broker addresses,
+    /// else classic), `classic` or `quorum`.
+    case queueType = "WARREN_QUEUE_TYPE"
     /// Whether the login service checks that the broker vouches for each request's author
     /// (`user_id`); on by default, `off` only for development clients that send no user id.
     case brokerAuth = "WARREN_BROKER_AUTH"
@@ -89,6 +92,7 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .authKey: ""
         case .authKeyFile: ".warren/auth.key"
         case .brokerAuth: "on"
+        case .queueType: "auto"
         case .registerPerAddress: "5"
         case .registerPerMinute: "60"
         case .hashThreads: "auto"
@@ -102,8 +106,8 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     /// What a valid value looks like, for error messages.
     public var expected: String {
         switch self {
-        case .amqpURL: "an amqp:// or amqps:// URL with a host, such as \(defaultValue)"
-        case .stompURL: "a ws:// or wss:// URL with a host, such as \(defaultValue)"
+        case .amqpURL: "an amqp:// or amqps:// URL with a host, such as \(defaultValue), or a comma-separated list of them (the nodes of a cluster, same user, password and vhost)"
+        case .stompURL: "a ws:// or wss:// URL with a host, such as \(defaultValue), or a comma-separated list of them (the nodes of a cluster)"
         case .stompVhost, .webRoot: "a non-empty string"
         case .httpPort: "a port number from 0 to 65535 (0 picks a free port)"
         case .httpHost: "a host name or IP address without spaces, such as 127.0.0.1 or 0.0.0.0"
@@ -123,6 +127,7 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .authKey: "a base64 key of at least 32 bytes (e.g. `head -c 32 /dev/urandom | base64`), or unset to keep one in WARREN_AUTH_KEY_FILE"
         case .authKeyFile: "a file path"
         case .brokerAuth: "on or off"
+        case .queueType: "auto, classic or quorum"
         case .registerPerAddress, .registerPerMinute: "a whole number from 1 to 1000000 (registrations a minute)"
         case .hashThreads: "auto (half the cores, at least 1), a whole number from 1 to 64, or off (hash on Dispatch's shared threads without a bound: for comparison only)"
         case .hashQueue: "a whole number from 0 to 10000"
@@ -136,6 +141,14 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     public var isSecret: Bool {
         self == .authKey
     }
+}
+
+/// The type of the shared durable queues (`WARREN_QUEUE_TYPE`, resolved: `auto` is not one).
+public enum QueueType: String, CaseIterable, Sendable, Hashable {
+    /// RabbitMQ's classic queue: on one node.
+    case classic
+    /// A quorum queue: replicated over the cluster's nodes (Raft), survives a node's loss.
+    case quorum
 }
 
 /// The threads that hash passwords (`WARREN_HASH_THREADS`).

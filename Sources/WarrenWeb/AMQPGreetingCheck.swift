@@ -27,6 +27,26 @@ public func amqpGreetingCheck(
     }
 }
 
+/// The check for a broker of several nodes: reachable when any node answers (tried in turn),
+/// else unreachable with every node's reason.
+public func amqpGreetingCheck(
+    toAny endpoints: [WebConfiguration.BrokerEndpoint],
+    timeout: Duration = .seconds(1),
+    logger: Logger = Logger(label: "warren.web.health")
+) -> @Sendable () async -> BrokerHealth {
+    let checks = endpoints.map { amqpGreetingCheck(to: $0, timeout: timeout, logger: logger) }
+    guard checks.count > 1 else { return checks[0] }
+    return {
+        var reasons: [String] = []
+        for check in checks {
+            let health = await check()
+            if health.reachable { return health }
+            reasons.append(health.reason ?? "unreachable")
+        }
+        return .unreachable(reasons.joined(separator: "; "))
+    }
+}
+
 /// One greeting exchange; never throws, every failure is an unreachable answer.
 func probeAMQPGreeting(host: String, port: Int, timeout: Duration) async -> BrokerHealth {
     let address = "\(host):\(port)"

@@ -26,7 +26,7 @@ public func buildApplication(
     rooms: RoomRoutes.Dependencies? = nil,
     logger: Logger = Logger(label: "warren.web")
 ) -> some ApplicationProtocol {
-    let check = brokerReachable ?? amqpGreetingCheck(to: configuration.broker, logger: logger)
+    let check = brokerReachable ?? amqpGreetingCheck(toAny: configuration.brokers, logger: logger)
     let router = buildRouter(
         configuration: configuration,
         health: CachedHealthCheck(maximumAge: .seconds(1), check: check),

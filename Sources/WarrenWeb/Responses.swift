@@ -11,8 +11,11 @@ import Foundation
 ///
 /// No credentials: each person signs in to the broker with their own name and access token.
 public struct BrowserConfiguration: ResponseCodable, Equatable, Sendable {
-    /// The Web-STOMP endpoint, e.g. `ws://127.0.0.1:15674/ws`.
+    /// The Web-STOMP endpoint, e.g. `ws://127.0.0.1:15674/ws` (the first of ``stompURLs``).
     public var stompURL: String
+    /// Every node's Web-STOMP endpoint: the page connects to one and moves to another when its
+    /// node goes.
+    public var stompURLs: [String]
     /// The broker virtual host for the STOMP `CONNECT` `host` header.
     public var vhost: String
     /// The prefix of broker names, e.g. `chat` for `/queue/chat.inbox`.
@@ -22,7 +25,8 @@ public struct BrowserConfiguration: ResponseCodable, Equatable, Sendable {
 
     /// Takes the browser-facing part of a web configuration.
     public init(_ configuration: WebConfiguration) {
-        self.stompURL = configuration.stompURL
+        self.stompURLs = configuration.stompURLs
+        self.stompURL = self.stompURLs[0]
         self.vhost = configuration.stompVHost
         self.prefix = configuration.prefix
         self.powBits = configuration.powBits

@@ -26,8 +26,12 @@ public struct WebConfiguration: Sendable, Equatable {
     public var prefix: String
     /// Leading zero bits a proof of work needs (`WARREN_POW_BITS`).
     public var powBits: Int
-    /// The AMQP endpoint whose health `/healthz` reports (host and port of `WARREN_AMQP_URL`).
+    /// The AMQP endpoint whose health `/healthz` reports (host and port of `WARREN_AMQP_URL`,
+    /// its first node).
     public var broker: BrokerEndpoint
+    /// The other nodes of `WARREN_AMQP_URL`: `/healthz` reports the broker reachable when any
+    /// node answers.
+    public var failoverBrokers: [BrokerEndpoint] = []
     /// The most HTTP connections one client address may hold open at once; 0 sets no limit
     /// (`WARREN_HTTP_CONNECTIONS_PER_ADDRESS`).
     public var connectionsPerAddress: Int
@@ -67,10 +71,17 @@ public struct WebConfiguration: Sendable, Equatable {
             prefix: configuration.prefix,
             powBits: configuration.powBits,
             // WarrenConfiguration has checked that the URL has a host; the fallback is never used.
-            broker: BrokerEndpoint(amqpURL: configuration.amqpURL) ?? BrokerEndpoint(host: "127.0.0.1", port: 5672),
+            broker: BrokerEndpoint(amqpURL: configuration.amqpURLs[0]) ?? BrokerEndpoint(host: "127.0.0.1", port: 5672),
             connectionsPerAddress: configuration.httpConnectionsPerAddress
         )
+        self.failoverBrokers = configuration.amqpURLs.dropFirst().compactMap(BrokerEndpoint.init(amqpURL:))
     }
+
+    /// Every broker node: ``broker``, then ``failoverBrokers``.
+    public var brokers: [BrokerEndpoint] { [self.broker] + self.failoverBrokers }
+
+    /// The Web-STOMP endpoints, one per node: ``stompURL`` split at commas.
+    public var stompURLs: [String] { WarrenConfiguration.urlList(self.stompURL) }
 
     /// Creates a configuration; every parameter defaults to WarrenConfiguration's default.
     public init(
@@ -95,12 +106,21 @@ public struct WebConfiguration: Sendable, Equatable {
         self.connectionsPerAddress = connectionsPerAddress
     }
 
-    /// The origin (`ws://host:port`) of ``stompURL``, as a Content-Security-Policy source.
+    /// The origins (`ws://host:port`) of ``stompURLs``, as Content-Security-Policy sources
+    /// (separated by spaces).
     ///
-    /// `nil` when the URL cannot be parsed, which only a configuration built in code can hold;
+    /// `nil` when a URL cannot be parsed, which only a configuration built in code can hold;
     /// the policy then allows `'self'` alone and the browser's STOMP connection is refused.
     public var stompOrigin: String? {
-        guard let components = URLComponents(string: self.stompURL),
+        let origins = self.stompURLs.map(Self.origin(of:))
+        guard !origins.isEmpty, !origins.contains(nil) else { return nil }
+        var unique: [String] = []
+        for case let origin? in origins where !unique.contains(origin) { unique.append(origin) }
+        return unique.joined(separator: " ")
+    }
+
+    private static func origin(of url: String) -> String? {
+        guard let components = URLComponents(string: url),
             let scheme = components.scheme?.lowercased(), scheme == "ws" || scheme == "wss",
             let host = components.host, !host.isEmpty
         else { return nil }

@@ -35,7 +35,7 @@ enum AccountsWiring {
             throw CommandFailure("signing key: \(error)")
         }
         // The services' broker account is no name a person may take.
-        let serviceUser = URLComponents(string: configuration.amqpURL)?.user
+        let serviceUser = URLComponents(string: configuration.amqpURLs[0])?.user
         let accounts = AccountService(
             store: store.accounts, key: key,
             registrations: RegistrationThrottle(perAddress: configuration.registerPerAddress, overall: configuration.registerPerMinute),

@@ -28,6 +28,9 @@ struct SendCommand: AsyncParsableCommand {
             with user_id set on every request. Without it, it connects as the URL's account, \
             which only a login service with WARREN_BROKER_AUTH=off admits.
 
+            With several broker nodes in WARREN_AMQP_URL (a comma list), it connects to any \
+            that answers; a node lost during the exchange ends it with an error.
+
             Environment (also read from .env): WARREN_AMQP_URL, WARREN_PREFIX.
             """
     )
@@ -73,7 +76,8 @@ struct SendCommand: AsyncParsableCommand {
             amqp.password = token
             return self.login
         }
-        let connection = try await AMQPConnection.connect(configuration: amqp)
+        // Any node of WARREN_AMQP_URL that answers (the one connector every client uses).
+        let connection = try await AMQPConnector(configuration: amqp).connectOnce()
         let channel = try await connection.openChannel()
         try await channel.confirmSelect()
         let replies = try await channel.queueDeclare("", exclusive: true, autoDelete: true).queue

@@ -25,10 +25,10 @@ enum ServiceWiring {
         }
     }
 
-    /// The AMQP settings from WARREN_AMQP_URL.
+    /// The AMQP settings from WARREN_AMQP_URL (one URL, or a comma list: a cluster's nodes).
     static func amqp(_ configuration: WarrenConfiguration, name: String) throws -> AMQPConfiguration {
         do {
-            var amqp = try AMQPConfiguration(url: configuration.amqpURL)
+            var amqp = try AMQPConfiguration(urlList: configuration.amqpURL)
             amqp.connectionName = "warren \(name)"
             return amqp
         } catch {

@@ -3,6 +3,7 @@ import ArgumentParser
 import Logging
 import ServiceLifecycle
 import WarrenCore
+import WarrenServices
 
 import Foundation
 
@@ -29,19 +30,21 @@ struct TailCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try self.options.bootstrap()
         let amqp = try ServiceWiring.amqp(configuration, name: "tail")
-        let tail = RoomTail(amqp: amqp, rooms: configuration.topology.rooms, json: self.json)
-        try await runServices([tail], logger: Logger(label: "warren.tail"))
+        let logger = Logger(label: "warren.tail")
+        let tail = RoomTail(rooms: configuration.topology.rooms, json: self.json)
+        // A role like the others: connected to any node, and to the next when its node goes.
+        try await runServices([RoleService(role: tail, amqp: amqp, logger: logger)], logger: logger)
     }
 }
 
-/// The tail loop as a service, so signals stop it cleanly.
-struct RoomTail: Service {
-    let amqp: AMQPConfiguration
+/// The tail loop as a role, so signals stop it cleanly and a lost connection is made again
+/// (events published meanwhile are not shown: the queue is the connection's).
+struct RoomTail: WarrenRole {
+    let name = "tail"
     let rooms: String
     let json: Bool
 
-    func run() async throws {
-        let connection = try await AMQPConnection.connect(configuration: self.amqp)
+    func run(on connection: AMQPConnection) async throws {
         let channel = try await connection.openChannel()
         // The rooms exchange is declared by the roles; declare it too so tail may start first.
         try await channel.exchangeDeclare(self.rooms, type: "topic", durable: true)
@@ -57,6 +60,5 @@ struct RoomTail: Service {
                 writeLine("(not a room event: \(delivery.body.readableBytes) bytes)")
             }
         }
-        try? await connection.close()
     }
 }

@@ -33,6 +33,34 @@ struct ConfigurationTests {
         #expect(WarrenConfiguration.defaults == configuration)
     }
 
+    @Test("a cluster: comma lists of URLs, and quorum queues by default with several nodes")
+    func cluster() throws {
+        let one = try WarrenConfiguration.load(environment: [:], envFile: nil)
+        #expect(one.queueType == .classic)
+        #expect(one.amqpURLs == ["amqp://warren:warren@127.0.0.1:5672/warren"])
+        let urls = "amqp://u:p@127.0.0.1:5701/w, amqp://u:p@127.0.0.1:5702/w"
+        let three = try WarrenConfiguration.load(
+            environment: ["WARREN_AMQP_URL": urls, "WARREN_STOMP_URL": "ws://a:1/ws,ws://b:2/ws"], envFile: nil
+        )
+        #expect(three.queueType == .quorum)
+        #expect(three.amqpURLs == ["amqp://u:p@127.0.0.1:5701/w", "amqp://u:p@127.0.0.1:5702/w"])
+        #expect(three.stompURLs == ["ws://a:1/ws", "ws://b:2/ws"])
+        let classic = try WarrenConfiguration.load(environment: ["WARREN_AMQP_URL": urls, "WARREN_QUEUE_TYPE": "classic"], envFile: nil)
+        #expect(classic.queueType == .classic)
+        let quorum = try WarrenConfiguration.load(environment: ["WARREN_QUEUE_TYPE": "QUORUM"], envFile: nil)
+        #expect(quorum.queueType == .quorum)
+        #expect(throws: ConfigurationError.self) { try WarrenConfiguration.load(environment: ["WARREN_QUEUE_TYPE": "stream"], envFile: nil) }
+        #expect(throws: ConfigurationError.self) {
+            try WarrenConfiguration.load(environment: ["WARREN_AMQP_URL": "amqp://u:p@h:1/w,,amqp://u:p@h:2/w"], envFile: nil)
+        }
+        do {
+            _ = try WarrenConfiguration.load(environment: ["WARREN_AMQP_URL": "amqp://u:secret@h:1/w,nonsense"], envFile: nil)
+            Issue.record("a bad second URL was taken")
+        } catch {
+            #expect(!"\(error)".contains("secret"))
+        }
+    }
+
     @Test("every default is itself valid")
     func defaultsValid() throws {
         let environment = Dictionary(uniqueKeysWithValues: ConfigurationKey.allCases.map { ($0.rawValue, $0.defaultValue) })

@@ -21,8 +21,9 @@ struct EndpointTests {
                     try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
                 )
                 // No login or passcode: each person signs in to the broker with their own token.
-                #expect(Set(object.keys) == ["stompURL", "vhost", "prefix", "powBits"])
+                #expect(Set(object.keys) == ["stompURL", "stompURLs", "vhost", "prefix", "powBits"])
                 #expect(object["stompURL"] as? String == "wss://chat.example.org:15673/ws")
+                #expect(object["stompURLs"] as? [String] == ["wss://chat.example.org:15673/ws"])
                 #expect(object["vhost"] as? String == "test-vhost")
                 #expect(object["prefix"] as? String == "team-a.chat")
                 #expect(object["powBits"] as? Int == 12)

@@ -8,7 +8,15 @@ const respond = (status, body) => async () => ({ ok: status >= 200 && status < 3
 
 describe('config', () => {
   it('reads the web server\'s /config.json', async () => {
-    assert.deepEqual(await loadConfig(respond(200, JSON.stringify(good))), good);
+    assert.deepEqual(await loadConfig(respond(200, JSON.stringify(good))), { ...good, stompURLs: [good.stompURL] });
+  });
+
+  it('reads every node of a cluster, and checks each', () => {
+    const nodes = ['ws://127.0.0.1:15701/ws', 'ws://127.0.0.1:15702/ws', 'wss://c.example/ws'];
+    assert.deepEqual(parseConfig({ ...good, stompURL: nodes[0], stompURLs: nodes }).stompURLs, nodes);
+    assert.throws(() => parseConfig({ ...good, stompURLs: [] }), /stompURLs/);
+    assert.throws(() => parseConfig({ ...good, stompURLs: 'ws://a/ws' }), /stompURLs/);
+    assert.throws(() => parseConfig({ ...good, stompURLs: ['ws://a/ws', 'http://b/'] }), /ws:\/\/ or wss:\/\//);
   });
 
   it('explains a missing config (a static file server)', async () => {
@@ -26,7 +34,7 @@ describe('config', () => {
   });
 
   it('keeps no credentials an older server still sends', () => {
-    assert.deepEqual(parseConfig({ ...good, login: 'browser', passcode: 'browser' }), good);
+    assert.deepEqual(parseConfig({ ...good, login: 'browser', passcode: 'browser' }), { ...good, stompURLs: [good.stompURL] });
   });
 
   it('builds the destinations from the prefix', () => {

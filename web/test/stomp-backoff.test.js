@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { StompClient } from '../stomp.js';
-import { FakeClock, FakeSocket, brokerFrame } from './support/fakes.js';
+import { FakeClock, FakeSocket, acceptConnection } from './support/fakes.js';
 
 /** A small seeded generator (mulberry32), so the run is the same every time. */
 function seeded(seed) {
@@ -40,10 +40,7 @@ function tabs(count, clock, random) {
   return { clients, sockets, opened };
 }
 
-const connect = (ws) => {
-  ws.open();
-  ws.receive(brokerFrame('CONNECTED', { version: '1.2', 'heart-beat': '0,0' }));
-};
+const connect = acceptConnection;
 
 describe('reconnect backoff across many tabs', () => {
   it('spreads 1,000 tabs whose broker went away over the first second, and the next tries over two', () => {

@@ -130,6 +130,35 @@ extension AMQPConfiguration {
         }
     }
 
+    /// Parses a comma-separated list of `amqp://` or `amqps://` URLs, one per node of a cluster
+    /// (a single URL is a list of one): the first gives every setting, the others their host and
+    /// port (``failoverEndpoints``), and must agree with the first on scheme, user, password and
+    /// virtual host.
+    ///
+    /// - Throws: ``AMQPError`` with code ``AMQPError/Code-swift.struct/invalidConfiguration``
+    ///   for a bad URL or one that disagrees with the first.
+    public init(urlList: String, tls: TLS = TLS()) throws(AMQPError) {
+        let parts = urlList.split(separator: ",", omittingEmptySubsequences: false).map { part -> String in
+            String(part.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+        }
+        guard let first = parts.first, !first.isEmpty, !parts.contains(where: \.isEmpty) else {
+            throw AMQPError(code: .invalidConfiguration, message: "invalid AMQP URL list: an empty entry")
+        }
+        try self.init(url: first, tls: tls)
+        for (index, part) in parts.enumerated().dropFirst() {
+            let other = try AMQPConfiguration(url: part, tls: tls)
+            guard (other.tls == nil) == (self.tls == nil), other.user == self.user, other.password == self.password,
+                other.virtualHost == self.virtualHost
+            else {
+                throw AMQPError(
+                    code: .invalidConfiguration,
+                    message: "invalid AMQP URL list: URL \(index + 1) differs from the first in scheme, user, password or virtual host"
+                )
+            }
+            self.failoverEndpoints.append(Endpoint(host: other.host, port: other.port))
+        }
+    }
+
     /// A positive duration written as milliseconds (`1500`, `1500ms`) or seconds (`2s`).
     static func positiveDuration(_ value: String) -> TimeAmount? {
         if value.hasSuffix("s"), !value.hasSuffix("ms"), let seconds = Int64(value.dropLast()), seconds > 0 {

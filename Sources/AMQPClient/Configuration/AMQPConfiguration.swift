@@ -20,10 +20,28 @@ public struct AMQPConfiguration: Sendable, CustomStringConvertible {
         }
     }
 
+    /// A broker node's address: a host and a port.
+    public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
+        /// The host name or IP address.
+        public var host: String
+        /// The port.
+        public var port: Int
+        /// Creates an endpoint.
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+        /// `host:port`.
+        public var description: String { "\(self.host):\(self.port)" }
+    }
+
     /// The broker's host name or IP address.
     public var host: String
     /// The broker's port; 5672 for `amqp`, 5671 for `amqps`.
     public var port: Int
+    /// The other nodes of the broker's cluster, tried after ``host``:``port`` (with the same
+    /// credentials, virtual host and TLS settings) by ``AMQPConnector``; empty for one broker.
+    public var failoverEndpoints: [Endpoint] = []
     /// The user name for PLAIN authentication.
     public var user: String
     /// The password for PLAIN authentication.
@@ -91,6 +109,20 @@ public struct AMQPConfiguration: Sendable, CustomStringConvertible {
         self.requestTimeout = requestTimeout
     }
 
+    /// Every node to try: ``host``:``port`` first, then ``failoverEndpoints``.
+    public var endpoints: [Endpoint] {
+        [Endpoint(host: self.host, port: self.port)] + self.failoverEndpoints
+    }
+
+    /// This configuration aimed at `endpoint` (TLS still checks the name the first host set, or
+    /// its ``TLS/serverHostname``, only when that is unset: the endpoint's own host).
+    public func aimed(at endpoint: Endpoint) -> AMQPConfiguration {
+        var configuration = self
+        configuration.host = endpoint.host
+        configuration.port = endpoint.port
+        return configuration
+    }
+
     /// Checks the values a URL cannot make invalid by type: frame-max, limits and timeouts.
     public func validate() throws(AMQPError) {
         guard self.frameMax == 0 || self.frameMax >= 4096 else {
@@ -119,6 +151,7 @@ public struct AMQPConfiguration: Sendable, CustomStringConvertible {
         var text = "\(scheme)://\(self.user):***@\(self.host):\(self.port)/\(self.virtualHost)"
         text += " heartbeat=\(self.heartbeat) frame_max=\(self.frameMax) channel_max=\(self.channelMax)"
         if let name = self.connectionName { text += " name=\(name)" }
+        if !self.failoverEndpoints.isEmpty { text += " failover=" + self.failoverEndpoints.map(\.description).joined(separator: ",") }
         return text
     }
 }

@@ -9,8 +9,9 @@ import NIOPosix
 /// it, reopens its channels (re-applying qos and confirm mode) and restarts their consumers,
 /// which go on under the same async sequence.
 ///
-/// The waits come from ``AMQPRecoveryPolicy/delay(attempt:random:)``, the backoff Warren's
-/// services use for their own reconnect loop too.
+/// It reconnects through an ``AMQPConnector``, the one reconnection mechanism (Warren's services
+/// use it too): with several nodes (``AMQPConfiguration/failoverEndpoints``) it moves to the next
+/// node after a loss, waiting as ``AMQPRecoveryPolicy/delay(attempt:random:)`` says.
 ///
 /// Call ``run()`` in a task of its own (or a service group); it returns after ``close()``.
 /// Operations during an outage wait for the connection to come back, up to the policy's
@@ -29,6 +30,7 @@ public final class AMQPRecoveringConnection: Sendable {
     public let policy: AMQPRecoveryPolicy
     let eventLoopGroup: any EventLoopGroup
     let logger: Logger
+    let connector: AMQPConnector
     let clock: RecoveryClock
     let random: @Sendable () -> Double
     let state: NIOLockedValueBox<State>
@@ -52,6 +54,7 @@ public final class AMQPRecoveringConnection: Sendable {
         policy: AMQPRecoveryPolicy,
         eventLoopGroup: any EventLoopGroup,
         logger: Logger,
+        connector: AMQPConnector,
         clock: RecoveryClock,
         random: @escaping @Sendable () -> Double,
         connection: AMQPConnection
@@ -60,6 +63,7 @@ public final class AMQPRecoveringConnection: Sendable {
         self.policy = policy
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
+        self.connector = connector
         self.clock = clock
         self.random = random
         var state = State()
@@ -69,7 +73,7 @@ public final class AMQPRecoveringConnection: Sendable {
         (self.queueRenames, self.renamesContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(64))
     }
 
-    /// Connects for the first time; a failure here is thrown, not retried.
+    /// Connects for the first time, to any node; a failure here is thrown, not retried.
     ///
     /// - Parameters:
     ///   - configuration: Where to connect.
@@ -86,12 +90,14 @@ public final class AMQPRecoveringConnection: Sendable {
         clock: some Clock<Duration> = ContinuousClock(),
         random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }
     ) async throws -> AMQPRecoveringConnection {
-        let connection = try await AMQPConnection.connect(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+        let connector = AMQPConnector(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+        let connection = try await connector.connectOnce()
         return AMQPRecoveringConnection(
             configuration: configuration,
             policy: policy,
             eventLoopGroup: eventLoopGroup,
             logger: logger,
+            connector: connector,
             clock: RecoveryClock(clock),
             random: random,
             connection: connection
@@ -124,16 +130,27 @@ public final class AMQPRecoveringConnection: Sendable {
     }
 
     private func recover() async throws {
+        self.connector.connectionLost()
         var attempt = 0
         while !self.state.withLockedValue({ $0.closed }) {
-            try await self.clock.sleep(self.policy.delay(attempt: attempt, random: self.random()))
-            attempt += 1
+            let connection: AMQPConnection
             do {
-                let connection = try await AMQPConnection.connect(
-                    configuration: self.configuration,
-                    eventLoopGroup: self.eventLoopGroup,
-                    logger: self.logger
+                let made = try await self.connector.reconnect(
+                    policy: self.policy,
+                    attempt: attempt,
+                    random: self.random,
+                    sleep: self.clock.sleep,
+                    isStopped: { self.state.withLockedValue { $0.closed } },
+                    failed: { round, error in
+                        self.logger.warning("recovery attempt failed", metadata: ["amqp.attempt": "\(attempt + round)", "error": "\(error)"])
+                    }
                 )
+                connection = made.connection
+                attempt += made.rounds
+            } catch is CancellationError {
+                return
+            }
+            do {
                 try await self.restore(on: connection)
                 let stillWanted = self.state.withLockedValue { state -> Bool in
                     guard !state.closed else { return false }
@@ -142,10 +159,12 @@ public final class AMQPRecoveringConnection: Sendable {
                     return true
                 }
                 if !stillWanted { try? await connection.close() }
-                self.logger.info("connection recovered", metadata: ["amqp.attempts": "\(attempt)"])
+                self.logger.info("connection recovered", metadata: ["amqp.attempts": "\(attempt)", "amqp.host": "\(connection.configuration.host):\(connection.configuration.port)"])
                 return
             } catch {
                 self.logger.warning("recovery attempt failed", metadata: ["amqp.attempt": "\(attempt)", "error": "\(error)"])
+                try? await connection.close()
+                self.connector.connectionLost()
             }
         }
     }

@@ -13,12 +13,23 @@ public struct TopologyDeclarer: Sendable {
     public let userQueueTTLMs: Int
     /// `x-max-length` of a tab's queue.
     public let userQueueMaxLength: Int
+    /// The type of the shared durable queues (tab queues are always classic).
+    public let queueType: QueueType
+
+    /// How often a quorum work queue delivers a message before it dead-letters it instead (a
+    /// poison message that makes its consumer fail or crash each time). Roomy, so that the
+    /// redeliveries of a few failovers in a row are not taken for poison.
+    public static let deliveryLimit = 20
 
     /// Creates a declarer.
-    public init(topology: Topology, userQueueTTLMs: Int = Limits.userQueueDefaultTTLMs, userQueueMaxLength: Int = Limits.userQueueDefaultMaxLength) {
+    public init(
+        topology: Topology, userQueueTTLMs: Int = Limits.userQueueDefaultTTLMs, userQueueMaxLength: Int = Limits.userQueueDefaultMaxLength,
+        queueType: QueueType = .classic
+    ) {
         self.topology = topology
         self.userQueueTTLMs = userQueueTTLMs
         self.userQueueMaxLength = userQueueMaxLength
+        self.queueType = queueType
     }
 
     /// Creates a declarer from the configuration.
@@ -26,16 +37,28 @@ public struct TopologyDeclarer: Sendable {
         self.init(
             topology: configuration.topology,
             userQueueTTLMs: configuration.userQueueTTLMs,
-            userQueueMaxLength: configuration.userQueueMaxLength
+            userQueueMaxLength: configuration.userQueueMaxLength,
+            queueType: configuration.queueType
         )
     }
 
-    /// Arguments of the work queues: rejected messages go to the dead-letter queue.
+    /// `arguments` plus the queue type: for quorum, `x-queue-type` and (unless `limited` is
+    /// false) ``deliveryLimit``.
+    func shared(_ arguments: FieldTable = [:], limited: Bool = true) -> FieldTable {
+        guard self.queueType == .quorum else { return arguments }
+        var arguments = arguments
+        arguments["x-queue-type"] = .string(QueueType.quorum.rawValue)
+        if limited { arguments["x-delivery-limit"] = .int64(Int64(Self.deliveryLimit)) }
+        return arguments
+    }
+
+    /// Arguments of the work queues: rejected messages (and, for quorum queues, those delivered
+    /// ``deliveryLimit`` times) go to the dead-letter queue.
     public var workQueueArguments: FieldTable {
-        [
+        self.shared([
             "x-dead-letter-exchange": .string(""),
             "x-dead-letter-routing-key": .string(self.topology.dead),
-        ]
+        ])
     }
 
     /// Arguments of a tab's queue: it goes when unused for the TTL and keeps the newest messages.
@@ -57,7 +80,7 @@ public struct TopologyDeclarer: Sendable {
 
     /// Arguments of the cron election queue: one active consumer at a time.
     public var cronQueueArguments: FieldTable {
-        ["x-single-active-consumer": .bool(true)]
+        self.shared(["x-single-active-consumer": .bool(true)], limited: false)
     }
 
     /// The work queues every role may declare.
@@ -73,7 +96,7 @@ public struct TopologyDeclarer: Sendable {
         try await channel.exchangeDeclare(self.topology.posts, type: "topic", durable: true)
         try await channel.exchangeDeclare(self.topology.rooms, type: "topic", durable: true)
         try await channel.exchangeDelete(self.topology.legacyRoom)
-        try await channel.queueDeclare(self.topology.dead, durable: true)
+        try await channel.queueDeclare(self.topology.dead, durable: true, arguments: self.shared(limited: false))
         for queue in self.workQueues {
             try await channel.queueDeclare(queue, durable: true, arguments: self.workQueueArguments)
         }
@@ -82,7 +105,7 @@ public struct TopologyDeclarer: Sendable {
 
     /// Arguments of `Topology.cronLast`: only the newest record is kept.
     public var cronLastArguments: FieldTable {
-        ["x-max-length": .int64(1)]
+        self.shared(["x-max-length": .int64(1)], limited: false)
     }
 
     /// Declares the cron election queue and the record of the latest posted tick.
@@ -92,10 +115,13 @@ public struct TopologyDeclarer: Sendable {
     }
 
     /// Arguments of the history queue: one active consumer (one writer; a standby takes over
-    /// when it goes), and what it cannot read goes to the dead-letter queue.
+    /// when it goes), and what it cannot read goes to the dead-letter queue. No delivery limit:
+    /// the writer dead-letters what it cannot read itself, and requeues everything while the
+    /// store is down, which must not count against the events.
     public var historyQueueArguments: FieldTable {
         var arguments = self.workQueueArguments
         arguments["x-single-active-consumer"] = .bool(true)
+        arguments["x-delivery-limit"] = nil
         return arguments
     }
 
@@ -106,11 +132,16 @@ public struct TopologyDeclarer: Sendable {
         try await channel.queueDeclare(self.topology.historyRPC, durable: true, arguments: self.workQueueArguments)
     }
 
+    /// Whether a tab's queue is durable: on one broker yes (it outlives a restart); in a
+    /// cluster (quorum queues) no, so that a tab whose queue's node went can log in again at once
+    /// on another node (a durable classic queue's name stays taken while its node is down).
+    public var userQueueDurable: Bool { self.queueType == .classic }
+
     /// Declares a tab's queue and binds it to its person's exchange (``declarePerson(_:rooms:on:)``
     /// must have declared that exchange).
     @discardableResult
     public func declareUserQueue(_ queue: String, login: String, on channel: AMQPChannel) async throws -> AMQPQueueDeclareResult {
-        let result = try await channel.queueDeclare(queue, durable: true, arguments: self.userQueueArguments)
+        let result = try await channel.queueDeclare(queue, durable: self.userQueueDurable, arguments: self.userQueueArguments)
         try await channel.queueBind(queue: queue, exchange: self.topology.person(login))
         return result
     }
@@ -129,7 +160,7 @@ public struct TopologyDeclarer: Sendable {
     /// Declares `login`'s online queue (``Topology/onlineQueue(login:)``), bound to nothing: the
     /// consumers on it are their connected tabs. Idempotent.
     public func declareOnlineQueue(_ login: String, on channel: AMQPChannel) async throws {
-        try await channel.queueDeclare(self.topology.onlineQueue(login: login), durable: true, arguments: self.onlineQueueArguments)
+        try await channel.queueDeclare(self.topology.onlineQueue(login: login), durable: self.userQueueDurable, arguments: self.onlineQueueArguments)
     }
 
     /// Makes `login` receive `room` in every tab: one binding, whatever number of tabs they

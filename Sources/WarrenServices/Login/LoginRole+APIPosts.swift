@@ -62,7 +62,7 @@ extension LoginRole {
         }
         let event = self.event(for: accepted)
         let published = self.startPublish(accepted, event: event, replyQueue: nil, publisher: publisher)
-        self.logger.debug("API post accepted", metadata: ["id": "\(event.id)", "login": "\(accepted.login)", "route": "\(accepted.route.rawValue)"])
+        self.logger.debug("API post accepted", metadata: ["id": "\(event.id)", "clientId": "\(accepted.clientId)", "login": "\(accepted.login)", "route": "\(accepted.route.rawValue)"])
         try await published.confirmed()
         if let replyTo {
             try await publisher.publish(

@@ -57,6 +57,6 @@ extension WarrenConfiguration {
     /// connection signs in as and the login service trusts to post on a person's behalf
     /// (see ``PostAuthor/onBehalfHeader``); empty when the URL cannot be read.
     public var serviceUser: String {
-        (try? AMQPConfiguration(url: self.amqpURL))?.user ?? ""
+        (try? AMQPConfiguration(urlList: self.amqpURL))?.user ?? ""
     }
 }

@@ -4,13 +4,14 @@ import ServiceLifecycle
 import WarrenOps
 
 /// Runs a ``WarrenRole`` as a swift-service-lifecycle `Service`, reconnecting when the
-/// connection drops (broker restart, network), with capped exponential backoff.
+/// connection drops (broker restart, a cluster node's loss, network), with capped exponential
+/// backoff.
 ///
-/// The one reconnect loop of the services: every role runs in one, and so does the web role's
-/// broker link (a ``RoleGroup`` of its history client and post publisher), which also retries
-/// its first connection (``firstConnectionRetry``) because it serves the page meanwhile. The
-/// waits come from `AMQPRecoveryPolicy.delay(attempt:random:)`, the same computation the
-/// library's `AMQPRecoveringConnection` uses, so the backoff policy is written once.
+/// Every role runs in one, and so does the web role's broker link (a ``RoleGroup`` of its
+/// history client and post publisher), which also retries its first connection
+/// (``firstConnectionRetry``) because it serves the page meanwhile. Connecting, moving to the
+/// next node of a cluster after a loss and the backoff are `AMQPConnector`'s, the one
+/// reconnection mechanism, which the library's `AMQPRecoveringConnection` uses too.
 ///
 /// Why not `AMQPRecoveringConnection` itself: it stays a library feature, for clients that keep
 /// their channels and consumers across a drop (it re-declares what was declared through it and
@@ -21,7 +22,7 @@ import WarrenOps
 public struct RoleService: Service {
     /// The role.
     public let role: any WarrenRole
-    /// Where to connect.
+    /// Where to connect (with `failoverEndpoints`, any node of a cluster).
     public let amqp: AMQPConfiguration
     /// The logger.
     public let logger: Logger
@@ -52,34 +53,49 @@ public struct RoleService: Service {
     /// Connects, runs the role, and connects again whenever the connection is lost, until
     /// graceful shutdown.
     ///
-    /// Only the very first connection attempt fails the service (a wrong URL or password
+    /// Only the very first connection round fails the service (a wrong URL or password
     /// should not loop quietly), unless ``firstConnectionRetry`` says to wait for the broker.
     /// Once connected, the service retries for as long as it runs, and logs each loss
-    /// ("connection lost; reconnecting"), each failed attempt ("cannot connect; retrying") and
-    /// the reconnection ("reconnected" with the number of attempts it took).
+    /// ("connection lost; reconnecting"), each failed round ("cannot connect; retrying") and
+    /// the reconnection ("reconnected" with the number of rounds it took and the node).
     public func run() async throws {
         var logger = self.logger
         logger[metadataKey: "role"] = "\(self.role.name)"
         let readiness = ReadinessBoard.current.enroll(self.role.name)
         defer { readiness.leave() }
-        var reconnect = ReconnectState(retriesFirstConnection: self.firstConnectionRetry != nil)
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        let connector = AMQPConnector(configuration: self.amqp, logger: logger)
+        var everConnected = false
+        // Runs that ended soon after connecting, in a row: the backoff grows with them, so a
+        // role that fails at once (a run of nacks during a quorum queue's leader election, a
+        // message that makes it fail) is not run again, and its deliveries redelivered, ten
+        // times a second.
+        var quickEnds = 0
+        while !Self.stopping {
             let connection: AMQPConnection
+            var rounds = 1
             do {
-                connection = try await AMQPConnection.connect(configuration: self.amqp, logger: logger)
-            } catch {
-                let policy = reconnect.everConnected ? self.policy : self.firstConnectionRetry
-                guard let attempt = reconnect.connectFailed(), let policy else { throw error }
-                logger.warning("cannot connect; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
-                await Self.backoff(policy.delay(attempt: attempt, random: Double.random(in: 0...1)))
-                continue
-            }
-            if let attempts = reconnect.connected() {
-                logger.info("reconnected", metadata: ["attempts": "\(attempts)"])
-            } else {
-                logger.info("connected")
+                if !everConnected, self.firstConnectionRetry == nil {
+                    connection = try await connector.connectOnce()
+                } else {
+                    (connection, rounds) = try await connector.reconnect(
+                        policy: everConnected ? self.policy : self.firstConnectionRetry ?? self.policy,
+                        attempt: quickEnds,
+                        waitFirst: everConnected,
+                        sleep: { await Self.backoff($0) },
+                        isStopped: { Self.stopping },
+                        failed: { round, error in
+                            logger.warning("cannot connect; retrying", metadata: ["error": "\(error)", "attempt": "\(round)"])
+                        }
+                    )
+                }
+            } catch is CancellationError {
+                break
             }
             readiness.connected()
+            let node = "\(connection.configuration.host):\(connection.configuration.port)"
+            logger.info(everConnected ? "reconnected" : "connected", metadata: ["amqp.host": "\(node)", "attempts": "\(rounds)"])
+            everConnected = true
+            let connectedAt = ContinuousClock.now
             let ended: (any Error)?
             do {
                 try await self.role.run(on: connection)
@@ -89,18 +105,21 @@ public struct RoleService: Service {
             }
             try? await connection.close()
             readiness.disconnected()
-            if Task.isShuttingDownGracefully || Task.isCancelled {
-                logger.info("stopped")
-                return
-            }
+            if Self.stopping { break }
             // A role returns only on shutdown; returning otherwise means its consumers ended
             // under it (e.g. the broker cancelled them), so it is run again like after a loss.
             let reason = ended.map { "\($0)" } ?? "the role returned while not shutting down"
-            logger.warning("connection lost; reconnecting", metadata: ["error": "\(reason)"])
-            reconnect.lost()
-            await Self.backoff(self.policy.delay(attempt: 0, random: Double.random(in: 0...1)))
+            logger.warning("connection lost; reconnecting", metadata: ["error": "\(reason)", "amqp.host": "\(node)"])
+            connector.connectionLost()
+            quickEnds = ContinuousClock.now - connectedAt < Self.quickEnd ? quickEnds + 1 : 0
         }
+        logger.info("stopped")
     }
+
+    /// A run shorter than this counts as ending at once (see `quickEnds` in ``run()``).
+    static let quickEnd: Duration = .seconds(5)
+
+    private static var stopping: Bool { Task.isShuttingDownGracefully || Task.isCancelled }
 
     /// Waits `delay`; shutdown cuts the wait short, and the loop condition then ends the service.
     private static func backoff(_ delay: Duration) async {

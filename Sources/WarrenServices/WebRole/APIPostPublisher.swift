@@ -44,23 +44,35 @@ public final class APIPostPublisher: PostPublishing, WarrenRole {
 
     /// Publishes `post` on behalf of its login and waits for the login service's answer.
     public func publish(_ post: InboxPost) async throws(PostPublishError) -> PostOutcome {
-        let client = try await self.client()
         var properties = BasicProperties()
         properties.contentType = "application/json"
         properties.deliveryMode = BasicProperties.persistentDeliveryMode
         properties.userID = self.serviceUser
         properties.headers = [PostAuthor.onBehalfHeader: .string(post.login)]
-        let call = client.startCall(
-            body: ByteBuffer(bytes: post.encode()), routingKey: self.configuration.topology.inbox, properties: properties, timeout: self.timeout
-        )
         let milliseconds = self.timeout.nanoseconds / 1_000_000
-        do {
-            try await call.sent()
-        } catch let error as AMQPError where error.code == .timeout {
-            throw .unavailable("The broker did not confirm the post within \(milliseconds) ms; it may or may not reach the room.")
-        } catch {
-            self.logger.warning("API post not taken by the broker", metadata: ["error": "\(error)"])
-            throw .unavailable("The broker did not take the post: \(error)")
+        var call: AMQPPendingCall
+        var attempt = 1
+        while true {
+            let client = try await self.client()
+            call = client.startCall(
+                body: ByteBuffer(bytes: post.encode()), routingKey: self.configuration.topology.inbox, properties: properties, timeout: self.timeout
+            )
+            do {
+                try await call.sent()
+                break
+            } catch let error as AMQPError where error.code == .publishNacked && attempt < Self.attemptsAfterNack {
+                // A channel whose publish landed during a quorum queue's leader election is nacked
+                // on every later publish too: publish again on a fresh channel (the nacked one was
+                // not enqueued, so the post is not doubled).
+                self.logger.notice("API post nacked; publishing it again on a fresh channel", metadata: ["clientId": "\(post.clientId)"])
+                await self.rpc.discard(client)
+                attempt += 1
+            } catch let error as AMQPError where error.code == .timeout {
+                throw .unavailable("The broker did not confirm the post within \(milliseconds) ms; it may or may not reach the room.")
+            } catch {
+                self.logger.warning("API post not taken by the broker", metadata: ["error": "\(error)"])
+                throw .unavailable("The broker did not take the post: \(error)")
+            }
         }
         let delivery: AMQPDelivery
         do {
@@ -80,6 +92,9 @@ public final class APIPostPublisher: PostPublishing, WarrenRole {
         if reply.ok, let id = reply.id { return .admitted(id: id) }
         return .refused(Refusal(Refusal.Code(rawValue: reply.code ?? Refusal.Code.malformedRequest.rawValue), reply.error ?? "The post was refused."))
     }
+
+    /// How many channels a post is published on when the broker nacks it (see ``publish(_:)``).
+    static let attemptsAfterNack = 3
 
     private func client() async throws(PostPublishError) -> AMQPRPCClient {
         do throws(RPCClientKeeper.Failure) {

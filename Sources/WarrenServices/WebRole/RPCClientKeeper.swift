@@ -61,6 +61,13 @@ final class RPCClientKeeper: Sendable {
         }
     }
 
+    /// Forgets `client` and closes its channel, so the next ``client()`` opens a fresh one: for a
+    /// channel the broker nacks every publish on (a quorum queue's leader changed under it).
+    func discard(_ client: AMQPRPCClient) async {
+        self.state.withLockedValue { if $0.client === client { $0.client = nil } }
+        try? await client.close()
+    }
+
     private func makeClient(_ connection: AMQPConnection) async throws -> AMQPRPCClient {
         let client = try await AMQPRPCClient.make(connection: connection)
         if self.confirming { try await client.channel.confirmSelect() }

@@ -28,7 +28,7 @@ final class ChatHarness: Sendable {
         self.amqp = amqp
         self.connection = connection
         var logger = Logger(label: "warren.test")
-        logger.logLevel = .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["WARREN_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         logger[metadataKey: "prefix"] = "\(configuration.prefix)"
         self.logger = logger
     }
@@ -55,9 +55,9 @@ final class ChatHarness: Sendable {
         ]
         env.merge(environment) { $1 }
         let configuration = try WarrenConfiguration.load(environment: env, envFile: nil)
-        var amqp = try AMQPConfiguration(url: configuration.amqpURL)
+        var amqp = try AMQPConfiguration(urlList: configuration.amqpURL)
         amqp.connectionTimeout = .seconds(10)
-        let connection = try await AMQPConnection.connect(configuration: amqp)
+        let connection = try await AMQPConnector(configuration: amqp).connectOnce()
         let harness = ChatHarness(configuration: configuration, amqp: amqp, connection: connection)
         let channel = try await connection.openChannel()
         try await TopologyDeclarer(configuration: configuration).declareShared(on: channel)

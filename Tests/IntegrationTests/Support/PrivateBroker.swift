@@ -147,11 +147,6 @@ final class PrivateBroker: Sendable {
     /// or when it takes longer than ``scriptTimeout``, with the script's output in the error.
     @discardableResult
     private func run(_ arguments: [String], fresh: Bool = false) async throws -> String {
-        let folder = self.stateDirectory.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let logURL = folder.appendingPathComponent("private-broker-\(self.ports.amqp)-\(arguments[0])-\(UUID().uuidString.prefix(8)).log")
-        defer { try? FileManager.default.removeItem(at: logURL) }
-
         var environment = ProcessInfo.processInfo.environment
         environment["WARREN_BROKER_DIR"] = self.stateDirectory.path
         environment["WARREN_AMQP_PORT"] = String(self.ports.amqp)
@@ -162,17 +157,29 @@ final class PrivateBroker: Sendable {
         environment["WARREN_BROKER_FRESH"] = fresh ? "1" : "0"
         environment["WARREN_BROKER_TIMEOUT"] = "90"
         environment.removeValue(forKey: "WARREN_AMQPS_PORT")  // no TLS listener on this node
-        let script = self.root.appendingPathComponent("scripts/broker").path
+        return try await Self.runScript(
+            root: self.root, arguments: arguments, environment: environment, logName: "private-broker-\(self.ports.amqp)", timeout: self.scriptTimeout
+        )
+    }
+
+    /// Runs `scripts/broker ARGUMENTS` with `environment` (its output in a log file under
+    /// `.warren/` while it runs); throws on a non-zero exit or past `timeout`, with the output.
+    static func runScript(root: URL, arguments: [String], environment: [String: String], logName: String, timeout: Duration) async throws -> String {
+        let folder = root.appendingPathComponent(".warren")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let logURL = folder.appendingPathComponent("\(logName)-\(arguments[0])-\(UUID().uuidString.prefix(8)).log")
+        defer { try? FileManager.default.removeItem(at: logURL) }
+        let script = root.appendingPathComponent("scripts/broker").path
         let child = try SpawnedProcess(
             executable: script,
             arguments: arguments,
             environment: environment,
             outputPath: logURL.path
         )
-        let status = try await child.wait(timeout: self.scriptTimeout)
+        let status = try await child.wait(timeout: timeout)
         let output = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
         guard let status else {
-            throw Failure(description: "scripts/broker \(arguments.joined(separator: " ")) did not finish within \(self.scriptTimeout): \(output.suffix(2000))")
+            throw Failure(description: "scripts/broker \(arguments.joined(separator: " ")) did not finish within \(timeout): \(output.suffix(2000))")
         }
         guard status == 0 else {
             throw Failure(description: "scripts/broker \(arguments.joined(separator: " ")) exited with \(status): \(output.suffix(2000))")

@@ -108,6 +108,12 @@ export function brokerFrame(command, headers = {}, body = '') {
 }
 
 /** A client wired to fakes, plus the sockets it opened, its events and helpers. */
+/** The broker accepts a socket: it opens and CONNECTED arrives (no heart-beats). */
+export function acceptConnection(ws) {
+  ws.open();
+  ws.receive(brokerFrame('CONNECTED', { version: '1.2', 'heart-beat': '0,0' }));
+}
+
 export function makeClient(options = {}) {
   const clock = new FakeClock();
   const sockets = [];
