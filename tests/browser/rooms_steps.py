@@ -46,11 +46,20 @@ def room_of(user, name):
     return next((r for r in sidebar(user)["rooms"] if r["name"] == name), None)
 
 
+# Finds the sidebar button shown as arguments[0] and clicks it, in one step: the sidebar is
+# drawn again whenever a count changes, so an element found in one call may be gone in the next.
+CLICK_ROOM_JS = """
+const button = [...document.querySelectorAll('#room-list button[data-room]')]
+  .find((b) => b.querySelector('.room-name')?.textContent.trim() === arguments[0]);
+if (!button) return false;
+button.click();
+return true;
+"""
+
+
 def open_room(user, name):
     user.wait(f"'{name}' in {user.name}'s sidebar", lambda u: room_of(u, name))
-    button = next(b for b in user.driver.find_elements(By.CSS_SELECTOR, "#room-list button[data-room]")
-                  if b.find_element(By.CSS_SELECTOR, ".room-name").text == name)
-    button.click()
+    user.wait(f"'{name}' clicked in {user.name}'s sidebar", lambda u: u.driver.execute_script(CLICK_ROOM_JS, name))
     user.wait(f"'{name}' open in {user.name}'s page", lambda u: (room_of(u, name) or {}).get("open"))
 
 
@@ -89,7 +98,8 @@ def steps(run, alice, bob, carol, artifacts):
         # carol: no such room in her sidebar, and the posts reached none of her rooms.
         time.sleep(1.0)
         assert room_of(carol, room) is None, f"carol's sidebar shows {room}"
-        public = [b.text for b in carol.driver.find_elements(By.CSS_SELECTOR, "#public-rooms button")]
+        public = carol.driver.execute_script(
+            "return [...document.querySelectorAll('#public-rooms button')].map((b) => b.textContent)")
         assert not any(room in text for text in public), f"carol may join the private room: {public}"
         for text in (said, answered):
             assert not carol.entries(text), f"carol's page shows '{text}'"
