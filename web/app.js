@@ -162,6 +162,7 @@ attachSearch({
   title: $('search-title'),
   results: $('search-results'),
   close: $('search-close'),
+  roomName: (id) => session.rooms.nameOf(id),
 });
 
 // ---- the rooms: the sidebar, the open room's title, who is online and typing (sidebar.js) ----

@@ -85,8 +85,13 @@ export class ChatRooms {
 
   /** The open room's title: its name, or the other person's for a direct message. */
   get title() {
-    const room = this.list.room(this.openId);
-    return room ? displayName(room, this._me) : this.openId;
+    return this.nameOf(this.openId);
+  }
+
+  /** A room's name as the sidebar shows it (the other person's for a direct message), else its id. */
+  nameOf(id) {
+    const room = this.list.room(id);
+    return room ? displayName(room, this._me) : id;
   }
 
   // ---- after the login ----
@@ -122,6 +127,9 @@ export class ChatRooms {
         return;
       case 'rooms':
         if (live) this._noticed(event);
+        return;
+      case 'online':
+        if (live) this.presence.presenceEvent(event);
         return;
       case 'presence':
         if (live) this.presence.presenceEvent(event);

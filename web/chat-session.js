@@ -63,6 +63,8 @@ export class ChatSession {
     this.identity = null;
     this.subscription = null;
     this.onlineSubscription = null;
+    /** When the connection was lost (clock ms), null while connected */
+    this._lostAt = null;
     const transport = this._transport();
     this.rooms = new ChatRooms({
       page,
@@ -282,8 +284,13 @@ export class ChatSession {
         page.hideBanner();
         for (const view of this.rooms.views.values()) view.outbox.connected();
         this._roomChanged();
+        // Rooms notices (read elsewhere, joined, left) live roomNoticeTtlMs in the tab queue: after
+        // a longer gap some may be gone, so the list (and its counts) is read again.
+        if (this._lostAt !== null && this.identity && this.clock.now() - this._lostAt >= rules.roomNoticeTtlMs) void this.rooms.load();
+        this._lostAt = null;
         break;
       case 'reconnecting':
+        this._lostAt ??= this.clock.now();
         this.feed.connectionLost();
         page.showBanner('The connection to the chat was lost. Reconnecting… Posts you write now are sent once it is back.');
         break;

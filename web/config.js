@@ -62,8 +62,8 @@ export async function loadConfig(fetchImpl = globalThis.fetch, url = '/config.js
  */
 export function destinations(prefix) {
   return {
-    login: `/amq/queue/${prefix}.login`,
-    inbox: `/amq/queue/${prefix}.inbox`,
+    login: `/exchange/${prefix}.in/${prefix}.login`,
+    inbox: `/exchange/${prefix}.in/${prefix}.inbox`,
     queue: (name) => `/amq/queue/${name}`,
   };
 }

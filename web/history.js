@@ -1,5 +1,5 @@
 // Looking back: earlier events when the room list is scrolled to its top (GET /api/history) and a
-// search panel (GET /api/search). The web server answers both through the history service.
+// search panel (GET /api/search: every room the person belongs to). The web server answers both through the history service.
 // HistoryLoader is the logic (no DOM); attachHistory and attachSearch wire it to the page. Every
 // piece of text goes in with textContent.
 //
@@ -9,6 +9,7 @@
 
 import { el } from './render.js';
 import { formatFullTime, formatTime } from './format.js';
+import { rules } from './validate.js';
 
 /** Events asked for per page of history. */
 export const HISTORY_PAGE = 50;
@@ -199,11 +200,12 @@ export function attachHistory({ list, room, receive, render, url, fetch: fetchFn
 }
 
 /**
- * Wires the search form to its results panel: Enter searches, Escape or the close button closes.
+ * Wires the search form to its results panel: Enter searches (every room the person belongs to;
+ * the server decides which), Escape or the close button closes. `roomName` names a result's room.
  * @param {{form: HTMLFormElement, input: HTMLInputElement, panel: HTMLElement, title: HTMLElement,
- *   results: HTMLElement, close: HTMLElement, fetch?: typeof fetch}} parts
+ *   results: HTMLElement, close: HTMLElement, fetch?: typeof fetch, roomName?: (id: string) => string}} parts
  */
-export function attachSearch({ form, input, panel, title, results, close, fetch: fetchFn = globalThis.fetch.bind(globalThis) }) {
+export function attachSearch({ form, input, panel, title, results, close, fetch: fetchFn = globalThis.fetch.bind(globalThis), roomName = (id) => id }) {
   const doc = form.ownerDocument;
   let asked = 0;
 
@@ -232,7 +234,7 @@ export function attachSearch({ form, input, panel, title, results, close, fetch:
     }
     if (mine !== asked) return;
     title.textContent = events.length === 0 ? `Nothing found for “${text}”` : `Found for “${text}” (newest first)`;
-    results.replaceChildren(...events.map((found) => renderResult(doc, found)));
+    results.replaceChildren(...events.map((found) => renderResult(doc, found, roomName)));
   });
   close.addEventListener('click', hide);
   doc.addEventListener('keydown', (event) => {
@@ -243,8 +245,8 @@ export function attachSearch({ form, input, panel, title, results, close, fetch:
   });
 }
 
-/** One search result as an <li>: who, when, what (text only). */
-export function renderResult(doc, found) {
+/** One search result as an <li>: who, when, in which room, what (text only). */
+export function renderResult(doc, found, roomName = (id) => id) {
   const item = el(doc, 'li', 'result');
   const head = el(doc, 'p', 'meta');
   head.append(el(doc, 'span', 'author', String(found?.from ?? '')));
@@ -254,7 +256,7 @@ export function renderResult(doc, found) {
     time.dateTime = at;
     time.title = formatFullTime(at);
   }
-  head.append(' ', time);
+  head.append(' ', time, ' ', el(doc, 'span', 'room', `in ${roomName(typeof found?.room === 'string' ? found.room : rules.generalRoom)}`));
   item.append(head, el(doc, 'p', 'text', String(found?.text ?? '')));
   return item;
 }

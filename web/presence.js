@@ -1,10 +1,12 @@
 // Who is online in the open room: its members, and those of them with at least one tab connected
 // (GET /api/rooms/{id}/members; the web role counts the consumers on each member's online queue,
 // docs/design.md, presence). Kept live without asking for every change: a `presence` event naming
-// one person who joined marks them online at once; any other (a leave, a batch of "alice, bob and
-// 47 others joined", which the login service gathers so a storm of sign-ins costs few events)
-// asks again, but not sooner than `minGapMs` after the last ask; and the list is asked for every
-// `refreshMs` while the room is open, which notices tabs closed without a logout.
+// one person who joined, or an `online` event "alice came online", marks them online at once; an
+// `online` event "alice went offline" (the broker saw her last tab go) marks her offline at once;
+// any other (a leave, a batch of "alice, bob and 47 others joined", which the login service
+// gathers so a storm of sign-ins costs few events) asks again, but not sooner than `minGapMs`
+// after the last ask; and the list is asked for every `refreshMs` while the room is open, which
+// notices closed tabs where the broker sends no consumer events.
 //
 //   const presence = new RoomPresence({ api, clock, onChange: draw });
 //   presence.open('ops');          // asks now
@@ -49,15 +51,20 @@ export class RoomPresence {
   }
 
   /**
-   * A presence event arrived ("alice joined", "alice left", "alice, bob and 3 others joined").
+   * A presence or online event arrived ("alice joined", "alice left", "alice came online",
+   * "alice went offline", "alice, bob and 3 others joined").
    * @param {{from: string, text: string}} event
    */
   presenceEvent(event) {
     if (this.roomId === null) return;
     const from = event?.from;
-    if (this.online && typeof from === 'string' && event.text === `${from} joined` && this.members.includes(from)) {
-      if (!this.online.has(from)) {
-        this.online.add(from);
+    const came = event?.text === `${from} joined` || event?.text === `${from} came online`;
+    const went = event?.kind === 'online' && event.text === `${from} went offline`;
+    if (this.online && typeof from === 'string' && (came || went)) {
+      if (!this.members.includes(from)) return; // not in this room: nothing to show
+      if (this.online.has(from) !== came) {
+        if (came) this.online.add(from);
+        else this.online.delete(from);
         this.onChange();
       }
       return;

@@ -18,8 +18,8 @@ export const BACKFILL_KIND = 'backfill';
 
 /** The room of events that name none (docs/design.md, rooms). */
 export const PAGE_ROOM = rules.generalRoom;
-/** Kinds that are no line of a room: typing notices and personal notices about rooms. */
-export const NOTICE_KINDS = new Set(['typing', 'rooms']);
+/** Kinds that are no line of a room: typing notices, personal notices about rooms, who came online or went offline. */
+export const NOTICE_KINDS = new Set(['typing', 'rooms', 'online']);
 
 /**
  * The room an event belongs to: its `room`, or general when it names none.

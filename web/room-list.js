@@ -1,8 +1,9 @@
 // The rooms a person belongs to, as the sidebar shows them: each with its unread count and a mark
 // when a post @mentions them, and the public rooms they may join. No DOM. The counts start from
 // GET /api/rooms (the server counts from the read position kept in the store, so every tab and
-// device starts alike) and move with live events; a `rooms` notice (joined, left, invited, read
-// in another tab) makes the page load the list again.
+// device starts alike) and move with live events; a `rooms` notice `read` (read in another tab or
+// device) moves the read position, leaving unread what this page counted after it; any other
+// notice (joined, left, invited) makes the page load the list again.
 //
 //   const list = new RoomList();
 //   list.load(await api.list(), { me: 'alice' });
@@ -66,7 +67,7 @@ export class RoomList {
 
   /** Forgets everything (logout). */
   clear() {
-    /** @type {Map<string, {id: string, name: string, visibility: string, unread: number, mentioned: boolean, readUpTo: string, newest: string}>} */
+    /** @type {Map<string, {id: string, name: string, visibility: string, unread: number, mentioned: boolean, readUpTo: string, newest: string, live: {id: string, mention: boolean}[]}>} */
     this._rooms = new Map();
     /** @type {{id: string, name: string, visibility: string}[]} */
     this.publicRooms = [];
@@ -89,14 +90,17 @@ export class RoomList {
     for (const room of Array.isArray(reply?.rooms) ? reply.rooms : []) {
       if (typeof room?.id !== 'string' || typeof room.name !== 'string') continue;
       const before = this._rooms.get(room.id);
+      const readUpTo = typeof room.readUpTo === 'string' ? room.readUpTo : '';
       const entry = {
         id: room.id,
         name: room.name,
         visibility: String(room.visibility ?? 'public'),
         unread: Math.min(UNREAD_CAP, Number(room.unread) || 0),
         mentioned: room.mentioned === true,
-        readUpTo: typeof room.readUpTo === 'string' ? room.readUpTo : '',
+        readUpTo,
         newest: before?.newest ?? '',
+        // Posts counted live (at most UNREAD_CAP): a read elsewhere up to an older one leaves them unread.
+        live: (before?.live ?? []).filter((post) => post.id > readUpTo),
       };
       // Posts that arrived before the list knew the room (the store may not have them yet):
       // the larger count wins, so none is counted twice.
@@ -156,13 +160,17 @@ export class RoomList {
     if (!UNREAD_KINDS.has(event.kind) || room.id === open) return false;
     if (typeof event.from === 'string' && event.from.toLowerCase() === this.me.toLowerCase()) return false;
     room.unread = Math.min(UNREAD_CAP, room.unread + 1);
-    if (mentions(event.text, this.me)) room.mentioned = true;
+    const mention = mentions(event.text, this.me);
+    if (mention) room.mentioned = true;
+    room.live.push({ id: event.id, mention });
+    if (room.live.length > UNREAD_CAP) room.live.shift();
     this.rev += 1;
     return true;
   }
 
   /**
-   * The room was read up to `eventId` (here, or in another tab): nothing in it is unread.
+   * The room was read up to `eventId` (here, or in another tab or device): what this page
+   * counted after it stays unread, as the server counts it; everything up to it is read.
    * @param {string} id
    * @param {string} eventId
    * @returns {boolean} whether the read position moved forward
@@ -173,9 +181,13 @@ export class RoomList {
     const moved = eventId > room.readUpTo;
     if (moved) room.readUpTo = eventId;
     if (room.newest < room.readUpTo) room.newest = room.readUpTo;
-    if (moved || room.unread || room.mentioned) {
-      room.unread = 0;
-      room.mentioned = false;
+    const after = room.live.filter((post) => post.id > room.readUpTo);
+    const unread = Math.min(UNREAD_CAP, after.length);
+    const mentioned = after.some((post) => post.mention);
+    room.live = after;
+    if (unread !== room.unread || mentioned !== room.mentioned) {
+      room.unread = unread;
+      room.mentioned = mentioned;
       this.rev += 1;
     }
     return moved;

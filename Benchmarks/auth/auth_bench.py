@@ -107,7 +107,7 @@ class Browser:
         connected = time.perf_counter()
         session = new_session_id()
         body = json.dumps({"action": "login", "login": self.identity.name, "session": session})
-        reply = json.loads(await self.client.request(f"/amq/queue/{self.args.prefix}.login", body, self.identity.headers()))
+        reply = json.loads(await self.client.request(f"/exchange/{self.args.prefix}.in/{self.args.prefix}.login", body, self.identity.headers()))
         if reply.get("ok") is not True or not reply.get("queue"):
             raise StompFailure(f"the login service refused {self.identity.name}: {reply}")
         logged_in = time.perf_counter()
@@ -123,7 +123,7 @@ class Browser:
 
     async def post_until(self, deadline):
         """Posts as fast as the window allows until the deadline, like the page's outbox."""
-        inbox = f"/amq/queue/{self.args.prefix}.inbox"
+        inbox = f"/exchange/{self.args.prefix}.in/{self.args.prefix}.inbox"
         while time.perf_counter() < deadline and self.client.failure is None:
             try:
                 async with asyncio.timeout(self.args.timeout):

@@ -10,7 +10,7 @@ The sign-in of one tab (web/auth.js, web/app.js, web/session.js, web/stomp*.js):
   1. an access token from the web role (POST /api/login; measured apart, see below);
   2. a WebSocket to Web-STOMP and CONNECT with login = name, passcode = token, host = the vhost
      of /config.json, heart-beat 10000,10000;
-  3. SEND to /amq/queue/<prefix>.login with reply-to:/temp-queue/replies, a correlation-id and
+  3. SEND to /exchange/<prefix>.in/<prefix>.login with reply-to:/temp-queue/replies, a correlation-id and
      user-id:<name>, body {"action":"login","login":..,"session":<128-bit id>,"resume":false};
      the reply names the tab's queue;
   4. SUBSCRIBE /amq/queue/<that queue>, ack:client-individual, prefetch-count:50, with a receipt.
@@ -161,7 +161,7 @@ class Tab:
             step = "login request"
             sent = time.perf_counter()
             body = json.dumps({"action": "login", "login": self.name, "session": self.session, "resume": False})
-            reply = json.loads(await self.client.request(f"/amq/queue/{args.prefix}.login", body, self.headers()))
+            reply = json.loads(await self.client.request(f"/exchange/{args.prefix}.in/{args.prefix}.login", body, self.headers()))
             replied = time.perf_counter()
             if not isinstance(reply, dict) or reply.get("ok") is not True or not reply.get("queue"):
                 raise StompFailure(f"the login service refused: {reply}", "refused")
@@ -336,7 +336,7 @@ class Bench:
         for index, tab in enumerate(live):
             tab.index = index
         poster = live[0]
-        inbox = f"/amq/queue/{args.prefix}.inbox"
+        inbox = f"/exchange/{args.prefix}.in/{args.prefix}.inbox"
         self.book = book
         meter = CPUMeter(self.pids)
         lag = LoopLag()

@@ -197,7 +197,7 @@ class RestartDrill:
         tab.client = StompClient(args.stomp_url, timeout=args.timeout)
         await tab.client.connect(tab.name, tab.token, args.vhost, heartbeat=(args.heartbeat, args.heartbeat))
         body = json.dumps({"action": "login", "login": tab.name, "session": tab.session, "resume": True})
-        reply = json.loads(await tab.client.request(f"/amq/queue/{args.prefix}.login", body, tab.headers()))
+        reply = json.loads(await tab.client.request(f"/exchange/{args.prefix}.in/{args.prefix}.login", body, tab.headers()))
         if not isinstance(reply, dict) or reply.get("ok") is not True or not reply.get("queue"):
             raise RuntimeError(f"the login service refused: {reply}")
         if reply["queue"] != tab.queue:
@@ -212,7 +212,7 @@ class RestartDrill:
         """Posts at --restart-rate from the first tab while the drill runs, through an outbox."""
         args = self.args
         poster = self.live[0]
-        inbox = f"/amq/queue/{args.prefix}.inbox"
+        inbox = f"/exchange/{args.prefix}.in/{args.prefix}.inbox"
         sent_on = {}  # clientId -> the client it was sent on
         started = time.perf_counter()
         k = 0

@@ -22,17 +22,17 @@ public enum BrokerPermission: String, Sendable, Hashable {
 ///
 /// A person may configure and read the server-named reply queues a `/temp-queue/` makes
 /// (`amq.gen-*`), read their own tab queues (`<prefix>.user.<name>.<session>`) and online queue
-/// (`<prefix>.user.<name>.online`, which carries no messages), and write to the
-/// login and inbox queues through the default exchange; nothing else. Topic checks (which only
-/// topic exchanges make) are always denied.
+/// (`<prefix>.user.<name>.online`, which carries no messages), and write to the exchange
+/// `<prefix>.in`, which reaches the login and inbox queues only; nothing else. Not the default
+/// exchange: the broker checks a publish's exchange only, and the default one reaches every
+/// queue (the history requests, the jobs, the history itself). Topic checks (which only topic
+/// exchanges make) are always denied.
 public struct BrokerPolicy: Sendable, Hashable {
     /// The broker names of the deployment.
     public let topology: Topology
     /// The only virtual host browsers may use.
     public let vhost: String
 
-    /// The name of RabbitMQ's default exchange in permission checks.
-    public static let defaultExchange = "amq.default"
     /// The start of every server-named queue.
     public static let serverNamedQueuePrefix = "amq.gen-"
 
@@ -58,11 +58,11 @@ public struct BrokerPolicy: Sendable, Hashable {
         case (.queue, .read):
             return Self.isServerNamed(name) || isOwnTabQueue(name, of: user) || name == topology.onlineQueue(login: user)
         case (.queue, .write):
-            // Written through the default exchange; the queue check is for bindings, which
+            // The queue check is for bindings (a publish is checked on its exchange), which
             // need read on a source exchange the user never has.
             return name == topology.login || name == topology.inbox
         case (.exchange, .write):
-            return name == Self.defaultExchange
+            return name == topology.entry
         case (.exchange, .configure), (.exchange, .read):
             return false
         }

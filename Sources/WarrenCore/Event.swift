@@ -19,11 +19,15 @@ public enum EventKind: String, Codable, Sendable, CaseIterable {
     /// Sent to one person's tabs only: their rooms changed (joined, left, invited, a new
     /// direct message) or their read position moved; `text` says which, `room` names the room.
     case rooms
+    /// Someone's first tab connected or last tab went (closed, lost, logged out), as the broker
+    /// saw their online queue's consumers: "alice came online", "alice went offline", or a batch
+    /// ("alice, bob and 3 others went offline"). Transient, never stored nor backfilled.
+    case online
 
-    /// Whether events of this kind are kept in history (typing and personal notices are not).
+    /// Whether events of this kind are kept in history (typing, online and personal notices are not).
     public var isStored: Bool {
         switch self {
-        case .typing, .rooms: false
+        case .typing, .rooms, .online: false
         default: true
         }
     }

@@ -83,6 +83,12 @@ public struct InboxPost: WireMessage, Hashable {
     /// Whether this is a typing notice.
     public var isTyping: Bool { self.typing == true }
 
+    /// The login, session and room (absent: `general`) checked, as posts and typing notices
+    /// both need them; the room's id comes back in lowercase.
+    func checkedSender() throws(Refusal) -> (login: String, session: String, room: String) {
+        (try Validation.login(self.login), try Validation.session(self.session), try Validation.roomID(self.room ?? ChatRoom.general))
+    }
+
     /// Checks every field and works out the route; see ``AcceptedPost``.
     public func validate() throws(Refusal) -> AcceptedPost {
         try AcceptedPost(self)
@@ -109,10 +115,8 @@ public struct AcceptedPost: Sendable, Hashable {
     /// The length limit applies to the text without its suffix, and a post that is only
     /// `!pow` is refused as empty.
     public init(_ post: InboxPost) throws(Refusal) {
-        login = try Validation.login(post.login)
-        session = try Validation.session(post.session)
+        (login, session, room) = try post.checkedSender()
         clientId = try Validation.clientId(post.clientId)
-        room = try Validation.roomID(post.room ?? ChatRoom.general)
         let trimmed = Validation.trimWhitespace(Validation.normaliseLineEndings(post.text))
         try Validation.checkControls(trimmed)
         let (route, body) = PostRoute.classify(trimmed)
@@ -140,9 +144,7 @@ public struct AcceptedTyping: Sendable, Hashable {
 
     /// Validates the login, the session and the room of a notice (its text is not looked at).
     public init(_ post: InboxPost) throws(Refusal) {
-        login = try Validation.login(post.login)
-        session = try Validation.session(post.session)
-        room = try Validation.roomID(post.room ?? ChatRoom.general)
+        (login, session, room) = try post.checkedSender()
     }
 
     /// The transient event sent to the room.

@@ -42,6 +42,11 @@ public struct Topology: Sendable, Hashable {
     public var login: String { name("login") }
     /// The durable queue of posts from browsers.
     public var inbox: String { name("inbox") }
+    /// The direct exchange people write through (`<prefix>.in`): bound to ``login`` and ``inbox``
+    /// only, each with its queue's name as key. A person may write to this exchange and no other,
+    /// not even the default one, which would reach every queue of the services (the broker
+    /// checks a publish's exchange, never the queue it reaches).
+    public var entry: String { name("in") }
     /// The topic exchange of accepted posts (keys `post.plain`, `post.pow`, `post.rpc`).
     public var posts: String { name("posts") }
     /// The topic exchange of every room event, keyed `room.<room id>` (``roomKey(_:)``).
@@ -100,6 +105,15 @@ public struct Topology: Sendable, Hashable {
     public func onlineQueue(login: String) -> String {
         userQueuePrefix(login: login) + Self.onlineQueueSuffix
     }
+
+    /// The queue of the broker's consumer events (``brokerEvents``, keys ``consumerEventKeys``),
+    /// single active consumer: the login service turns those of online queues into `online` events.
+    public var consumerEvents: String { name("consumer.events") }
+    /// The broker's event exchange (the `rabbitmq_event_exchange` plugin), in the vhost
+    /// `event_exchange.vhost` names; it carries every vhost's events, each with a `vhost` header.
+    public static let brokerEvents = "amq.rabbitmq.event"
+    /// The keys ``consumerEvents`` is bound with on ``brokerEvents``.
+    public static let consumerEventKeys = ["consumer.created", "consumer.deleted"]
 
     /// The last part of ``onlineQueue(login:)``.
     public static let onlineQueueSuffix = "online"

@@ -130,7 +130,7 @@ public func buildRouter<C: Clock>(
         MessageRoutes.add(to: router, accounts: accounts, posts: posts)
     }
     if let rooms { RoomRoutes.add(to: router, rooms) }
-    HistoryRoutes.add(to: router, history: history, accounts: accounts)
+    HistoryRoutes.add(to: router, history: history, accounts: accounts, roomsOf: rooms.map(RoomRoutes.roomsOf))
     OpsRoutes.add(to: router)
     return router
 }

@@ -5,6 +5,8 @@ import WarrenCore
 
 /// `GET /api/history?before=ID&limit=N` and `GET /api/search?q=TEXT&limit=N`, answered by the
 /// history role through `history` (over the broker; the web role has no database).
+/// `/api/history` reads `general`; `/api/search` searches every room the asker belongs to (with
+/// `roomsOf`, the store's memberships; without it, `general` only), never another room.
 ///
 /// Bodies are ``WarrenCore/HistoryReply`` JSON: `{"events": […], "ok": true}` with 200; a request
 /// the history role would refuse gets 400 with `{"code", "error", "ok": false}`; a history role
@@ -16,22 +18,27 @@ public enum HistoryRoutes {
     /// The `limit` when the query names none.
     public static let defaultLimit = 50
 
+    /// The ids of the rooms a person belongs to (the store's memberships).
+    public typealias RoomsOf = @Sendable (String) async throws -> [String]
+
     /// Adds both routes to `router`; with `history` nil (history off) they answer 503; with
-    /// `accounts`, a request without a valid access token gets 401.
+    /// `accounts`, a request without a valid access token gets 401; with `accounts` and
+    /// `roomsOf`, a search covers the asker's rooms (a store that fails answers 503).
     public static func add<Context: RequestContext>(
         to router: Router<Context>,
         history: (any HistoryAnswering)?,
-        accounts: AccountService? = nil
+        accounts: AccountService? = nil,
+        roomsOf: RoomsOf? = nil
     ) {
         router.get("api/history") { request, _ in
-            await HistoryRoutes.answer(request, history: history, accounts: accounts) { query throws(Refusal) in
+            await HistoryRoutes.answer(request, history: history, accounts: accounts, roomsOf: nil) { query, _ throws(Refusal) in
                 let before = query["before"].map(String.init)
                 return HistoryRequest(before.map { HistoryRequest.Query.before($0) } ?? .latest, limit: try HistoryRoutes.limit(query))
             }
         }
         router.get("api/search") { request, _ in
-            await HistoryRoutes.answer(request, history: history, accounts: accounts) { query throws(Refusal) in
-                HistoryRequest(.search(query["q"].map(String.init) ?? ""), limit: try HistoryRoutes.limit(query))
+            await HistoryRoutes.answer(request, history: history, accounts: accounts, roomsOf: roomsOf) { query, rooms throws(Refusal) in
+                HistoryRequest(.search(query["q"].map(String.init) ?? ""), limit: try HistoryRoutes.limit(query), rooms: rooms)
             }
         }
     }
@@ -49,15 +56,26 @@ public enum HistoryRoutes {
         _ request: Request,
         history: (any HistoryAnswering)?,
         accounts: AccountService?,
-        makeRequest: ([String: Substring]) throws(Refusal) -> HistoryRequest
+        roomsOf: RoomsOf?,
+        makeRequest: ([String: Substring], [String]?) throws(Refusal) -> HistoryRequest
     ) async -> Response {
+        var rooms: [String]?
         if let accounts {
+            let login: String
             do {
-                _ = try MessageRoutes.author(request, accounts: accounts)
+                login = try MessageRoutes.author(request, accounts: accounts)
             } catch let failure as MessageRoutes.Failure {
                 return respond(failure.status, .failure(Refusal(Refusal.Code(rawValue: failure.code), failure.message)), headers: failure.headers)
             } catch {
                 return respond(.unauthorized, .failure(Refusal(Refusal.Code(rawValue: "token.invalid"), "The access token was not accepted.")))
+            }
+            if let roomsOf {
+                do {
+                    rooms = try await roomsOf(login)
+                } catch {
+                    // Without the person's rooms nothing is searched (never more than theirs).
+                    return respond(.serviceUnavailable, .failure(Refusal(.historyUnavailable, "Your rooms could not be read; try again later.")))
+                }
             }
         }
         var query: [String: Substring] = [:]
@@ -66,7 +84,7 @@ public enum HistoryRoutes {
         }
         let historyRequest: HistoryRequest
         do throws(Refusal) {
-            historyRequest = try makeRequest(query).validate()
+            historyRequest = try makeRequest(query, rooms).validate()
         } catch {
             return respond(.badRequest, .failure(error))
         }

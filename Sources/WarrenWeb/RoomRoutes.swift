@@ -17,7 +17,8 @@ import Foundation
 /// - `POST /api/rooms` `{"name", "visibility": "public" | "private"}`: a new room, its maker a member;
 /// - `POST /api/rooms/{id}/join`, `/leave`, `/invite` `{"name"}`, `/read` `{"id"}`;
 /// - `POST /api/dm` `{"name"}`: the direct-message room with that person, made on first use;
-/// - `GET /api/rooms/{id}/history?before=ID&limit=N`, `GET /api/rooms/{id}/members` (with who is online);
+/// - `GET /api/rooms/{id}/history?before=ID&limit=N`, `GET /api/rooms/{id}/search?q=TEXT&limit=N`,
+///   `GET /api/rooms/{id}/members` (with who is online);
 /// - `POST /api/rooms/{id}/messages` `{"text", "clientId"?}`: as `POST /api/messages`, in that room.
 ///
 /// Every request needs the bearer access token (401). The store says who belongs where; a change
@@ -128,6 +129,9 @@ public enum RoomRoutes {
         })
         router.get("api/rooms/:id/history", use: route { request, login, context in
             try await Self.history(try Self.roomID(context), request, login, deps)
+        })
+        router.get("api/rooms/:id/search", use: route { request, login, context in
+            try await Self.search(try Self.roomID(context), request, login, deps)
         })
         router.post("api/rooms/:id/messages", use: route { request, login, context in
             let room = try await Self.memberRoom(try Self.roomID(context), login, deps)
@@ -241,6 +245,23 @@ public enum RoomRoutes {
         let historyRequest = try HistoryRequest(before.map { .before($0) } ?? .latest, limit: limit, rooms: [room.id]).validate()
         return await HistoryRoutes.ask(historyRequest, history: deps.history)
     }
+
+    static func search(_ id: String, _ request: Request, _ login: String, _ deps: Dependencies) async throws -> Response {
+        let room = try await Self.memberRoom(id, login, deps)
+        let query = request.uri.queryParameters
+        let limit = try HistoryRoutes.limit(query["limit"].map { ["limit": $0] } ?? [:])
+        let historyRequest = try HistoryRequest(.search(query["q"].map(String.init) ?? ""), limit: limit, rooms: [room.id]).validate()
+        return await HistoryRoutes.ask(historyRequest, history: deps.history)
+    }
+
+    /// The rooms `GET /api/search` covers for a person: those they belong to, read from the
+    /// store within ``storeTimeout``.
+    static func roomsOf(_ deps: Dependencies) -> HistoryRoutes.RoomsOf {
+        { login in try await withDeadline(storeTimeout, "the rooms of \(login)") { try await deps.store.rooms.roomIDs(of: login) } }
+    }
+
+    /// How long a search waits for the store to say which rooms are the asker's.
+    static let storeTimeout: Duration = .seconds(5)
 
     // MARK: Pieces
 

@@ -10,7 +10,7 @@ import Foundation
 struct RoomsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rooms",
-        abstract: "List, create, join, leave rooms; invite; start a direct message.",
+        abstract: "List, create, join, leave rooms; invite; start a direct message; search your rooms.",
         discussion: """
             Speaks the web role's REST API as the person whose access token --token-file holds \
             (the accessToken of POST /api/login; - reads it from standard input), at --url \
@@ -19,7 +19,7 @@ struct RoomsCommand: AsyncParsableCommand {
             (a private room, a limit, a name taken) is printed with its code and ends with \
             status 1. Post to a room with `warren send --room ID`.
             """,
-        subcommands: [List.self, Create.self, Join.self, Leave.self, Invite.self, Direct.self, Members.self],
+        subcommands: [List.self, Create.self, Join.self, Leave.self, Invite.self, Direct.self, Members.self, Search.self],
         defaultSubcommand: List.self
     )
 
@@ -161,6 +161,29 @@ struct RoomsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await self.api.call(.GET, "/api/rooms/\(try RoomsCommand.roomID(self.id))/members") { $0["members"] as? [String] ?? [] }
+        }
+    }
+
+    struct Search: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Search the rooms you belong to (or one with --room), newest first, one event a line."
+        )
+        @OptionGroup var api: APIOptions
+        @Argument(help: "The words to find (every one, in any order).") var text: String
+        @Option(help: ArgumentHelp("Only this room (one you belong to).", valueName: "id")) var room: String?
+        @Option(help: "The most events printed (1 to \(Limits.historyLimitMax)).") var limit = 20
+
+        func run() async throws {
+            // Everything but RFC 3986's unreserved characters percent-encoded (the server reads no + as a space).
+            let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+            let words = self.text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
+            let path = try self.room.map { "/api/rooms/\(try RoomsCommand.roomID($0))/search" } ?? "/api/search"
+            try await self.api.call(.GET, "\(path)?q=\(words)&limit=\(self.limit)") { object in
+                (object["events"] as? [[String: Any]] ?? []).map { found in
+                    guard let data = try? JSONSerialization.data(withJSONObject: found), let event = try? RoomEvent.decode(Array(data)) else { return "?" }
+                    return EventLine.format(event)
+                }
+            }
         }
     }
 }

@@ -85,7 +85,7 @@ struct SendCommand: AsyncParsableCommand {
         let session = Self.randomSession()
         let loginRequest = LoginRequest(action: .login, login: self.login, session: session, resume: false)
         var properties = BasicProperties(contentType: "application/json", correlationID: "login-1", replyTo: replies, userID: userID)
-        try await channel.publish(body: ByteBuffer(bytes: loginRequest.encode()), routingKey: topology.login, properties: properties)
+        try await channel.publish(body: ByteBuffer(bytes: loginRequest.encode()), exchange: topology.entry, routingKey: topology.login, properties: properties)
         let reply = try await withDeadline(.seconds(10), "the login reply (is the login service running?)") {
             for try await delivery in replyConsumer {
                 return try LoginReply.decode(delivery.body.readableBytesView)
@@ -102,7 +102,7 @@ struct SendCommand: AsyncParsableCommand {
         let clientId = UUID().uuidString.lowercased()
         let post = InboxPost(text: self.text, clientId: clientId, login: self.login, session: session, room: try self.roomID())
         properties = BasicProperties(contentType: "application/json", deliveryMode: BasicProperties.persistentDeliveryMode, userID: userID)
-        try await channel.publish(body: ByteBuffer(bytes: post.encode()), routingKey: topology.inbox, properties: properties)
+        try await channel.publish(body: ByteBuffer(bytes: post.encode()), exchange: topology.entry, routingKey: topology.inbox, properties: properties)
 
         let expectsProof = PostRoute.classify(self.text.trimmingCharacters(in: .whitespacesAndNewlines)).route != .plain
         let outcome: Result<Void, any Error>
@@ -126,7 +126,7 @@ struct SendCommand: AsyncParsableCommand {
         let logout = LoginRequest(action: .logout, login: self.login, session: session)
         // Confirmed, so the login service gets it; its reply finds our queue gone, which is fine.
         properties = BasicProperties(contentType: "application/json", deliveryMode: BasicProperties.persistentDeliveryMode, userID: userID)
-        try? await channel.publish(body: ByteBuffer(bytes: logout.encode()), routingKey: topology.login, properties: properties)
+        try? await channel.publish(body: ByteBuffer(bytes: logout.encode()), exchange: topology.entry, routingKey: topology.login, properties: properties)
         try? await connection.close()
         try outcome.get()
     }

@@ -84,19 +84,27 @@ struct BrokerAuthTests {
                         #expect(try await refused("SUBSCRIBE", [("id", "0"), ("destination", "/amq/queue/\(bobQueue)")]), "bob's queue")
                         #expect(try await refused("SEND", [("destination", "/exchange/\(prefix).room"), ("content-type", "application/json")], body: "{}"), "the room")
                         #expect(try await refused("SUBSCRIBE", [("id", "0"), ("destination", "/queue/\(prefix).mine")]), "declaring a queue")
+                        // The services' queues take nothing from a person: a history request naming
+                        // rooms she is not in, a forged event for the history, a job, a tick.
+                        let topology = harness.topology
+                        let request = String(decoding: HistoryRequest(.search("secret"), limit: 10, rooms: ["ops"]).encode(), as: UTF8.self)
+                        for queue in [topology.inbox, topology.login, topology.historyRPC, topology.history, topology.botReverser, topology.powJobs, topology.powRPC, topology.cron, topology.dead] {
+                            let headers = [("destination", "/amq/queue/\(queue)"), ("reply-to", "/temp-queue/h"), ("content-type", "application/json")]
+                            #expect(try await refused("SEND", headers, body: request), "writing to \(queue)")
+                        }
                         let forged = try Self.postJSON(text: "I am bob", login: bob.name, session: bobSession)
                         #expect(
-                            try await refused("SEND", [("destination", "/amq/queue/\(prefix).inbox"), ("user-id", bob.name)], body: forged),
+                            try await refused("SEND", [("destination", Self.inbox(prefix)), ("user-id", bob.name)], body: forged),
                             "the broker refuses a user-id that is not hers"
                         )
 
                         // Without the header the broker passes it on, and the login service refuses it.
                         try await StompSocket.with(login: alice.name, passcode: alice.accessToken) { socket in
-                            try await socket.send("SEND", [("destination", "/amq/queue/\(prefix).inbox"), ("content-type", "application/json")], body: forged)
+                            try await socket.send("SEND", [("destination", Self.inbox(prefix)), ("content-type", "application/json")], body: forged)
                             let honest = try Self.postJSON(text: "hello from alice", login: alice.name, session: aliceSession)
                             try await socket.send(
                                 "SEND",
-                                [("destination", "/amq/queue/\(prefix).inbox"), ("user-id", alice.name), ("content-type", "application/json")],
+                                [("destination", Self.inbox(prefix)), ("user-id", alice.name), ("content-type", "application/json")],
                                 body: honest
                             )
                         }
@@ -159,7 +167,7 @@ struct BrokerAuthTests {
         let request = String(decoding: try JSONEncoder().encode(LoginRequest(action: .login, login: login, session: session)), as: UTF8.self)
         try await socket.send(
             "SEND",
-            [("destination", "/amq/queue/\(prefix).login"), ("reply-to", "/temp-queue/login"), ("user-id", login), ("content-type", "application/json")],
+            [("destination", "/exchange/\(prefix).in/\(prefix).login"), ("reply-to", "/temp-queue/login"), ("user-id", login), ("content-type", "application/json")],
             body: request
         )
         guard let reply = try await socket.next(), reply.command == "MESSAGE" else { throw TestFailure("no login reply") }
@@ -170,6 +178,9 @@ struct BrokerAuthTests {
         }
         return queue
     }
+
+    /// Where a person sends posts (docs/broker-auth.md): the entry exchange, key the inbox's name.
+    static func inbox(_ prefix: String) -> String { "/exchange/\(prefix).in/\(prefix).inbox" }
 
     static func postJSON(text: String, login: String, session: String) throws -> String {
         let post = InboxPost(text: text, clientId: UUID().uuidString, login: login, session: session)

@@ -60,6 +60,55 @@ struct ChatPresenceTests {
     }
 }
 
+extension ChatPresenceTests {
+    /// A tab closed without a logout: the broker drops its consumer on the online queue at once,
+    /// its event exchange says so, and the login service tells every tab "alice went offline";
+    /// a reload brings "alice came online". Prints how long each took (a figure, not an assert:
+    /// before, pages noticed at their next members request, up to 60 s later).
+    @Test func aClosedTabGoesOfflineInOtherTabsWithinAFewSeconds() async throws {
+        try await ChatHarness.with(timeout: 90) { chat in
+            try await chat.start(chat.login())
+            let bob = try await chat.tab("bob")
+            chat.people.withLockedValue { _ = $0.insert("alice") }
+            let session = ChatHarness.randomSession()
+            let page = try await chat.connectAsBrowser()
+            let reply = try await chat.request(LoginRequest(action: .login, login: "alice", session: session, resume: false), on: try await page.openChannel())
+            let online = try #require(reply.online)
+            let consumer = try await page.openChannel().consume(queue: online, noAck: true)
+            try await bob.events.first("alice came online, in bob's tab") { $0.kind == .online && $0.text == "alice came online" }
+
+            let closed = ContinuousClock.now
+            try await page.close()
+            let offline = try await bob.events.first("alice went offline, in bob's tab") { $0.kind == .online && $0.text == "alice went offline" }
+            let wentAfter = ContinuousClock.now - closed
+            #expect(offline.from == "alice")
+
+            // A reload: the same session, a new connection, a consumer again.
+            let again = try await chat.connectAsBrowser()
+            let reopened = ContinuousClock.now
+            let resumed = try await chat.request(LoginRequest(action: .login, login: "alice", session: session, resume: true), on: try await again.openChannel())
+            #expect(resumed.ok)
+            let second = try await again.openChannel().consume(queue: online, noAck: true)
+            try await bob.events.wait("alice online again after the reload") { events in
+                events.last { $0.kind == .online && $0.from == "alice" }?.text == "alice came online"
+            }
+            let cameAfter = ContinuousClock.now - reopened
+            print("online events: a closed tab went offline in another tab after \(wentAfter), came online after a reload in \(cameAfter)")
+
+            // A second tab of hers closing leaves her online: no offline event for it.
+            let other = try await chat.connectAsBrowser()
+            let third = try await other.openChannel().consume(queue: online, noAck: true)
+            try await Task.sleep(for: .milliseconds(300))
+            let before = bob.events.all.count { $0.kind == .online && $0.text == "alice went offline" }
+            try await other.close()
+            try await Task.sleep(for: .seconds(1))
+            #expect(bob.events.all.count { $0.kind == .online && $0.text == "alice went offline" } == before, "she still has a tab")
+            withExtendedLifetime((consumer, second, third)) {}
+            try await again.close()
+        }
+    }
+}
+
 extension ChatHarness {
     /// A connection of its own, as a browser tab's socket: closing it drops its consumers.
     fileprivate func connectAsBrowser() async throws -> AMQPConnection {

@@ -39,12 +39,18 @@ struct BrokerPolicyTests {
         #expect(!allows(.queue, "chat.user.alice.online", .write))
     }
 
-    @Test func onlyLoginAndInboxMayBeWrittenThroughTheDefaultExchange() {
-        #expect(allows(.exchange, "amq.default", .write))
+    @Test func onlyLoginAndInboxMayBeWrittenThroughTheEntryExchange() {
+        #expect(allows(.exchange, "chat.in", .write))
         #expect(allows(.queue, "chat.login", .write))
         #expect(allows(.queue, "chat.inbox", .write))
+        #expect(!allows(.exchange, "amq.default", .write), "the default exchange reaches every queue of the services")
+        #expect(!allows(.exchange, "chat.in", .read))
+        #expect(!allows(.exchange, "chat.in", .configure))
         #expect(!allows(.exchange, "amq.default", .read))
         #expect(!allows(.exchange, "amq.default", .configure))
+        #expect(!allows(.exchange, "chat.rooms", .write))
+        #expect(!allows(.exchange, "chat.u.bob", .write))
+        #expect(!allows(.exchange, "chat.u.alice", .read), "no binding from her own exchange either")
         #expect(!allows(.exchange, "chat.room", .write))
         #expect(!allows(.exchange, "chat.posts", .write))
         #expect(!allows(.exchange, "amq.topic", .write))
@@ -74,8 +80,8 @@ struct BrokerPolicyTests {
     }
 
     @Test func anotherVhostOrAnInvalidNameIsDenied() {
-        #expect(!allows(.exchange, "amq.default", .write, vhost: "/"))
-        #expect(!allows(.exchange, "amq.default", .write, user: "bad name"))
+        #expect(!allows(.exchange, "chat.in", .write, vhost: "/"))
+        #expect(!allows(.exchange, "chat.in", .write, user: "bad name"))
         #expect(!allows(.queue, "amq.gen-x", .read, user: ""))
         #expect(policy.allowsVhost(user: "alice", vhost: "warren"))
         #expect(!policy.allowsVhost(user: "alice", vhost: "/"))

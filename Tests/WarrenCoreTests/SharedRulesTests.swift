@@ -30,7 +30,7 @@ struct SharedRulesTests {
             case backfillCount, historyLimitMax, historyQueryMaxCharacters
             case roomNameMinLength, roomNameMaxLength, roomNameCharacters, roomIdMaxLength
             case generalRoom, directRoomPrefix, roomsPerPersonMax, membersPerPrivateRoomMax
-            case typingIntervalMs, typingShownMs
+            case typingIntervalMs, typingShownMs, roomNoticeTtlMs
         }
 
         let loginMinLength: Int
@@ -59,6 +59,7 @@ struct SharedRulesTests {
         let membersPerPrivateRoomMax: Int
         let typingIntervalMs: Int
         let typingShownMs: Int
+        let roomNoticeTtlMs: Int
     }
 
     @Test("the generated SharedRules hold web/rules.json's values (run scripts/gen-rules after changing it)")
@@ -91,6 +92,7 @@ struct SharedRulesTests {
         #expect(SharedRules.membersPerPrivateRoomMax == rules.membersPerPrivateRoomMax)
         #expect(SharedRules.typingIntervalMs == rules.typingIntervalMs)
         #expect(SharedRules.typingShownMs == rules.typingShownMs)
+        #expect(SharedRules.roomNoticeTtlMs == rules.roomNoticeTtlMs)
 
         // A key added to the JSON needs a line above (and the generator's output) too.
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])

@@ -154,4 +154,38 @@ struct HistoryRouteTests {
         }
         #expect(await history.requests == [HistoryRequest(.latest, limit: 3)])
     }
+
+    @Test("a search covers the asker's rooms, as the store says, and nothing when the store fails")
+    func searchCoversTheAskersRooms() async throws {
+        let accounts = AccountService(store: MemoryAccountStore(), key: SigningKey.generate(), hasher: PasswordHasher(rounds: 1_000))
+        let alice = try await accounts.register(name: "alice", password: "correct horse").accessToken
+        let bob = try await accounts.register(name: "bob", password: "correct horse").accessToken
+        let history = FakeHistory(.events([Self.event]))
+        struct StoreDown: Error {}
+        let router = Router()
+        HistoryRoutes.add(to: router, history: history, accounts: accounts) { login in
+            if login == "bob" { throw StoreDown() }
+            return [ChatRoom.general, "ops", "dm.5.alice.carol"]
+        }
+        try await Application(router: router).test(.router) { client in
+            try await client.execute(uri: "/api/search?q=hi&limit=5", method: .get, headers: [.authorization: "Bearer \(alice)"]) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(uri: "/api/search?q=hi", method: .get, headers: [.authorization: "Bearer \(bob)"]) { response in
+                #expect(response.status == .serviceUnavailable)
+                let reply = try HistoryReply.decode(Data(buffer: response.body))
+                #expect(reply.code == Refusal.Code.historyUnavailable.rawValue)
+            }
+            // History reads general, whatever rooms the person has.
+            try await client.execute(uri: "/api/history?limit=2", method: .get, headers: [.authorization: "Bearer \(alice)"]) { response in
+                #expect(response.status == .ok)
+            }
+        }
+        #expect(
+            await history.requests == [
+                HistoryRequest(.search("hi"), limit: 5, rooms: [ChatRoom.general, "ops", "dm.5.alice.carol"]),
+                HistoryRequest(.latest, limit: 2),
+            ]
+        )
+    }
 }

@@ -129,7 +129,7 @@ class Tab:
         prefix = self.config["prefix"]
         await self.client.connect(self.name, self.token, self.config["vhost"], heartbeat=(10000, 10000))
         body = json.dumps({"action": "login", "login": self.name, "session": self.session, "resume": False})
-        reply = json.loads(await self.client.request(f"/amq/queue/{prefix}.login", body, self.headers()))
+        reply = json.loads(await self.client.request(f"/exchange/{prefix}.in/{prefix}.login", body, self.headers()))
         if not isinstance(reply, dict) or reply.get("ok") is not True or not reply.get("queue"):
             raise Failure(f"the login service refused {self.name}: {reply}")
         self.client.on_message = self.received
@@ -147,7 +147,7 @@ class Tab:
         """Posts over STOMP as the page does; returns the post's clientId."""
         client_id = str(uuid.uuid4())
         body = json.dumps({"text": text, "clientId": client_id, "login": self.name, "session": self.session})
-        await self.client.send(f"/amq/queue/{self.config['prefix']}.inbox", body, self.headers({"persistent": "true"}),
+        await self.client.send(f"/exchange/{self.config['prefix']}.in/{self.config['prefix']}.inbox", body, self.headers({"persistent": "true"}),
                                wait_receipt=True)
         return client_id
 

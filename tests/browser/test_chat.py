@@ -152,7 +152,7 @@ const fail = (why) => done(`failed: ${why}`);
     received += typeof e.data === 'string' ? e.data : new TextDecoder().decode(e.data);
     if (received.startsWith('CONNECTED') && received.includes('\0')) {
       received = '';
-      ws.send(`SEND\ndestination:/amq/queue/${config.prefix}.inbox\ncontent-type:application/json\npersistent:true\nuser-id:${login}\nreceipt:raw-1\n\n${body}\0`);
+      ws.send(`SEND\ndestination:/exchange/${config.prefix}.in/${config.prefix}.inbox\ncontent-type:application/json\npersistent:true\nuser-id:${login}\nreceipt:raw-1\n\n${body}\0`);
     } else if (received.startsWith('RECEIPT')) {
       ws.close();
       done('ok');

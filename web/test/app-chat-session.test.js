@@ -10,6 +10,7 @@ import { loadSession, saveSession, saveUnsent } from '../session.js';
 import { FakeClock, flush } from './support/fakes.js';
 import { FakeAuth, FakeStompClient, MemoryStorage } from './support/fake-chat.js';
 import { provenEvent } from './support/proofs.js';
+import { rules } from '../validate.js';
 
 const CONFIG = Object.freeze({ stompURL: 'ws://broker/ws', vhost: 'warren', prefix: 'chat', powBits: 4 });
 const SAVED = 'SavedSessionIdOfThisTab'; // 23 characters of base64url
@@ -120,7 +121,7 @@ describe('ChatSession: start and sign-in', () => {
     assert.equal(t.client().requests.length, 0, 'the login request waits for the connection');
     const request = await admit(t);
     assert.equal(await entering, true);
-    assert.equal(request.destination, '/amq/queue/chat.login');
+    assert.equal(request.destination, '/exchange/chat.in/chat.login');
     assert.equal(JSON.stringify(request.body), '{"action":"login","login":"alice","session":"FreshSessionNumber0001","resume":false}');
     assert.equal(request.headers['user-id'], 'alice');
     assert.deepEqual(t.session.identity, { login: 'alice', session: 'FreshSessionNumber0001' });
@@ -282,7 +283,7 @@ describe('ChatSession: posting through the one outbox', () => {
     const clientId = t.session.outbox.post('hello');
     await flush();
     const [send] = t.client().sends;
-    assert.equal(send.destination, '/amq/queue/chat.inbox');
+    assert.equal(send.destination, '/exchange/chat.in/chat.inbox');
     assert.deepEqual(send.body, { text: 'hello', clientId, login: 'alice', session: 'FreshSessionNumber0001' });
     assert.deepEqual(send.headers, { 'content-type': 'application/json', persistent: 'true', 'user-id': 'alice' });
     send.resolve();
@@ -385,6 +386,24 @@ describe('ChatSession: rooms', () => {
       : { ok: true, members: ['alice', 'bob'], online: ['alice'] };
     return { ok: true, status: 200, json: async () => body };
   };
+
+  it('reads the rooms list again after a connection lost longer than a rooms notice lives', async () => {
+    const calls = [];
+    const t = await signedIn('alice', { fetch: roomsFetch(calls) });
+    await flush();
+    const lists = () => calls.filter((c) => c === 'GET /api/rooms').length;
+    assert.equal(lists(), 1);
+    t.client().drop();
+    t.clock.advance(rules.roomNoticeTtlMs - 1000);
+    t.client().connect();
+    await flush();
+    assert.equal(lists(), 1, 'a short gap: the notices waited in the tab queue');
+    t.client().drop();
+    t.clock.advance(rules.roomNoticeTtlMs);
+    t.client().connect();
+    await flush();
+    assert.equal(lists(), 2, 'a long gap: some notices may have expired');
+  });
 
   it('counts as online through the online queue, routes events by room, and posts and types in the open room', async () => {
     const calls = [];

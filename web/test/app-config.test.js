@@ -39,8 +39,8 @@ describe('config', () => {
 
   it('builds the destinations from the prefix', () => {
     const dest = destinations('chat');
-    assert.equal(dest.login, '/amq/queue/chat.login');
-    assert.equal(dest.inbox, '/amq/queue/chat.inbox');
+    assert.equal(dest.login, '/exchange/chat.in/chat.login');
+    assert.equal(dest.inbox, '/exchange/chat.in/chat.inbox');
     assert.equal(dest.queue('chat.user.alice.S'), '/amq/queue/chat.user.alice.S');
   });
 });

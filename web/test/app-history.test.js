@@ -118,6 +118,14 @@ describe('rendering', () => {
     const item = renderResult(doc, event(1, { from: 'mallory', text: '<img src=x onerror=alert(1)>' }));
     assert.equal(item.querySelectorAll('text')[0].textContent, '<img src=x onerror=alert(1)>');
     assert.equal(item.querySelectorAll('author')[0].textContent, 'mallory');
+    assert.equal(item.querySelectorAll('room')[0].textContent, 'in general', 'no room: general');
+  });
+
+  it('names the room of each search result as the sidebar does', () => {
+    const names = { 'dm.5.alice.carol': 'carol' };
+    const item = renderResult(doc, event(1, { room: 'dm.5.alice.carol' }), (id) => names[id] ?? id);
+    assert.equal(item.querySelectorAll('room')[0].textContent, 'in carol');
+    assert.equal(renderResult(doc, event(2, { room: 'ops' })).querySelectorAll('room')[0].textContent, 'in ops');
   });
 
   it('keeps a data-fixed status line first while the entries change', () => {

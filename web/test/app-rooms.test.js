@@ -67,6 +67,23 @@ describe('RoomList', () => {
     assert.equal(list.counted(post(6, { room: 'ops' }), { open: 'general' }), false);
   });
 
+  it('a read elsewhere up to an older post leaves the newer posts counted here unread, as the server counts', () => {
+    const list = new RoomList();
+    list.load(LIST, { me: 'alice' });
+    for (const n of [6, 7]) list.counted(post(n, { room: 'ops' }), { open: 'general' });
+    list.counted(post(8, { room: 'ops', text: 'hey @alice' }), { open: 'general' });
+    assert.equal(list.room('ops').unread, 5);
+    // Another tab read ops up to 6 (7 and 8 came after it there, or it is hidden now).
+    assert.equal(list.read('ops', id(6)), true);
+    assert.deepEqual([list.room('ops').unread, list.room('ops').mentioned], [2, true]);
+    // The list loaded again keeps what it counted after the server's read position.
+    list.load({ rooms: [{ ...LIST.rooms[0], unread: 2, mentioned: true, readUpTo: id(6) }] }, { me: 'alice' });
+    assert.equal(list.read('ops', id(7)), true);
+    assert.deepEqual([list.room('ops').unread, list.room('ops').mentioned], [1, true]);
+    assert.equal(list.read('ops', id(8)), true);
+    assert.deepEqual([list.room('ops').unread, list.room('ops').mentioned], [0, false]);
+  });
+
   it('counts posts of a room that arrived before the list knew it, never twice', () => {
     const list = new RoomList();
     list.load(LIST, { me: 'alice' });
@@ -189,6 +206,36 @@ describe('RoomPresence', () => {
     presence.close();
     clock.advance(PRESENCE_REFRESH_MS * 2);
     assert.equal(api.calls.length, 3, 'nothing once closed');
+  });
+
+  it('marks a person offline or online at once on an online event naming them alone; a batch asks again', async () => {
+    const api = new FakeAPI();
+    const clock = new FakeClock();
+    const presence = new RoomPresence({ api, clock, log: quiet });
+    presence.open('ops');
+    await flush();
+    const online = () => presence.people().filter((p) => p.online).map((p) => p.name);
+    assert.deepEqual(online(), ['bob']);
+    presence.presenceEvent({ kind: 'online', from: 'bob', text: 'bob went offline' });
+    assert.deepEqual(online(), []);
+    presence.presenceEvent({ kind: 'online', from: 'carol', text: 'carol came online' });
+    presence.presenceEvent({ kind: 'online', from: 'dave', text: 'dave went offline' });
+    assert.deepEqual(online(), ['carol'], 'dave is no member: nothing changes');
+    presence.presenceEvent({ kind: 'presence', from: 'carol', text: 'carol went offline' });
+    assert.deepEqual(online(), ['carol'], 'only the broker\'s online events say who went offline');
+    assert.deepEqual(api.calls, ['members ops'], 'no ask for single changes');
+    presence.presenceEvent({ kind: 'online', from: 'warren', text: 'alice, bob and carol went offline' });
+    clock.advance(PRESENCE_MIN_GAP_MS);
+    await flush();
+    assert.deepEqual(api.calls, ['members ops', 'members ops'], 'a batch: asked again');
+  });
+
+  it('takes online events from the feed without showing them as lines', async () => {
+    const t = chatRooms();
+    await t.rooms.load();
+    await flush();
+    t.rooms.eventArrived({ id: id(30), kind: 'online', from: 'bob', text: 'bob went offline' }, { live: true });
+    assert.equal(t.rooms.presence.people().find((p) => p.name === 'bob')?.online, false);
   });
 
   it('lists members without online state when the server could not say', async () => {

@@ -82,4 +82,7 @@ public enum SharedRules {
 
     /// How long the page shows "x is typing…" after the last notice.
     public static let typingShownMs: Int = 6000
+
+    /// How long a personal rooms notice (joined, left, invited, read elsewhere) waits in a tab queue; a tab disconnected longer loads its rooms list again.
+    public static let roomNoticeTtlMs: Int = 60_000
 }

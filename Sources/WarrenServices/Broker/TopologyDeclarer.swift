@@ -88,7 +88,8 @@ public struct TopologyDeclarer: Sendable {
         [self.topology.login, self.topology.inbox, self.topology.botReverser, self.topology.powJobs, self.topology.powRPC]
     }
 
-    /// Declares the exchanges, the dead-letter queue, the work queues and their bindings.
+    /// Declares the exchanges, the dead-letter queue, the work queues and their bindings (with
+    /// people's way in, `<prefix>.in`, to the login and inbox queues).
     ///
     /// The fanout `<prefix>.room` of the time before rooms is deleted (a no-op when it is not
     /// there): every tab queue still bound to it would otherwise get every room's plain posts.
@@ -101,6 +102,11 @@ public struct TopologyDeclarer: Sendable {
             try await channel.queueDeclare(queue, durable: true, arguments: self.workQueueArguments)
         }
         try await channel.queueBind(queue: self.topology.botReverser, exchange: self.topology.posts, routingKey: Topology.reverserBindingKey)
+        // People's way in: login requests and posts, nothing else (BrokerPolicy).
+        try await channel.exchangeDeclare(self.topology.entry, type: "direct", durable: true)
+        for queue in [self.topology.login, self.topology.inbox] {
+            try await channel.queueBind(queue: queue, exchange: self.topology.entry, routingKey: queue)
+        }
     }
 
     /// Arguments of `Topology.cronLast`: only the newest record is kept.

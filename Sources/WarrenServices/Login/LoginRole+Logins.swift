@@ -45,6 +45,7 @@ extension LoginRole {
         try await withThrowingTaskGroup(of: Void.self) { outer in
             outer.addTask { try await self.watchLogins(watch) }
             outer.addTask { try await self.sendPresenceWhenDue(presence, publisher: publisher) }
+            outer.addTask { try await self.watchOnlineQueues(connection: connection, pool: pool, presence: presence, publisher: publisher) }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 var running = 0
                 for try await delivery in consumer.cancelOnGracefulShutdown() {
@@ -91,7 +92,7 @@ extension LoginRole {
             let from = announcement.names.count == 1 ? announcement.names[0] : "warren"
             do {
                 try await withDeadline(.seconds(5), "a presence event") {
-                    try await self.announce(announcement.text, from: from, publisher: publisher)
+                    try await self.announce(announcement.text, from: from, kind: announcement.change.kind, publisher: publisher)
                 }
             } catch {
                 self.logger.warning("presence not announced", metadata: ["text": "\(announcement.text)", "error": "\(error)"])

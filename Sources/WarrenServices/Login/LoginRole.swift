@@ -132,10 +132,15 @@ public struct LoginRole: WarrenRole {
     /// The bound on one store question.
     static let storeTimeout: Duration = .seconds(5)
 
-    func announce(_ text: String, from login: String, publisher: AMQPChannel) async throws {
-        let event = RoomEvent(id: self.ids.nextString(), kind: .presence, from: login, text: text, at: self.now())
-        try await publisher.publish(roomEvent: event, topology: self.topology)
+    /// Publishes a presence event (kept in history) or an `online` event (transient, expiring
+    /// after ``onlineEventLifetimeMs``) to `general`, which every tab gets.
+    func announce(_ text: String, from login: String, kind: EventKind = .presence, publisher: AMQPChannel) async throws {
+        let event = RoomEvent(id: self.ids.nextString(), kind: kind, from: login, text: text, at: self.now())
+        try await publisher.publish(roomEvent: event, topology: self.topology, expiresMs: kind.isStored ? nil : Self.onlineEventLifetimeMs)
     }
+
+    /// How long an `online` event waits in a tab queue: a tab away longer asks for the members again.
+    static let onlineEventLifetimeMs = 10_000
 
     // MARK: Posts
 

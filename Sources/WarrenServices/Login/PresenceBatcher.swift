@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import WarrenCore
 
 /// Decides when "joined" and "left" reach the room: at once when people come one by one, in
 /// batches when many come together.
@@ -13,9 +14,25 @@ import NIOConcurrencyHelpers
 /// all. Pure: time and audience are passed in; the login role asks ``due(now:audience:)`` on a
 /// timer.
 struct PresenceBatcher: Sendable {
-    /// A change of who is in the room.
+    /// A change of who is in the room (`joined`, `left`: a session began or ended, `presence`
+    /// events kept in history), or of who has a tab connected (`online`, `offline`: transient
+    /// `online` events). Of `online` and `offline` the latest for a name wins within a window.
     enum Change: String, Sendable, CaseIterable {
         case joined, left
+        case online = "came online"
+        case offline = "went offline"
+
+        /// The kind of event that announces it.
+        var kind: EventKind { self == .online || self == .offline ? .online : .presence }
+
+        /// The change a later one of the same person undoes, if any.
+        var opposite: Change? {
+            switch self {
+            case .online: .offline
+            case .offline: .online
+            case .joined, .left: nil
+            }
+        }
     }
 
     /// One presence event to publish.
@@ -67,6 +84,10 @@ struct PresenceBatcher: Sendable {
             self.windowEnds = now + self.window(audience: audience)
             out.append(Announcement(change: change, names: [name]))
             return out
+        }
+        if let opposite = change.opposite, var undone = self.pending[opposite] {
+            undone.removeAll { $0 == name }
+            self.pending[opposite] = undone.isEmpty ? nil : undone
         }
         var names = self.pending[change, default: []]
         if !names.contains(name) { names.append(name) }

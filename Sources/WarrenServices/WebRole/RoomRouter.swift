@@ -67,7 +67,8 @@ public final class RoomRouter: RoomRouting, WarrenRole {
             // The person's exchange may not exist yet (never signed in): declaring is idempotent.
             try await channel.exchangeDeclare(exchange, type: "fanout", durable: true)
             var properties = WarrenProperties.persistent(messageID: event.id)
-            properties.expiration = "60000"  // a notice nobody reads within a minute is stale
+            // A notice nobody reads in time is stale; a tab disconnected longer loads its list again.
+            properties.expiration = String(SharedRules.roomNoticeTtlMs)
             try await channel.publish(event, exchange: exchange, routingKey: "", properties: properties)
         }
     }
@@ -88,23 +89,12 @@ public final class RoomRouter: RoomRouting, WarrenRole {
                 if let known {
                     connected = known
                 } else {
-                    connected = try await self.tabsConnected(login, pool: pool) > 0
+                    connected = try await pool.consumerCount(of: self.declarer.topology.onlineQueue(login: login)) > 0
                     self.onlineSeen.withLockedValue { $0.insert(login, value: connected, now: .now) }
                 }
                 if connected { online.insert(login) }
             }
             return online
-        }
-    }
-
-    /// The consumers on `login`'s online queue: their tabs connected now (0 when it is gone).
-    private func tabsConnected(_ login: String, pool: AMQPChannelPool) async throws -> UInt32 {
-        let queue = self.declarer.topology.onlineQueue(login: login)
-        do {
-            // A 404 closes the channel it answers; the pool drops that one.
-            return try await pool.withChannel { try await $0.queueDeclare(queue, passive: true).consumerCount }
-        } catch let error as AMQPError where error.code == .notFound {
-            return 0
         }
     }
 

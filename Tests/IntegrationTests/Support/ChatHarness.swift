@@ -123,10 +123,12 @@ final class ChatHarness: Sendable {
         guard let channel = try? await self.connection.openChannel() else { return }
         let names = TopologyDeclarer(configuration: self.configuration).workQueues + [
             self.topology.dead, self.topology.cron, self.topology.cronLast, self.topology.history, self.topology.historyRPC,
+            self.topology.consumerEvents,
         ]
         for queue in names { _ = try? await channel.queueDelete(queue) }
         try? await channel.exchangeDelete(self.topology.posts)
         try? await channel.exchangeDelete(self.topology.rooms)
+        try? await channel.exchangeDelete(self.topology.entry)
         for person in self.people.withLockedValue({ $0 }) { try? await channel.exchangeDelete(self.topology.person(person)) }
         try? await channel.close()
     }

@@ -14,17 +14,25 @@ import WarrenWeb
 /// posts, `RoomRouter`, history client) runs as a role of the harness, and the app answers
 /// through Hummingbird's test client (`.router`), or on a real port (`.live`) for programs.
 enum RoomsWeb {
-    /// A store, a harness with the login service on it (and the history role, with `history`),
-    /// and the rooms API on both.
+    /// A store (SQLite, or `backend`), a harness with the login service on it (and the history
+    /// role, with `history`), and the rooms API on both.
     static func chat(
-        history: Bool, setup: TestingSetup = .router, _ body: @escaping @Sendable (Store, ChatHarness, any TestClientProtocol) async throws -> Void
+        history: Bool, backend: HistoryBackend = .sqlite, setup: TestingSetup = .router,
+        _ body: @escaping @Sendable (Store, ChatHarness, any TestClientProtocol) async throws -> Void
     ) async throws {
-        try await withSQLiteStore { store in
-            try await ChatHarness.with(timeout: 120) { chat in
-                try await chat.start(chat.login(rooms: store.rooms))
-                if history { try await chat.startHistory(store: store.events) }
-                try await with(chat, store: store, setup: setup) { http in try await body(store, chat, http) }
+        try await backend.withEmptyStore { url in
+            let store = try await Store.open(url: url, logger: HistoryBackend.logger)
+            do {
+                try await ChatHarness.with(timeout: 120) { chat in
+                    try await chat.start(chat.login(rooms: store.rooms))
+                    if history { try await chat.startHistory(store: store.events) }
+                    try await with(chat, store: store, setup: setup) { http in try await body(store, chat, http) }
+                }
+            } catch {
+                await store.close()
+                throw error
             }
+            await store.close()
         }
     }
 
@@ -44,7 +52,9 @@ enum RoomsWeb {
         try await eventually("the web role's broker link") { (try? await router.notify("web-ready", probe)) != nil }
         let deps = RoomRoutes.Dependencies(accounts: accounts, store: store, routing: router, history: history, posts: posts)
         let web = WebConfiguration(webRoot: FileManager.default.temporaryDirectory.path, prefix: chat.topology.prefix)
-        let app = buildApplication(configuration: web, brokerReachable: { true }, accounts: accounts, posts: posts, rooms: deps, logger: chat.logger)
+        let app = buildApplication(
+            configuration: web, brokerReachable: { true }, accounts: accounts, history: history, posts: posts, rooms: deps, logger: chat.logger
+        )
         try await app.test(setup) { http in try await body(http) }
     }
 

@@ -1,4 +1,5 @@
 import Testing
+import WarrenCore
 
 @testable import WarrenServices
 
@@ -29,6 +30,24 @@ struct PresenceBatcherTests {
         #expect(batcher.due(now: .milliseconds(500)) == [A(change: .left, names: ["u7"])])
         #expect(batcher.due(now: .milliseconds(750)) == [])
         #expect(batcher.changed(.joined, "late", now: .seconds(1)) == [A(change: .joined, names: ["late"])])
+    }
+
+    @Test func ofOnlineAndOfflineTheLatestForAPersonWinsWithinAWindow() {
+        var batcher = PresenceBatcher(window: .milliseconds(250))
+        let first = batcher.changed(.offline, "alice", now: .zero)
+        #expect(first == [A(change: .offline, names: ["alice"])])
+        #expect(first.first?.text == "alice went offline")
+        #expect(first.first?.change.kind == .online)
+        // A reload: gone, back, gone and back within one window: one event, the last state.
+        #expect(batcher.changed(.online, "alice", now: .milliseconds(10)) == [])
+        #expect(batcher.changed(.offline, "bob", now: .milliseconds(20)) == [])
+        #expect(batcher.changed(.offline, "alice", now: .milliseconds(30)) == [])
+        #expect(batcher.changed(.online, "alice", now: .milliseconds(40)) == [])
+        #expect(batcher.changed(.joined, "carol", now: .milliseconds(50)) == [])
+        let due = batcher.due(now: .milliseconds(250))
+        #expect(due == [A(change: .joined, names: ["carol"]), A(change: .online, names: ["alice"]), A(change: .offline, names: ["bob"])])
+        #expect(due.map(\.text) == ["carol joined", "alice came online", "bob went offline"])
+        #expect(due.map(\.change.kind) == [.presence, .online, .online])
     }
 
     @Test func aFullBatchGoesOutBeforeTheWindowEnds() {
