@@ -121,6 +121,9 @@ public enum RoomRoutes {
         router.post("api/rooms/:id/invite", use: route { request, login, context in
             try await Self.invite(try Self.roomID(context), request, login, deps)
         })
+        router.post("api/rooms/:id/remove", use: route { request, login, context in
+            try await Self.remove(try Self.roomID(context), request, login, deps)
+        })
         router.post("api/rooms/:id/read", use: route { request, login, context in
             try await Self.read(try Self.roomID(context), request, login, deps)
         })
@@ -213,6 +216,21 @@ public enum RoomRoutes {
         }
         try await deps.store.rooms.addMember(account.name, to: room, at: deps.now())
         try await Self.route(bind: true, account.name, room, deps, notice: "\(login) invited you to \(room.name).")
+        return try apiJSON(RoomReply(room: room), headers: noStore)
+    }
+
+    /// The room's creator takes someone out of it: out of the store first (so they can no longer
+    /// read its history or post there), then off the broker (their tabs stop getting it at once),
+    /// then told.
+    static func remove(_ id: String, _ request: Request, _ login: String, _ deps: Dependencies) async throws -> Response {
+        let room = try await Self.memberRoom(id, login, deps)
+        let name = try Validation.login(try await Self.body(request).name ?? "")
+        if let refusal = MembershipRules.removeRefusal(room, remover: login, member: name) { throw refusal }
+        guard try await deps.store.rooms.isMember(room: room.id, member: name) else {
+            throw Failure(status: .notFound, refusal: Refusal(.roomNotMember, "\(name) is not a member of \(room.name)."))
+        }
+        try await deps.store.rooms.removeMember(name, from: room.id)
+        try await Self.route(bind: false, name, room, deps, notice: "\(login) removed you from \(room.name).")
         return try apiJSON(RoomReply(room: room), headers: noStore)
     }
 
@@ -328,7 +346,7 @@ public enum RoomRoutes {
         switch refusal.code {
         case .roomNameTaken: .conflict
         case .roomNotFound, .roomUnknownPerson: .notFound
-        case .roomNotMember, .roomPrivate, .roomTooManyRooms, .roomTooManyMembers, .roomCannotLeave: .forbidden
+        case .roomNotMember, .roomPrivate, .roomTooManyRooms, .roomTooManyMembers, .roomCannotLeave, .roomNotCreator: .forbidden
         default: .badRequest
         }
     }

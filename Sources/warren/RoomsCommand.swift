@@ -10,7 +10,7 @@ import Foundation
 struct RoomsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rooms",
-        abstract: "List, create, join, leave rooms; invite; start a direct message; search your rooms.",
+        abstract: "List, create, join, leave rooms; invite, remove; start a direct message; search your rooms.",
         discussion: """
             Speaks the web role's REST API as the person whose access token --token-file holds \
             (the accessToken of POST /api/login; - reads it from standard input), at --url \
@@ -19,7 +19,7 @@ struct RoomsCommand: AsyncParsableCommand {
             (a private room, a limit, a name taken) is printed with its code and ends with \
             status 1. Post to a room with `warren send --room ID`.
             """,
-        subcommands: [List.self, Create.self, Join.self, Leave.self, Invite.self, Direct.self, Members.self, Search.self],
+        subcommands: [List.self, Create.self, Join.self, Leave.self, Invite.self, Remove.self, Direct.self, Members.self, Search.self],
         defaultSubcommand: List.self
     )
 
@@ -136,6 +136,20 @@ struct RoomsCommand: AsyncParsableCommand {
             let path = "/api/rooms/\(try RoomsCommand.roomID(self.id))/invite"
             try await self.api.call(.POST, path, ["name": try RoomsCommand.person(self.name)]) {
                 ["invited \(self.name) to \(RoomsCommand.room($0["room"] as? [String: Any]))"]
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Take someone out of a room you made; their tabs stop getting it at once.")
+        @OptionGroup var api: APIOptions
+        @Argument(help: "The room's id.") var id: String
+        @Argument(help: "Who to remove.") var name: String
+
+        func run() async throws {
+            let path = "/api/rooms/\(try RoomsCommand.roomID(self.id))/remove"
+            try await self.api.call(.POST, path, ["name": try RoomsCommand.person(self.name)]) {
+                ["removed \(self.name) from \(RoomsCommand.room($0["room"] as? [String: Any]))"]
             }
         }
     }

@@ -118,6 +118,40 @@ struct ChatRoomsMembershipTests {
         }
     }
 
+    @Test func aMemberRemovedByTheRoomsCreatorStopsReceivingAtOnceAndCannotReadItsHistory() async throws {
+        try await RoomsWeb.chat(history: true) { store, chat, http in
+            let (alice, bob) = try await RoomsWeb.aliceAndBobInPrivateOps(http)
+            let bobTab = try await chat.tab("bob")
+            let ops = try await chat.roomWatcher(room: "ops")
+            let before = try await RoomsWeb.say(http, "before", in: "ops", token: alice)
+            try await bobTab.events.first("the post while bob is a member") { $0.id == before }
+
+            // Only the creator removes others; nobody is removed from general; yourself, you leave.
+            let notCreator = try await RoomsWeb.call(http, "POST", "/api/rooms/ops/remove", ["name": "alice"], token: bob)
+            #expect(notCreator.status == .forbidden)
+            #expect(try RoomsWeb.code(notCreator) == Refusal.Code.roomNotCreator.rawValue)
+            let general = try await RoomsWeb.call(http, "POST", "/api/rooms/general/remove", ["name": "bob"], token: alice)
+            #expect(try RoomsWeb.code(general) == Refusal.Code.roomCannotLeave.rawValue)
+            let herself = try await RoomsWeb.call(http, "POST", "/api/rooms/ops/remove", ["name": "alice"], token: alice)
+            #expect(herself.status == .badRequest)
+            let nobody = try await RoomsWeb.call(http, "POST", "/api/rooms/ops/remove", ["name": "carol"], token: alice)
+            #expect(nobody.status == .notFound)
+            #expect(try RoomsWeb.code(nobody) == Refusal.Code.roomNotMember.rawValue)
+
+            #expect(try await RoomsWeb.call(http, "POST", "/api/rooms/ops/remove", ["name": "bob"], token: alice).status == .ok)
+            try await bobTab.events.first("the notice to bob") { $0.kind == .rooms && $0.room == "ops" && $0.text.contains("removed you") }
+            let after = try await RoomsWeb.say(http, "after", in: "ops", token: alice)
+            try await ops.first("the post after bob was removed") { $0.id == after }
+            for (method, path) in [("GET", "history"), ("POST", "messages")] {
+                let answer = try await RoomsWeb.call(http, method, "/api/rooms/ops/\(path)", method == "POST" ? ["text": "hello?"] : nil, token: bob)
+                #expect(answer.status == .notFound, "\(path): \(answer.status)")
+            }
+            #expect(!(try await store.rooms.isMember(room: "ops", member: "bob")))
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(!bobTab.events.all.contains { $0.id == after })
+        }
+    }
+
     @Test func theLimitsOnRoomsPerPersonAndMembersPerPrivateRoomAreRefusedClearly() async throws {
         try await RoomsWeb.chat(history: false) { store, chat, http in
             let alice = try await APIMessagesTests.register(http, "alice")

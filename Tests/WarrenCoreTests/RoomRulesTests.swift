@@ -33,7 +33,7 @@ struct RoomRulesTests {
         #expect(try DirectRoom.id(String(repeating: "a", count: 32), String(repeating: "b", count: 32)).count <= SharedRules.roomIdMaxLength)
     }
 
-    @Test("who may join, invite, leave and post")
+    @Test("who may join, invite, leave, remove and post")
     func membership() throws {
         let open = try ChatRoom.named("lobby", visibility: .public, by: "alice", at: Date())
         let closed = try ChatRoom.named("ops", visibility: .private, by: "alice", at: Date())
@@ -47,6 +47,12 @@ struct RoomRulesTests {
         #expect(MembershipRules.leaveRefusal(closed) == nil)
         let general = ChatRoom(id: ChatRoom.general, name: "general", visibility: .public, createdBy: "warren", createdAt: Date())
         #expect(MembershipRules.leaveRefusal(general)?.code == .roomCannotLeave)
+        #expect(MembershipRules.removeRefusal(closed, remover: "alice", member: "bob") == nil)
+        #expect(MembershipRules.removeRefusal(open, remover: "alice", member: "bob") == nil)
+        #expect(MembershipRules.removeRefusal(closed, remover: "bob", member: "carol")?.code == .roomNotCreator)
+        #expect(MembershipRules.removeRefusal(closed, remover: "alice", member: "alice")?.code == .roomInvalid)
+        #expect(MembershipRules.removeRefusal(general, remover: "warren", member: "bob")?.code == .roomCannotLeave)
+        #expect(MembershipRules.removeRefusal(direct, remover: "a", member: "b")?.code == .roomPrivate)
         #expect(MembershipRules.mayPost(roomID: "general", isMember: false))
         #expect(!MembershipRules.mayPost(roomID: "ops", isMember: false))
         #expect(MembershipRules.memberLimit(open) == nil)

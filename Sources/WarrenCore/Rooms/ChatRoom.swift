@@ -184,6 +184,8 @@ extension Refusal.Code {
     public static let roomTooManyMembers = Refusal.Code(rawValue: "room.tooManyMembers")
     /// Nobody leaves `general`.
     public static let roomCannotLeave = Refusal.Code(rawValue: "room.cannotLeave")
+    /// Only a room's creator removes other members from it.
+    public static let roomNotCreator = Refusal.Code(rawValue: "room.notCreator")
     /// The person named (to invite, or to message directly) has no account.
     public static let roomUnknownPerson = Refusal.Code(rawValue: "room.unknownPerson")
 }

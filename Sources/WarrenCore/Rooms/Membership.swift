@@ -33,6 +33,17 @@ public enum MembershipRules {
         room.id == ChatRoom.general ? Refusal(.roomCannotLeave, "Everyone belongs to \(ChatRoom.general); it cannot be left.") : nil
     }
 
+    /// Why `remover` may not remove `member` from `room`, or nil when they may: only the room's
+    /// creator removes others (from a private or public room, never from `general` or a direct
+    /// message); anyone removes themselves by leaving.
+    public static func removeRefusal(_ room: ChatRoom, remover: String, member: String) -> Refusal? {
+        if room.id == ChatRoom.general { return Refusal(.roomCannotLeave, "Everyone belongs to \(ChatRoom.general); nobody is removed from it.") }
+        if room.visibility == .direct { return Refusal(.roomPrivate, "A direct message has exactly its two people; nobody is removed from it.") }
+        if member == remover { return Refusal(.roomInvalid, "To remove yourself, leave \(room.name).") }
+        if room.createdBy != remover { return Refusal(.roomNotCreator, "Only \(room.createdBy), who made \(room.name), removes its members.") }
+        return nil
+    }
+
     /// The member limit of a room, or nil when it has none (public rooms and `general`).
     public static func memberLimit(_ room: ChatRoom) -> Int? {
         switch room.visibility {
