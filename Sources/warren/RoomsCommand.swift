@@ -73,6 +73,13 @@ struct RoomsCommand: AsyncParsableCommand {
         try await api.call(.POST, "/api/rooms/\(try roomID(id))/\(action)") { ["\(done) \(room($0["room"] as? [String: Any]))"] }
     }
 
+    /// `action` (invite, remove) done to the person `name` in room `id`; prints "<done> <name> <preposition> <room>".
+    static func act(_ action: String, _ name: String, on id: String, api: APIOptions, done: String, _ preposition: String) async throws {
+        try await api.call(.POST, "/api/rooms/\(try roomID(id))/\(action)", ["name": try person(name)]) {
+            ["\(done) \(name) \(preposition) \(room($0["room"] as? [String: Any]))"]
+        }
+    }
+
     /// "ops (private)", from a room object of an answer.
     static func room(_ object: [String: Any]?) -> String {
         let id = object?["id"] as? String ?? "?"
@@ -132,12 +139,7 @@ struct RoomsCommand: AsyncParsableCommand {
         @Argument(help: "The room's id.") var id: String
         @Argument(help: "Who to invite.") var name: String
 
-        func run() async throws {
-            let path = "/api/rooms/\(try RoomsCommand.roomID(self.id))/invite"
-            try await self.api.call(.POST, path, ["name": try RoomsCommand.person(self.name)]) {
-                ["invited \(self.name) to \(RoomsCommand.room($0["room"] as? [String: Any]))"]
-            }
-        }
+        func run() async throws { try await RoomsCommand.act("invite", self.name, on: self.id, api: self.api, done: "invited", "to") }
     }
 
     struct Remove: AsyncParsableCommand {
@@ -146,12 +148,7 @@ struct RoomsCommand: AsyncParsableCommand {
         @Argument(help: "The room's id.") var id: String
         @Argument(help: "Who to remove.") var name: String
 
-        func run() async throws {
-            let path = "/api/rooms/\(try RoomsCommand.roomID(self.id))/remove"
-            try await self.api.call(.POST, path, ["name": try RoomsCommand.person(self.name)]) {
-                ["removed \(self.name) from \(RoomsCommand.room($0["room"] as? [String: Any]))"]
-            }
-        }
+        func run() async throws { try await RoomsCommand.act("remove", self.name, on: self.id, api: self.api, done: "removed", "from") }
     }
 
     struct Direct: AsyncParsableCommand {
