@@ -135,6 +135,20 @@ extension MetricFamily {
         labels: ["check", "decision"]
     )
 
+    // MARK: The broker's queues (the web role, from the management API)
+
+    /// Messages waiting in each shared queue: the consumer lag.
+    public static let queueMessages = MetricFamily(
+        "warren_queue_messages", .gauge,
+        "Messages in each shared queue, ready and unacknowledged (the consumers' lag), by queue (its name without the prefix); read from the broker's management API by the web role at most every 5 s.",
+        labels: ["shared_queue"]
+    )
+    /// Consumers of each shared queue.
+    public static let queueConsumers = MetricFamily(
+        "warren_queue_consumers", .gauge,
+        "Consumers of each shared queue, by queue (its name without the prefix); read with warren_queue_messages.", labels: ["shared_queue"]
+    )
+
     /// Every family, in the order the README lists them.
     public static let all: [MetricFamily] = [
         postsAdmitted, postsRefused, logins, logouts, tabsSignedIn,
@@ -142,6 +156,7 @@ extension MetricFamily {
         powSolveSeconds, powHashRate,
         historyBatchEvents, historyWriteSeconds,
         httpRequests, httpRequestSeconds, httpRequestErrors, httpActiveRequests, authDecisions,
+        queueMessages, queueConsumers,
     ]
 
     /// The family named `name`, if Warren declares one.

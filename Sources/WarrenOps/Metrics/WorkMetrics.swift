@@ -32,3 +32,12 @@ public enum AuthMetrics {
         return allowed
     }
 }
+
+/// What the web role records about the broker's shared queues (from the management API).
+public enum QueueMetrics {
+    /// `queue` (a shared queue's name without the prefix) held `messages` with `consumers`.
+    public static func observed(queue: String, messages: Int, consumers: Int) {
+        WarrenMetrics.set(.queueMessages, Double(messages), [("shared_queue", queue)])
+        WarrenMetrics.set(.queueConsumers, Double(consumers), [("shared_queue", queue)])
+    }
+}
