@@ -72,6 +72,10 @@ public struct WarrenConfiguration: Sendable, Hashable {
     public var logFormat: LogFormat
     /// `WARREN_METRICS_PORT`: where a role run alone serves `/metrics`, `/readyz` and `/healthz`.
     public var metricsPort: MetricsPort
+    /// `WARREN_MGMT_URL`: the broker's management API (web role), or nil (`off`).
+    public var mgmtURL: String? = nil
+    /// `WARREN_ADMINS`: the logins that may see the operator's page.
+    public var admins: [String] = []
     /// Where each value came from, by variable name, for a start-up log line.
     public var sources: [String: ConfigurationSource]
     /// `WARREN_*` variables that are not settings: probably typos. Worth a warning, not an error.
@@ -155,20 +159,26 @@ public struct WarrenConfiguration: Sendable, Hashable {
         let httpConnectionsPerAddress = reader.integer(.httpConnectionsPerAddress, 0...1_000_000)
         let logFormat = reader.check(.logFormat) { LogFormat(rawValue: $0.lowercased()) }
         let metricsPort = reader.check(.metricsPort) { MetricsPort($0) }
+        let mgmtURL = reader.check(.mgmtURL) { (value: String) -> String?? in
+            if value.lowercased() == "off" { return .some(nil) }
+            guard let url = URL(string: value), url.scheme?.lowercased() == "http", url.host?.isEmpty == false else { return nil }
+            return .some(value)
+        }
+        let admins = reader.check(.admins) { Self.adminList($0) }
 
         guard reader.issues.isEmpty,
             let amqpURL, let stompURL, let queueTypeSetting, let stompVhost, let httpPort,
             let httpHost, let webRoot, let topology, let powBits, let cronSchedule, let cronText, let cronRoom, let ttl, let maxLength,
             let rpcTimeout, let sessionMemory, let databaseURL, let history, let historyBatch, let historyFlushMs, let logLevel,
             let authKey, let authKeyFile, let brokerAuth, let registerPerAddress, let registerPerMinute, let hashThreads,
-            let hashQueue, let httpConnectionsPerAddress, let logFormat, let metricsPort
+            let hashQueue, let httpConnectionsPerAddress, let logFormat, let metricsPort, let mgmtURL, let admins
         else {
             throw ConfigurationError(issues: reader.issues)
         }
 
         let known = Set(ConfigurationKey.allCases.map(\.rawValue))
         let unknown = Set(environment.keys).union(file.values.keys).filter { $0.hasPrefix("WARREN_") && !known.contains($0) }
-        return WarrenConfiguration(
+        var configuration = WarrenConfiguration(
             amqpURL: amqpURL, stompURL: stompURL,
             queueType: queueTypeSetting ?? (urlList(amqpURL).count > 1 ? .quorum : .classic),
             stompVhost: stompVhost, httpPort: httpPort, httpHost: httpHost, webRoot: webRoot, topology: topology, powBits: powBits,
@@ -181,6 +191,20 @@ public struct WarrenConfiguration: Sendable, Hashable {
             sources: reader.sources,
             unknownVariables: unknown.sorted()
         )
+        configuration.mgmtURL = mgmtURL
+        configuration.admins = admins
+        return configuration
+    }
+
+    /// `WARREN_ADMINS`: logins separated by commas (spaces around them ignored); nil when one is
+    /// not a login name.
+    static func adminList(_ value: String) -> [String]? {
+        var logins: [String] = []
+        for part in value.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !part.isEmpty {
+            guard (try? Validation.login(part)) != nil else { return nil }
+            if !logins.contains(part) { logins.append(part) }
+        }
+        return logins
     }
 
     /// Picks each value from the right source and records what is wrong with it.

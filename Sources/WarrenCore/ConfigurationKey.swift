@@ -64,6 +64,11 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     case logFormat = "WARREN_LOG_FORMAT"
     /// Where a role run alone serves its metrics and health: `off` or a port.
     case metricsPort = "WARREN_METRICS_PORT"
+    /// The broker's management API, which the web role asks for the operator's page and the
+    /// queue depths.
+    case mgmtURL = "WARREN_MGMT_URL"
+    /// The logins allowed to see the operator's page (comma-separated).
+    case admins = "WARREN_ADMINS"
 
     /// The value used when neither the environment nor `.env` sets one; works with
     /// `scripts/run` on one machine.
@@ -100,6 +105,8 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .httpConnectionsPerAddress: "64"
         case .logFormat: "text"
         case .metricsPort: "off"
+        case .mgmtURL: "http://127.0.0.1:15672"
+        case .admins: ""
         }
     }
 
@@ -134,6 +141,8 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .httpConnectionsPerAddress: "a whole number from 0 (no limit) to 1000000"
         case .logFormat: "one of " + LogFormat.allCases.map(\.rawValue).joined(separator: ", ")
         case .metricsPort: "off, or a port number from 0 to 65535 (0 picks a free port)"
+        case .mgmtURL: "an http:// URL of the management API, such as \(defaultValue), or off; without a user in it the user and password of WARREN_AMQP_URL are used"
+        case .admins: "a comma-separated list of login names (letters, digits, '_', '.', '-'), or empty for none"
         }
     }
 

@@ -15,6 +15,7 @@ import WarrenCore
 ///   - accounts: accounts and tokens; when given, the router answers `/api/*` and the broker's `/auth/*`.
 ///   - history: what answers `/api/history` and `/api/search` (see ``HistoryRoutes``); nil: 503.
 ///   - posts: what sends `POST /api/messages` to the broker (see ``MessageRoutes``); nil: 503.
+///   - ops: what reads the management API for `GET /api/ops` (``OpsPageRoutes``); nil: 503.
 ///   - logger: the application's logger; each request logs through it.
 /// - Returns: an application ready to `run()` or to join a `ServiceGroup`.
 public func buildApplication(
@@ -24,6 +25,7 @@ public func buildApplication(
     history: (any HistoryAnswering)? = nil,
     posts: (any PostPublishing)? = nil,
     rooms: RoomRoutes.Dependencies? = nil,
+    ops: OpsWatcher? = nil,
     logger: Logger = Logger(label: "warren.web")
 ) -> some ApplicationProtocol {
     let check = brokerReachable ?? amqpGreetingCheck(toAny: configuration.brokers, logger: logger)
@@ -34,6 +36,7 @@ public func buildApplication(
         history: history,
         posts: posts,
         rooms: rooms,
+        ops: ops,
         logger: logger
     )
     let connections = configuration.connectionsPerAddress > 0 ? ConnectionsPerAddress(limit: configuration.connectionsPerAddress) : nil
@@ -86,6 +89,7 @@ func browserURL(host: String, port: Int) -> String {
 ///   - history: what answers `/api/history` and `/api/search`; nil: they answer 503.
 ///   - posts: what sends `POST /api/messages` (with `accounts` only); nil: it answers 503.
 ///   - rooms: what the rooms API (`/api/rooms…`, `/api/dm`) uses; nil leaves it out.
+///   - ops: what `GET /api/ops` reads (with `accounts` only); nil: it answers 503 to admins.
 ///   - logger: the logger of file serving.
 /// - Returns: a router whose middleware adds security headers and an access log to every response.
 public func buildRouter<C: Clock>(
@@ -95,6 +99,7 @@ public func buildRouter<C: Clock>(
     history: (any HistoryAnswering)? = nil,
     posts: (any PostPublishing)? = nil,
     rooms: RoomRoutes.Dependencies? = nil,
+    ops: OpsWatcher? = nil,
     logger: Logger = Logger(label: "warren.web")
 ) -> Router<WarrenRequestContext> {
     let router = Router(context: WarrenRequestContext.self)
@@ -128,6 +133,7 @@ public func buildRouter<C: Clock>(
     if let accounts {
         addAccountRoutes(to: router, accounts: accounts, policy: configuration.brokerPolicy)
         MessageRoutes.add(to: router, accounts: accounts, posts: posts)
+        OpsPageRoutes.add(to: router, accounts: accounts, admins: configuration.admins, watcher: ops)
     }
     if let rooms { RoomRoutes.add(to: router, rooms) }
     HistoryRoutes.add(to: router, history: history, accounts: accounts, roomsOf: rooms.map(RoomRoutes.roomsOf))

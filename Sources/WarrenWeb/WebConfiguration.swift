@@ -35,6 +35,8 @@ public struct WebConfiguration: Sendable, Equatable {
     /// The most HTTP connections one client address may hold open at once; 0 sets no limit
     /// (`WARREN_HTTP_CONNECTIONS_PER_ADDRESS`).
     public var connectionsPerAddress: Int
+    /// The logins that may read `GET /api/ops`, the operator's page (`WARREN_ADMINS`).
+    public var admins: [String] = []
 
     /// A host and port of the AMQP broker.
     public struct BrokerEndpoint: Sendable, Equatable {
@@ -75,6 +77,7 @@ public struct WebConfiguration: Sendable, Equatable {
             connectionsPerAddress: configuration.httpConnectionsPerAddress
         )
         self.failoverBrokers = configuration.amqpURLs.dropFirst().compactMap(BrokerEndpoint.init(amqpURL:))
+        self.admins = configuration.admins
     }
 
     /// Every broker node: ``broker``, then ``failoverBrokers``.

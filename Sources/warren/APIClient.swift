@@ -1,7 +1,6 @@
-import NIOCore
 import NIOHTTP1
-import NIOPosix
 import WarrenCore
+import WarrenWeb
 
 import Foundation
 
@@ -54,46 +53,18 @@ struct APIClient: Sendable {
 
     /// Sends one request; `json` is the body (an object), nil for none.
     func call(_ method: HTTPMethod, _ path: String, json: [String: String]? = nil) async throws -> Answer {
-        let (host, port, token) = (self.host, self.port, self.token)
         let body = try json.map { try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
-        return try await withDeadline(self.timeout, "the web role at \(host):\(port) (is `warren web` or `warren up` running?)") {
-            let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
-            do {
-                channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                    .connectTimeout(.seconds(5))
-                    .connect(host: host, port: port) { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                            return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
-                        }
-                    }
-            } catch {
-                throw CommandFailure("cannot reach the web role at \(host):\(port) (is `warren web` or `warren up` running?): \(error)")
-            }
-            return try await channel.executeThenClose { inbound, outbound in
-                var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
-                head.headers.add(name: "Host", value: "\(host):\(port)")
-                head.headers.add(name: "Authorization", value: "Bearer \(token)")
-                head.headers.add(name: "Accept", value: "application/json")
-                head.headers.add(name: "Connection", value: "close")
-                if body != nil { head.headers.add(name: "Content-Type", value: "application/json") }
-                head.headers.add(name: "Content-Length", value: "\(body?.count ?? 0)")
-                try await outbound.write(.head(head))
-                if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-                try await outbound.write(.end(nil))
-                var status = 0
-                var bytes: [UInt8] = []
-                for try await part in inbound {
-                    switch part {
-                    case .head(let response): status = Int(response.status.code)
-                    case .body(let chunk):
-                        bytes.append(contentsOf: chunk.readableBytesView)
-                        guard bytes.count <= Self.maxBody else { throw CommandFailure("the answer from \(host):\(port) is over \(Self.maxBody) bytes") }
-                    case .end: return Answer(status: status, body: bytes)
-                    }
-                }
-                throw CommandFailure("\(host):\(port) closed the connection before answering")
-            }
+        var headers = [("Authorization", "Bearer \(self.token)"), ("Accept", "application/json")]
+        if body != nil { headers.append(("Content-Type", "application/json")) }
+        let what = "the web role at \(self.host):\(self.port) (is `warren web` or `warren up` running?)"
+        do {
+            let answer = try await OneShotHTTP.request(
+                host: self.host, port: self.port, method: method, path: path, headers: headers, body: body.map { Array($0) },
+                timeout: self.timeout, maxBody: Self.maxBody, what: what
+            )
+            return Answer(status: answer.status, body: answer.body)
+        } catch let failure as OneShotHTTP.Failure {
+            throw CommandFailure(failure.description)
         }
     }
 }

@@ -33,8 +33,29 @@ enum OpsWiring {
         return [buildOperationsApplication(host: configuration.httpHost, port: port, logger: logger)]
     }
 
+    /// The web role's reader of the broker's management API (`WARREN_MGMT_URL`), for
+    /// `GET /api/ops` and the queue metrics, and the service that reads the queues every 5 s;
+    /// none when the URL is `off`.
+    static func opsWatcher(_ configuration: WarrenConfiguration, logger: Logger) throws -> (OpsWatcher?, [any Service]) {
+        guard let url = configuration.mgmtURL else { return (nil, []) }
+        guard let api = ManagementAPI(url: url, amqpURL: configuration.amqpURL) else {
+            throw CommandFailure("WARREN_MGMT_URL \(url): expected http://[USER:PASSWORD@]HOST[:PORT]")
+        }
+        let watcher = OpsWatcher(api: api, topology: configuration.topology, logger: logger)
+        return (watcher, [QueuePolling(watcher: watcher)])
+    }
+
     /// `/readyz` asks the store for its newest event: ready while it answers within 2 s.
     static func watchStore(_ store: Store) {
         ReadinessBoard.process.addCheck("store") { _ = try await store.events.latest(limit: 1) }
+    }
+}
+
+/// Reads the shared queues every 5 s (``OpsWatcher/poll()``) until shutdown.
+struct QueuePolling: Service {
+    let watcher: OpsWatcher
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown { await self.watcher.poll() }
     }
 }

@@ -53,20 +53,23 @@ struct UpCommand: AsyncParsableCommand {
             let webLogger = Logger(label: "warren.web")
             let accounts: AccountService
             let broker: WebBroker
+            let ops: (OpsWatcher?, [any Service])
             do {
                 accounts = try AccountsWiring.service(configuration, store: store, logger: webLogger)
                 broker = try ServiceWiring.webBroker(configuration, logger: webLogger)
+                ops = try OpsWiring.opsWatcher(configuration, logger: webLogger)
             } catch {
                 await store.close()
                 throw error
             }
             services.append(broker.service)
+            services += ops.1
             // Last: the group stops services in reverse order, so the page goes first.
             services.append(
                 buildApplication(
                     configuration: web, accounts: accounts, history: broker.history, posts: broker.posts,
                     rooms: RoomRoutes.Dependencies(accounts: accounts, store: store, routing: broker.rooms, history: broker.history, posts: broker.posts),
-                    logger: webLogger
+                    ops: ops.0, logger: webLogger
                 )
             )
         }

@@ -45,6 +45,8 @@ struct WebCommand: AsyncParsableCommand {
                 .init(.httpConnectionsPerAddress, "open HTTP connections per address, 0: any"),
                 .init(.logLevel, "default of --log-level"),
                 .init(.logFormat, "text, or json: one JSON object a line"),
+                .init(.mgmtURL, "broker's management API for /api/ops and the\nqueue metrics; off: none"),
+                .init(.admins, "logins that may open /ops (comma-separated)"),
             ]))
 
             Stops gracefully on SIGTERM or SIGINT (Ctrl-C): it finishes the requests in flight.
@@ -95,11 +97,13 @@ struct WebCommand: AsyncParsableCommand {
         let (accounts, store) = try await AccountsWiring.open(settings, logger: logger)
         OpsWiring.watchStore(store)
         let rooms = RoomRoutes.Dependencies(accounts: accounts, store: store, routing: broker.rooms, history: broker.history, posts: broker.posts)
+        let (ops, polling) = try OpsWiring.opsWatcher(settings, logger: logger)
         let app = buildApplication(
-            configuration: configuration, accounts: accounts, history: broker.history, posts: broker.posts, rooms: rooms, logger: logger
+            configuration: configuration, accounts: accounts, history: broker.history, posts: broker.posts, rooms: rooms, ops: ops,
+            logger: logger
         )
         // The connection first: the group stops services in reverse order.
-        let services: [any Service] = [broker.service, app]
+        let services: [any Service] = [broker.service] + polling + [app]
         do {
             try await runServices(services, logger: logger)
         } catch {

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Warren's real-browser end-to-end test: headless Chromium sessions (alice and bob, later carol,
-a new tab; then rooms and direct messages among the three, rooms_steps.py) against a running `warren up` (with its history role) and its broker. They register through the page and chat as themselves: the
+a new tab; then rooms and direct messages among the three, rooms_steps.py; then the operator's
+page, ops_steps.py) against a running `warren up` (with its history role) and its broker. They register through the page and chat as themselves: the
 page connects to the broker with its name and access token, and the broker asks that warren
 (with broker auth, WARREN_BROKER_AUTH, on as by default: scripts/test-browser leaves it unset).
 
@@ -40,6 +41,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+import ops_steps
 import rooms_steps
 
 WAIT = float(os.environ.get("WARREN_BROWSER_WAIT", "20"))  # seconds, per waited-for condition
@@ -53,6 +55,8 @@ ALLOWED_SEVERE = [
     # The rooms step R6 asks for a direct message with nobody: the server answers 404 (and the
     # page shows its refusal), which Chromium reports as a failed resource.
     r"/api/dm - Failed to load resource: the server responded with a status of 404",
+    # The operator's page step O2: bob is no operator, and /api/ops answers him 403.
+    r"/api/ops - Failed to load resource: the server responded with a status of 403",
 ]
 
 # A structured picture of the room list, read from the DOM (what a person sees).
@@ -746,6 +750,7 @@ def main():
             rooms_steps.steps(run, alice, bob, users[2], args.artifacts)
         else:
             run.step("R. rooms (alice, bob and carol)", lambda: (_ for _ in ()).throw(Failure("carol's tab did not start")))
+        ops_steps.steps(run, alice, bob, args.artifacts)
         run.step("10. no JavaScript errors in any console", s10)
         run.step("11. at phone width (390 px) nothing sticks out sideways", s11)
         run.step("15. alice logs out: the sign-in form, also after a reload (the sign-in is revoked)", s12)

@@ -72,8 +72,12 @@ public final class AMQPConnection: Sendable {
             sslContext = nil
         }
         let handlerLogger = logger
+        let instruments = AMQPInstruments()  // here: in the caller's task, with its metrics factory
         let handler = try await eventLoop.submit {
-            NIOLoopBound(AMQPChannelHandler(configuration: configuration, logger: handlerLogger, eventLoop: eventLoop), eventLoop: eventLoop)
+            NIOLoopBound(
+                AMQPChannelHandler(configuration: configuration, logger: handlerLogger, eventLoop: eventLoop, instruments: instruments),
+                eventLoop: eventLoop
+            )
         }.get()
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(configuration.connectionTimeout)

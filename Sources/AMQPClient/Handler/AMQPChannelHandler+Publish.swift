@@ -82,6 +82,7 @@ extension AMQPChannelHandler {
             }
         case .success(let tag?):
             self.channels[channelID]!.confirms[tag] = PendingConfirm(promise: queued.promise, startedAt: queued.startedAt)
+            self.reportConfirms()
             self.writeEncoded(encoded, promise: nil, flush: false)
             if self.pausedConsumers > 0 { self.resumeReadingIfPossible(force: false) }  // the confirm must be readable
         }

@@ -46,8 +46,13 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
     private var flushScheduled = false
     /// Deliveries decoded during the current read, per consumer, in arrival order.
     var pendingDeliveries: [(channelID: UInt16, tag: String, key: UInt64, deliveries: [AMQPDelivery])] = []
+    /// The connection's metrics.
+    let instruments: AMQPInstruments
+    /// The confirms this connection last added to ``AMQPInstruments/confirms``.
+    private var confirmsReported = 0
 
-    init(configuration: AMQPConfiguration, logger: Logger, eventLoop: EventLoop) {
+    init(configuration: AMQPConfiguration, logger: Logger, eventLoop: EventLoop, instruments: AMQPInstruments = AMQPInstruments()) {
+        self.instruments = instruments
         self.configuration = configuration
         self.connection = ConnectionStateMachine(configuration: .init(configuration))
         self.logger = logger
@@ -96,6 +101,7 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
         self.closeTimeout?.cancel()
         self.connectTimeout?.cancel()
         self.run(self.connection.channelInactive())
+        self.reportConfirms(closing: true)
         context.fireChannelInactive()
     }
 
@@ -127,6 +133,12 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = Self.unwrapInboundIn(data)
         self.connection.bytesReceived(now: self.now())
+        self.instruments.bytesIn.increment(by: Int64(bytes.readableBytes))
+        var frames: Int64 = 0
+        defer {
+            self.instruments.framesIn.increment(by: frames)
+            self.reportConfirms()
+        }
         if self.inbound == nil {
             self.inbound = bytes
         } else {
@@ -153,6 +165,7 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
                 }
                 break
             }
+            frames += 1
             self.frameReceived(frame)
         }
         self.flushDeliveries()
@@ -245,6 +258,7 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
         } catch {
             return .failure(AMQPError(protocolError: error))
         }
+        self.instruments.framesOut.increment(by: Int64(frames.count))
         return .success(buffer)
     }
 
@@ -254,6 +268,7 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
             return
         }
         self.connection.bytesWritten(now: self.now())
+        self.instruments.bytesOut.increment(by: Int64(buffer.readableBytes))
         context.write(Self.wrapOutboundOut(buffer), promise: promise)
         if flush {
             context.flush()
@@ -418,5 +433,17 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
         guard self.pausedConsumers == 0 || self.awaitsBroker, self.readPending, let context = self.context else { return }
         self.readPending = false
         context.read()
+    }
+}
+
+extension AMQPChannelHandler {
+    /// Brings ``AMQPInstruments/confirms`` up to date with this connection's publishes awaiting
+    /// a confirm (all gone when `closing`).
+    func reportConfirms(closing: Bool = false) {
+        let now = closing ? 0 : self.channels.values.reduce(0) { $0 + $1.confirms.count }
+        guard now != self.confirmsReported else { return }
+        let change = now - self.confirmsReported
+        if change > 0 { self.instruments.confirms.increment(by: Double(change)) } else { self.instruments.confirms.decrement(by: Double(-change)) }
+        self.confirmsReported = now
     }
 }

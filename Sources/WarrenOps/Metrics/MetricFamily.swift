@@ -82,6 +82,32 @@ extension MetricFamily {
         "warren_broker_connected", .gauge, "1 while the role holds its broker connection, 0 while it reconnects, by role.", labels: ["role"]
     )
 
+    /// Frames the AMQP client read and wrote (the library's `amqp.client.frames`).
+    public static let amqpFrames = MetricFamily(
+        "warren_amqp_frames_total", .counter, "AMQP frames the process's broker connections read (in) and wrote (out), heartbeats included.",
+        labels: ["direction"]
+    )
+    /// Bytes the AMQP client read and wrote (the library's `amqp.client.bytes`).
+    public static let amqpBytes = MetricFamily(
+        "warren_amqp_bytes_total", .counter, "Bytes the process's broker connections read (in) and wrote (out).", labels: ["direction"]
+    )
+    /// Publishes awaiting the broker's confirm (the library's `amqp.client.confirms.outstanding`).
+    public static let confirmsOutstanding = MetricFamily(
+        "warren_amqp_confirms_outstanding", .gauge, "Publishes of the process's broker connections sent and not yet confirmed by the broker."
+    )
+    /// Request/reply calls over the broker.
+    public static let rpcSeconds = MetricFamily(
+        "warren_rpc_duration_seconds", .histogram,
+        "Time from a request over the broker to its reply, by method (history, backfill, pow, post) and outcome (ok, timeout, error).",
+        labels: ["method", "outcome"], buckets: latencyBuckets
+    )
+    /// A new tab's backfill.
+    public static let backfillSeconds = MetricFamily(
+        "warren_backfill_duration_seconds", .histogram,
+        "Time the login service took to fill a new tab's queue with the room's latest events (asking the history role, then publishing them).",
+        buckets: latencyBuckets
+    )
+
     // MARK: Proof of work
 
     /// How long a proof took to find.
@@ -135,13 +161,28 @@ extension MetricFamily {
         labels: ["check", "decision"]
     )
 
+    // MARK: The broker's queues (the web role, from the management API)
+
+    /// Messages waiting in each shared queue: the consumer lag.
+    public static let queueMessages = MetricFamily(
+        "warren_queue_messages", .gauge,
+        "Messages in each shared queue, ready and unacknowledged (the consumers' lag), by queue (its name without the prefix); read from the broker's management API by the web role at most every 5 s.",
+        labels: ["shared_queue"]
+    )
+    /// Consumers of each shared queue.
+    public static let queueConsumers = MetricFamily(
+        "warren_queue_consumers", .gauge,
+        "Consumers of each shared queue, by queue (its name without the prefix); read with warren_queue_messages.", labels: ["shared_queue"]
+    )
+
     /// Every family, in the order the README lists them.
     public static let all: [MetricFamily] = [
         postsAdmitted, postsRefused, logins, logouts, tabsSignedIn,
-        deliveriesPublished, brokerReconnects, brokerConnected,
+        deliveriesPublished, brokerReconnects, brokerConnected, amqpFrames, amqpBytes, confirmsOutstanding, rpcSeconds, backfillSeconds,
         powSolveSeconds, powHashRate,
         historyBatchEvents, historyWriteSeconds,
         httpRequests, httpRequestSeconds, httpRequestErrors, httpActiveRequests, authDecisions,
+        queueMessages, queueConsumers,
     ]
 
     /// The family named `name`, if Warren declares one.

@@ -43,6 +43,9 @@ public struct WarrenMetricsFactory: MetricsFactory {
         "http.server.request.duration": .httpRequestSeconds,
         "hb.request.errors": .httpRequestErrors,
         "http.server.active_requests": .httpActiveRequests,
+        "amqp.client.frames": .amqpFrames,
+        "amqp.client.bytes": .amqpBytes,
+        "amqp.client.confirms.outstanding": .confirmsOutstanding,
     ]
 
     /// Hummingbird's label names and Warren's.

@@ -32,3 +32,30 @@ public enum AuthMetrics {
         return allowed
     }
 }
+
+/// What the roles record about their requests over the broker.
+public enum RPCMetrics {
+    /// How a call ended.
+    public enum Outcome: String, Sendable {
+        case ok, timeout, error
+    }
+
+    /// A call of `method` (history, backfill, pow, post) started at `start` ended with `outcome`.
+    public static func observed(_ method: String, _ outcome: Outcome, since start: ContinuousClock.Instant) {
+        WarrenMetrics.observe(.rpcSeconds, ContinuousClock.now - start, [("method", method), ("outcome", outcome.rawValue)])
+    }
+
+    /// A new tab's backfill started at `start` is in its queue.
+    public static func backfilled(since start: ContinuousClock.Instant) {
+        WarrenMetrics.observe(.backfillSeconds, ContinuousClock.now - start)
+    }
+}
+
+/// What the web role records about the broker's shared queues (from the management API).
+public enum QueueMetrics {
+    /// `queue` (a shared queue's name without the prefix) held `messages` with `consumers`.
+    public static func observed(queue: String, messages: Int, consumers: Int) {
+        WarrenMetrics.set(.queueMessages, Double(messages), [("shared_queue", queue)])
+        WarrenMetrics.set(.queueConsumers, Double(consumers), [("shared_queue", queue)])
+    }
+}

@@ -4,6 +4,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import WarrenCore
+import WarrenOps
 
 /// Fills a new tab's queue with the room's latest events, asked of the history role over
 /// `<prefix>.history.rpc`.
@@ -48,7 +49,10 @@ final class Backfill: Sendable {
         guard self.configuration.history == .store else { return }
         var logger = self.logger
         logger[metadataKey: "queue"] = "\(queue)"
-        guard let events = await self.latest(rooms: rooms, logger: logger), !events.isEmpty else { return }
+        let start = ContinuousClock.now
+        guard let events = await self.latest(rooms: rooms, logger: logger) else { return }
+        defer { RPCMetrics.backfilled(since: start) }  // an empty room's too: the history role answered
+        guard !events.isEmpty else { return }
         try await publisher.publish(BackfillBatch(events: events), routingKey: queue, properties: WarrenProperties.persistent())
         logger.debug("backfilled", metadata: ["events": "\(events.count)"])
     }
@@ -74,12 +78,14 @@ final class Backfill: Sendable {
                 return nil
             }
             let request = HistoryRequest(.latest, limit: Limits.backfillCount, rooms: rooms)
-            let delivery = try await self.rpcClient().call(
-                body: ByteBuffer(bytes: request.encode()),
-                routingKey: rpcQueue,
-                properties: WarrenProperties.persistent(),
-                timeout: self.timeout
-            )
+            let delivery = try await timedRPC("backfill") {
+                try await self.rpcClient().call(
+                    body: ByteBuffer(bytes: request.encode()),
+                    routingKey: rpcQueue,
+                    properties: WarrenProperties.persistent(),
+                    timeout: self.timeout
+                )
+            }
             let reply = try HistoryReply.decode(delivery.body.readableBytesView)
             guard reply.ok, let events = reply.events else {
                 logger.warning("history refused the backfill", metadata: ["code": "\(reply.code ?? "")", "error": "\(reply.error ?? "")"])

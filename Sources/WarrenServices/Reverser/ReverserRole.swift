@@ -107,12 +107,14 @@ public struct ReverserRole: WarrenRole {
         logger[metadataKey: "clientId"] = "\(job.clientId)"
         let failure: String
         do {
-            let delivery = try await rpc.call(
-                body: ByteBuffer(bytes: job.encode()),
-                routingKey: self.topology.powRPC,
-                properties: WarrenProperties.persistent(messageID: job.id),
-                timeout: .milliseconds(Int64(self.configuration.rpcTimeoutMs))
-            )
+            let delivery = try await timedRPC("pow") {
+                try await rpc.call(
+                    body: ByteBuffer(bytes: job.encode()),
+                    routingKey: self.topology.powRPC,
+                    properties: WarrenProperties.persistent(messageID: job.id),
+                    timeout: .milliseconds(Int64(self.configuration.rpcTimeoutMs))
+                )
+            }
             let reply = try PowReply.decode(delivery.body.readableBytesView)
             if reply.ok, let proof = reply.proof {
                 let event = RoomEvent.proven(job, proof: proof)

@@ -3,6 +3,7 @@ import AMQPProtocol
 import Logging
 import NIOCore
 import WarrenCore
+import WarrenOps
 
 /// Sends the REST API's posts (`POST /api/messages`) to `<prefix>.inbox` for the web role, on
 /// behalf of the person the access token named, and waits for the login service's answer.
@@ -44,6 +45,19 @@ public final class APIPostPublisher: PostPublishing, WarrenRole {
 
     /// Publishes `post` on behalf of its login and waits for the login service's answer.
     public func publish(_ post: InboxPost) async throws(PostPublishError) -> PostOutcome {
+        let start = ContinuousClock.now
+        do throws(PostPublishError) {
+            let outcome = try await self.send(post)
+            if case .queued = outcome { RPCMetrics.observed("post", .timeout, since: start) } else { RPCMetrics.observed("post", .ok, since: start) }
+            return outcome
+        } catch {
+            RPCMetrics.observed("post", .error, since: start)
+            throw error
+        }
+    }
+
+    /// ``publish(_:)`` without its metrics.
+    private func send(_ post: InboxPost) async throws(PostPublishError) -> PostOutcome {
         var properties = BasicProperties()
         properties.contentType = "application/json"
         properties.deliveryMode = BasicProperties.persistentDeliveryMode

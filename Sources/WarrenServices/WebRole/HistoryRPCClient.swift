@@ -40,12 +40,14 @@ public final class HistoryRPCClient: HistoryAnswering, WarrenRole {
         properties.expiration = String(self.timeout.nanoseconds / 1_000_000)
         let delivery: AMQPDelivery
         do {
-            delivery = try await client.call(
-                body: ByteBuffer(bytes: request.encode()),
-                routingKey: self.configuration.topology.historyRPC,
-                properties: properties,
-                timeout: self.timeout
-            )
+            delivery = try await timedRPC("history") {
+                try await client.call(
+                    body: ByteBuffer(bytes: request.encode()),
+                    routingKey: self.configuration.topology.historyRPC,
+                    properties: properties,
+                    timeout: self.timeout
+                )
+            }
         } catch let error as AMQPError where error.code == .timeout {
             throw .timeout("The history service did not answer within \(self.timeout.nanoseconds / 1_000_000) ms.")
         } catch {
