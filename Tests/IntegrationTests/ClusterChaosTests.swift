@@ -23,7 +23,8 @@ import WarrenStore
 /// newer post). Every tab must carry on: each has the last post at the end.
 ///
 /// `WARREN_TEST_CLUSTER_DRILL_SECONDS` (default 120) sets how long posts are sent; the faults
-/// repeat in turn while there is time (a 10-minute run: 600).
+/// repeat in turn while there is time (a 10-minute run: 600). `WARREN_TEST_CLUSTER_DRILL_RATE`
+/// sets the posts per second (default 50).
 @Suite(
     .serialized,
     .enabled(if: PrivateBroker.available, "no broker configured (WARREN_AMQP_URL) and not under CI, or rabbitmq-server is not installed"),
@@ -33,7 +34,11 @@ struct ClusterChaosTests {
     static let policy = AMQPRecoveryPolicy(initialDelay: .milliseconds(100), maxDelay: .seconds(1))
     static let tabs = 200
     static let browsers = 4
-    static let postsPerSecond = 50
+    /// `WARREN_TEST_CLUSTER_DRILL_RATE` (default 50, the issue's): a debug build on the shared
+    /// 2-core machine did not keep up with 50 (docs/testing.md).
+    static var postsPerSecond: Int {
+        ProcessInfo.processInfo.environment["WARREN_TEST_CLUSTER_DRILL_RATE"].flatMap(Int.init) ?? 50
+    }
     static var seconds: Double {
         ProcessInfo.processInfo.environment["WARREN_TEST_CLUSTER_DRILL_SECONDS"].flatMap(Double.init) ?? 120
     }
