@@ -44,7 +44,8 @@ struct FaultCost: Sendable, CustomStringConvertible {
             var slowest: Double? = 0
             for tab in arrivals {
                 var earliest = Double.infinity
-                for number in first..<min(tab.count, sent.count) where tab[number] >= 0 { earliest = min(earliest, tab[number]) }
+                // A tab's arrays grow with the posts it got: they may end before `first`.
+                for number in first..<max(first, min(tab.count, sent.count)) where tab[number] >= 0 { earliest = min(earliest, tab[number]) }
                 if earliest.isFinite { slowest = slowest.map { max($0, earliest - fault.at) } } else { slowest = nil }
             }
             let next = index + 1 < faults.count ? faults[index + 1].at : Double.infinity
