@@ -96,7 +96,8 @@ enum BenchLoginService {
         var amqp: AMQPConfiguration
         do {
             configuration = try ChatBench.configuration(url: url, prefix: prefix)
-            amqp = try AMQPConfiguration(url: configuration.amqpURL)
+            // On a cluster it connects to the first node, as the benchmark's set-up does.
+            amqp = try AMQPConfiguration(urlList: configuration.amqpURL)
         } catch {
             throw ChatBenchError("bad broker URL \(url): \(error)")
         }

@@ -12,11 +12,11 @@ func monotonicNanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
 /// Where the tabs report deliveries: the running phase's tracker, if any.
 final class DeliveryRouter: Sendable {
-    private let current = NIOLockedValueBox<(phase: Int, tracker: DeliveryTracker)?>(nil)
+    private let current = NIOLockedValueBox<(phase: Int, tracker: any DeliveryCounting)?>(nil)
     /// Deliveries with no bench client id (presence events).
     let others = NIOLockedValueBox<Int>(0)
 
-    func start(phase: Int, tracker: DeliveryTracker) { self.current.withLockedValue { $0 = (phase, tracker) } }
+    func start(phase: Int, tracker: any DeliveryCounting) { self.current.withLockedValue { $0 = (phase, tracker) } }
     func stop() { self.current.withLockedValue { $0 = nil } }
 
     func received(_ body: ByteBuffer, tab: Int, at now: UInt64) {
@@ -39,6 +39,8 @@ struct BenchTab: Sendable {
     let login: String
     let session: String
     let queue: String
+    /// The index of the node (in the URL list) its connection is on.
+    let endpoint: Int
 }
 
 /// N browser tabs, logged in through the login service the way a browser does it (a login
@@ -63,7 +65,9 @@ final class BenchTabs: Sendable {
         var connections: [AMQPConnection] = []
         do {
             for index in 0..<((count + tabsPerConnection - 1) / tabsPerConnection) {
-                var configuration = amqp
+                // On a cluster the connections go round its nodes.
+                let endpoints = amqp.endpoints
+                var configuration = amqp.aimed(at: endpoints[index % endpoints.count])
                 configuration.connectionName = "chat-bench tabs \(index)"
                 connections.append(try await AMQPConnection.connect(configuration: configuration, logger: logger))
             }
@@ -80,8 +84,11 @@ final class BenchTabs: Sendable {
                     let index = next
                     next += 1
                     let connection = connections[index / tabsPerConnection]
+                    let endpoint = (index / tabsPerConnection) % amqp.endpoints.count
                     group.addTask {
-                        let (tab, channel) = try await Self.loginOne(index: index, connection: connection, topology: topology, timeout: timeout)
+                        let (tab, channel) = try await Self.loginOne(
+                            index: index, connection: connection, endpoint: endpoint, topology: topology, timeout: timeout
+                        )
                         return (index, tab, channel)
                     }
                 }
@@ -114,7 +121,9 @@ final class BenchTabs: Sendable {
         return result
     }
 
-    private static func loginOne(index: Int, connection: AMQPConnection, topology: Topology, timeout: Double) async throws -> (BenchTab, AMQPChannel) {
+    private static func loginOne(
+        index: Int, connection: AMQPConnection, endpoint: Int, topology: Topology, timeout: Double
+    ) async throws -> (BenchTab, AMQPChannel) {
         let login = "bench\(index)"
         let session = randomSession()
         let channel = try await connection.openChannel()
@@ -133,7 +142,7 @@ final class BenchTabs: Sendable {
         guard reply.ok, let queue = reply.queue else {
             throw ChatBenchError("login of \(login) refused: \(reply.error ?? "no reason given")")
         }
-        return (BenchTab(login: login, session: session, queue: queue), channel)
+        return (BenchTab(login: login, session: session, queue: queue, endpoint: endpoint), channel)
     }
 
     /// A session id like a browser tab's: 32 characters of base64url.

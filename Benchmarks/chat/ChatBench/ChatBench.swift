@@ -34,9 +34,17 @@ public struct ChatBench: Sendable {
     /// - Throws: ``ChatBenchError`` when the broker cannot be reached or the set-up fails;
     ///   a phase whose deliveries do not all arrive is a result with an `error`, not a throw.
     public func run(
-        measured: @Sendable (ChatBenchResult) -> Void = { _ in }, membership: @Sendable (MembershipCost) -> Void = { _ in }
+        measured: @Sendable (ChatBenchResult) -> Void = { _ in }, membership: @Sendable (MembershipCost) -> Void = { _ in },
+        nodeLoss lossMeasured: @Sendable (NodeLossResult) -> Void = { _ in }
     ) async throws -> [ChatBenchResult] {
         try self.options.validate()
+        if let loss = self.options.nodeLoss {
+            // Node-loss mode: that alone, with the first tab count.
+            try await self.withChat(tabs: self.options.tabCounts[0], rooms: 1) { chat in
+                lossMeasured(try await self.nodeLoss(chat, loss))
+            }
+            return []
+        }
         var results: [ChatBenchResult] = []
         var phase = 0
         for tabs in self.options.tabCounts {
@@ -80,6 +88,10 @@ public struct ChatBench: Sendable {
         let confirmingPoster: AMQPChannel
         let cpu: ProcessCPU
         let login: BenchLoginService
+        /// The set-up's connection (the first node), which the posters' channels are on.
+        let admin: AMQPConnection
+        /// The broker's nodes (one unless the URL lists a cluster's).
+        let endpoints: [AMQPConfiguration.Endpoint]
         let ids = EventIDGenerator()
 
         /// The id of room `index` of the layout: general when there is one room.
@@ -114,7 +126,9 @@ public struct ChatBench: Sendable {
         var amqp: AMQPConfiguration
         do {
             configuration = try Self.configuration(url: self.options.url, prefix: prefix)
-            amqp = try AMQPConfiguration(url: configuration.amqpURL)
+            // One node, or a comma list of a cluster's nodes: the set-up and the poster use the
+            // first, the tabs' connections go round the nodes (BenchTabs).
+            amqp = try AMQPConfiguration(urlList: configuration.amqpURL)
         } catch {
             throw ChatBenchError("bad broker URL \(self.options.url): \(error)")
         }
@@ -128,6 +142,7 @@ public struct ChatBench: Sendable {
             throw ChatBenchError("cannot connect to the broker at \(amqp.host):\(amqp.port) (vhost \(amqp.virtualHost)): \(error). Start one (`scripts/bench chat` starts a private broker) or pass --url.")
         }
         let declarer = TopologyDeclarer(configuration: configuration)
+        let nodes = amqp
         let login: BenchLoginService
         var tabs: BenchTabs?
         var poster: AMQPChannel?
@@ -136,10 +151,17 @@ public struct ChatBench: Sendable {
         let outcome: Result<Void, any Error>
         do {
             try await self.deadline("declaring the topology") {
-                let channel = try await admin.openChannel()
+                // Node-loss mode declares them on the node to lose, which then leads the quorum
+                // queues (queue_leader_locator client-local, the default).
+                var declaring: AMQPConnection?
+                if let loss = self.options.nodeLoss {
+                    declaring = try await AMQPConnection.connect(configuration: nodes.aimed(at: nodes.endpoints[loss.node - 1]), logger: self.logger)
+                }
+                let channel = try await (declaring ?? admin).openChannel()
                 try await declarer.declareShared(on: channel)
                 try await channel.queueDeclare(BenchRelay.queue(topology), durable: true)
                 try await channel.close()
+                try await declaring?.close()
             }
             login = try await BenchLoginService.start(
                 configuration: configuration, amqp: amqp, options: self.options, store: store, logger: self.logger
@@ -184,7 +206,12 @@ public struct ChatBench: Sendable {
             confirmingPoster = confirming
             try await confirming.confirmSelect()
             let cpu = ProcessCPU(broker: ProcessCPU.brokerFromEnvironment, loginService: login.childPID)
-            try await body(Chat(topology: topology, rooms: rooms, tabs: made, router: router, poster: channel, confirmingPoster: confirming, cpu: cpu, login: login))
+            try await body(
+                Chat(
+                    topology: topology, rooms: rooms, tabs: made, router: router, poster: channel, confirmingPoster: confirming, cpu: cpu,
+                    login: login, admin: admin, endpoints: amqp.endpoints
+                )
+            )
             outcome = .success(())
         } catch {
             outcome = .failure(error)

@@ -48,6 +48,9 @@ public struct ChatBenchOptions: Sendable {
     /// In rooms mode, the extra room bindings per person made (and removed) after the phases to
     /// measure what membership costs the broker (time and memory); 0 skips it.
     public var membershipProbe: Int
+    /// Node-loss mode (``NodeLossOptions``): on a cluster, what one node's loss costs, instead
+    /// of the phases; nil runs the phases.
+    public var nodeLoss: NodeLossOptions?
 
     /// The defaults: 10, 50 and 200 tabs.
     public init(url: String) {
@@ -69,6 +72,9 @@ public struct ChatBenchOptions: Sendable {
         self.membershipProbe = 10
         self.metricsPath = false
     }
+
+    /// How many nodes a URL (or comma list of URLs) names.
+    static func nodes(in url: String) -> Int { url.split(separator: ",").count }
 
     /// The room layouts each tab count runs in: 1, and `rooms` in rooms mode.
     var layouts: [Int] { self.rooms > 1 ? [1, self.rooms] : [1] }
@@ -125,6 +131,15 @@ public struct ChatBenchOptions: Sendable {
         }
         guard self.timeoutSeconds > 0, self.rounds >= 1, self.loginPrefetch >= 1, (self.sessionMemory ?? .zero) >= .zero else {
             throw ChatBenchError("timeout, rounds and prefetch must be positive, the session memory not negative")
+        }
+        if let loss = self.nodeLoss {
+            let nodes = ChatBenchOptions.nodes(in: self.url)
+            guard nodes > 1, loss.node >= 2, loss.node <= nodes else {
+                throw ChatBenchError("--node-loss wants a cluster's nodes in --url and a node from 2 to their number (the first holds the login service and the poster)")
+            }
+            guard loss.postsPerSecond > 0, loss.seconds > loss.after, loss.after > 0 else {
+                throw ChatBenchError("--node-loss-rate must be positive and --node-loss-after below --node-loss-seconds")
+            }
         }
         guard !self.metricsPath || self.loginExecutable != nil else {
             throw ChatBenchError("--metrics switches the login service's child process: it cannot run with --in-process")

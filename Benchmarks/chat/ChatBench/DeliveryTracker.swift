@@ -1,5 +1,13 @@
 import NIOConcurrencyHelpers
 
+/// What the tabs report each delivery of the running phase to.
+protocol DeliveryCounting: Sendable {
+    /// `tab` received post `seq` at `now` (monotonic nanoseconds).
+    func delivered(_ seq: Int, tab: Int, at now: UInt64)
+    /// A delivery of a post that is not the phase's.
+    func stray()
+}
+
 /// What one phase of the benchmark sent and what every tab received, with the latency of each
 /// delivery. Bounded: it holds one flag per (post, tab of its room) and one latency per
 /// delivery, sized when the phase starts.
@@ -10,7 +18,7 @@ import NIOConcurrencyHelpers
 /// tab of its room has it; the poster keeps at most `window` posts incomplete, so no tab queue
 /// ever holds more than `window` messages. A delivery to a tab outside the post's room is
 /// counted as misrouted (the broker's routing would be wrong).
-final class DeliveryTracker: Sendable {
+final class DeliveryTracker: DeliveryCounting {
     private struct State {
         var sentAt: [UInt64]
         var remaining: [Int32]

@@ -13,6 +13,7 @@ let usage = """
                       [--paced-seconds S] [--full-deliveries N] [--window POSTS]
                       [--prefetch N] [--session-memory S] [--in-process] [--rounds N] [--timeout S] [--no-bare-confirms] [--no-relay]
                       [--rooms R] [--membership-probe K] [--metrics] [--quick]
+                      [--node-loss COMMAND --node-loss-node N [--node-loss-rate R] [--node-loss-seconds S] [--node-loss-after S]]
 
       --url              broker (default $WARREN_AMQP_URL, else amqp://warren:warren@127.0.0.1:5716/warren)
       --tabs             tab counts, one run each (default 10,50,200)
@@ -40,6 +41,12 @@ let usage = """
       --metrics          also run the login path with Warren's metrics recorded (login+metrics), right
                          after the login path without, in the same login-service process
       --quick            smoke check: 3 tabs, a few dozen posts (other options still apply after it)
+      --node-loss        node-loss mode, on a cluster (--url lists its nodes), instead of the phases: the
+                         shared queues are declared on node N (--node-loss-node, 2 or more), which
+                         COMMAND (a shell command, e.g. "scripts/broker cluster kill 2") takes away
+                         --node-loss-after seconds (default 10) into posting --node-loss-rate posts/s
+                         (default 20) for --node-loss-seconds (default 30) through the login path;
+                         prints how long until posts reached every tab on the other nodes again
     """
 
 func fail(_ message: String, code: Int32) -> Never {
@@ -52,6 +59,7 @@ func parse(_ arguments: [String]) -> ChatBenchOptions {
     var options = ChatBenchOptions(url: url)
     var iterator = arguments.makeIterator()
     var inProcess = false
+    var nodeLoss = NodeLossOptions(command: "", node: 0)
     func value(_ name: String) -> String {
         guard let value = iterator.next() else { fail("\(name) wants a value\n\(usage)", code: 2) }
         return value
@@ -86,6 +94,11 @@ func parse(_ arguments: [String]) -> ChatBenchOptions {
         case "--rooms": options.rooms = number(argument)
         case "--membership-probe": options.membershipProbe = number(argument)
         case "--metrics": options.metricsPath = true
+        case "--node-loss": nodeLoss.command = value(argument)
+        case "--node-loss-node": nodeLoss.node = number(argument)
+        case "--node-loss-rate": nodeLoss.postsPerSecond = number(argument)
+        case "--node-loss-seconds": nodeLoss.seconds = number(argument)
+        case "--node-loss-after": nodeLoss.after = number(argument)
         case "--quick":
             var quick = ChatBenchOptions.quick(url: options.url)
             quick.loginPrefetch = options.loginPrefetch
@@ -102,6 +115,7 @@ func parse(_ arguments: [String]) -> ChatBenchOptions {
         default: fail("unknown argument \(argument)\n\(usage)", code: 2)
         }
     }
+    if !nodeLoss.command.isEmpty { options.nodeLoss = nodeLoss }
     if !inProcess {
         guard let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else {
             fail("cannot find this program's path (/proc/self/exe) to run the login service; pass --in-process", code: 2)
@@ -167,16 +181,27 @@ func printJSON(_ value: some Encodable) {
 
 let results: [ChatBenchResult]
 let probes = NIOLockedValueBox<[MembershipCost]>([])
+let losses = NIOLockedValueBox<[NodeLossResult]>([])
 do {
     results = try await ChatBench(options: options, logger: logger).run(
         measured: { printJSON($0) },
         membership: { cost in
             printJSON(cost)
             probes.withLockedValue { $0.append(cost) }
+        },
+        nodeLoss: { loss in
+            printJSON(loss)
+            losses.withLockedValue { $0.append(loss) }
         }
     )
 } catch {
     fail("\(error)", code: 1)
+}
+if options.nodeLoss != nil {
+    let measured = losses.withLockedValue { $0 }
+    print("")
+    for loss in measured { print("- \(loss.summary)") }
+    exit(measured.allSatisfy { $0.error == nil } ? 0 : 1)
 }
 print("")
 print(ChatBenchReport.table(results))
