@@ -64,6 +64,14 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     case logFormat = "WARREN_LOG_FORMAT"
     /// Where a role run alone serves its metrics and health: `off` or a port.
     case metricsPort = "WARREN_METRICS_PORT"
+    /// The address the gRPC servers listen on (the web role's chat, the PoW worker's solver).
+    case grpcHost = "WARREN_GRPC_HOST"
+    /// The web role's `warren.v1.Chat` port: `off` or a port.
+    case grpcPort = "WARREN_GRPC_PORT"
+    /// The PoW worker's `warren.v1.ProofOfWork` port: `off` or a port.
+    case powGRPCPort = "WARREN_POW_GRPC_PORT"
+    /// The PoW workers the reverser calls for `!grpc` posts: `host:port`, comma-separated.
+    case powGRPCTargets = "WARREN_POW_GRPC_TARGETS"
 
     /// The value used when neither the environment nor `.env` sets one; works with
     /// `scripts/run` on one machine.
@@ -100,6 +108,10 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .httpConnectionsPerAddress: "64"
         case .logFormat: "text"
         case .metricsPort: "off"
+        case .grpcHost: "127.0.0.1"
+        case .grpcPort: "50051"
+        case .powGRPCPort: "50052"
+        case .powGRPCTargets: "127.0.0.1:50052"
         }
     }
 
@@ -133,7 +145,9 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .hashQueue: "a whole number from 0 to 10000"
         case .httpConnectionsPerAddress: "a whole number from 0 (no limit) to 1000000"
         case .logFormat: "one of " + LogFormat.allCases.map(\.rawValue).joined(separator: ", ")
-        case .metricsPort: "off, or a port number from 0 to 65535 (0 picks a free port)"
+        case .metricsPort, .grpcPort, .powGRPCPort: "off, or a port number from 0 to 65535 (0 picks a free port)"
+        case .grpcHost: "a host name or IP address without spaces, such as 127.0.0.1 or 0.0.0.0"
+        case .powGRPCTargets: "host:port, or a comma-separated list of them (1 to 64), such as 127.0.0.1:50052"
         }
     }
 
