@@ -26,6 +26,8 @@ const PENDING_LABELS = {
   refused: 'Refused',
 };
 
+/** How each proof path is named beside a proof (`via`): the job queue, RPC over the broker, a direct gRPC call. */
+const VIA_NAMES = { queue: 'job queue', rpc: 'RPC', grpc: 'gRPC' };
 const KIND_LABELS = { reply: 'reply', proof: 'proof of work', system: 'system', presence: 'presence', error: 'error' };
 
 /**
@@ -193,7 +195,7 @@ function renderProof(doc, proof, check = { status: 'checking' }) {
   facts.append(hash);
   fact('time', formatDuration(proof.elapsedMs));
   fact('rate', formatRate(proof.hashesPerSecond));
-  fact('via', proof.via === 'rpc' ? 'RPC' : proof.via === 'queue' ? 'job queue' : String(proof.via ?? '?'));
+  fact('via', VIA_NAMES[proof.via] ?? String(proof.via ?? '?'));
   box.append(facts);
   return box;
 }

@@ -76,6 +76,9 @@ public struct WarrenConfiguration: Sendable, Hashable {
     public var mgmtURL: String? = nil
     /// `WARREN_ADMINS`: the logins that may see the operator's page.
     public var admins: [String] = []
+    /// `WARREN_GRPC_HOST`, `WARREN_GRPC_PORT`, `WARREN_POW_GRPC_PORT` and
+    /// `WARREN_POW_GRPC_TARGETS`: where the gRPC servers listen and whom the reverser calls.
+    public var grpc: GRPCSettings
     /// Where each value came from, by variable name, for a start-up log line.
     public var sources: [String: ConfigurationSource]
     /// `WARREN_*` variables that are not settings: probably typos. Worth a warning, not an error.
@@ -165,13 +168,18 @@ public struct WarrenConfiguration: Sendable, Hashable {
             return .some(value)
         }
         let admins = reader.check(.admins) { Self.adminList($0) }
+        let grpcHost = reader.check(.grpcHost) { $0.contains(where: \.isWhitespace) ? nil : $0 }
+        let grpcPort = reader.check(.grpcPort) { MetricsPort($0) }
+        let powGRPCPort = reader.check(.powGRPCPort) { MetricsPort($0) }
+        let powGRPCTargets = reader.check(.powGRPCTargets) { HostPort.list($0) }
 
         guard reader.issues.isEmpty,
             let amqpURL, let stompURL, let queueTypeSetting, let stompVhost, let httpPort,
             let httpHost, let webRoot, let topology, let powBits, let cronSchedule, let cronText, let cronRoom, let ttl, let maxLength,
             let rpcTimeout, let sessionMemory, let databaseURL, let history, let historyBatch, let historyFlushMs, let logLevel,
             let authKey, let authKeyFile, let brokerAuth, let registerPerAddress, let registerPerMinute, let hashThreads,
-            let hashQueue, let httpConnectionsPerAddress, let logFormat, let metricsPort, let mgmtURL, let admins
+            let hashQueue, let httpConnectionsPerAddress, let logFormat, let metricsPort, let mgmtURL, let admins,
+            let grpcHost, let grpcPort, let powGRPCPort, let powGRPCTargets
         else {
             throw ConfigurationError(issues: reader.issues)
         }
@@ -188,6 +196,7 @@ public struct WarrenConfiguration: Sendable, Hashable {
             authKey: authKey, authKeyFile: authKeyFile, brokerAuth: brokerAuth,
             registerPerAddress: registerPerAddress, registerPerMinute: registerPerMinute, hashThreads: hashThreads,
             hashQueue: hashQueue, httpConnectionsPerAddress: httpConnectionsPerAddress, logFormat: logFormat, metricsPort: metricsPort,
+            grpc: GRPCSettings(host: grpcHost, chatPort: grpcPort, powPort: powGRPCPort, powTargets: powGRPCTargets),
             sources: reader.sources,
             unknownVariables: unknown.sorted()
         )

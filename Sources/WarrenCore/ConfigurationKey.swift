@@ -69,6 +69,14 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     case mgmtURL = "WARREN_MGMT_URL"
     /// The logins allowed to see the operator's page (comma-separated).
     case admins = "WARREN_ADMINS"
+    /// The address the gRPC servers listen on (the web role's chat, the PoW worker's solver).
+    case grpcHost = "WARREN_GRPC_HOST"
+    /// The web role's `warren.v1.Chat` port: `off` or a port.
+    case grpcPort = "WARREN_GRPC_PORT"
+    /// The PoW worker's `warren.v1.ProofOfWork` port: `off` or a port.
+    case powGRPCPort = "WARREN_POW_GRPC_PORT"
+    /// The PoW workers the reverser calls for `!grpc` posts: `host:port`, comma-separated.
+    case powGRPCTargets = "WARREN_POW_GRPC_TARGETS"
 
     /// The value used when neither the environment nor `.env` sets one; works with
     /// `scripts/run` on one machine.
@@ -107,6 +115,10 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .metricsPort: "off"
         case .mgmtURL: "http://127.0.0.1:15672"
         case .admins: ""
+        case .grpcHost: "127.0.0.1"
+        case .grpcPort: "50051"
+        case .powGRPCPort: "50052"
+        case .powGRPCTargets: "127.0.0.1:50052"
         }
     }
 
@@ -140,9 +152,11 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .hashQueue: "a whole number from 0 to 10000"
         case .httpConnectionsPerAddress: "a whole number from 0 (no limit) to 1000000"
         case .logFormat: "one of " + LogFormat.allCases.map(\.rawValue).joined(separator: ", ")
-        case .metricsPort: "off, or a port number from 0 to 65535 (0 picks a free port)"
+        case .metricsPort, .grpcPort, .powGRPCPort: "off, or a port number from 0 to 65535 (0 picks a free port)"
         case .mgmtURL: "an http:// URL of the management API, such as \(defaultValue), or off; without a user in it the user and password of WARREN_AMQP_URL are used"
         case .admins: "a comma-separated list of login names (letters, digits, '_', '.', '-'), or empty for none"
+        case .grpcHost: "a host name or IP address without spaces, such as 127.0.0.1 or 0.0.0.0"
+        case .powGRPCTargets: "host:port, or a comma-separated list of them (1 to 64), such as 127.0.0.1:50052"
         }
     }
 

@@ -39,6 +39,8 @@ public enum ProofVia: String, Codable, Sendable, CaseIterable {
     case queue
     /// Through the `pow.rpc` request/reply queue (`!rpc`).
     case rpc
+    /// By a direct gRPC call to a worker's `warren.v1.ProofOfWork/Solve` (`!grpc`).
+    case grpc
 }
 
 /// A Hashcash-style proof: `SHA-256(UTF-8(challenge) ++ UTF-8(nonce))` starts with `bits` zero bits.

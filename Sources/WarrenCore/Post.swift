@@ -8,8 +8,10 @@ public enum PostRoute: String, Codable, Sendable, CaseIterable {
     case pow
     /// Ends in `!rpc`: held back for a proof of work through the RPC queue.
     case rpc
+    /// Ends in `!grpc`: held back for a proof of work by a direct gRPC call to a worker.
+    case grpc
 
-    /// The routing key on the posts exchange: `post.plain`, `post.pow` or `post.rpc`.
+    /// The routing key on the posts exchange: `post.plain`, `post.pow`, `post.rpc` or `post.grpc`.
     public var routingKey: String { "post.\(rawValue)" }
 
     /// The route of a routing key, or nil for an unknown key.
@@ -26,6 +28,7 @@ public enum PostRoute: String, Codable, Sendable, CaseIterable {
         case .plain: nil
         case .pow: .queue
         case .rpc: .rpc
+        case .grpc: .grpc
         }
     }
 
@@ -35,7 +38,7 @@ public enum PostRoute: String, Codable, Sendable, CaseIterable {
     /// case-insensitively (`"hi!RPC"` is `(.rpc, "hi")`). Only one suffix is removed. The
     /// result may be empty; ``AcceptedPost`` refuses that.
     public static func classify(_ text: String) -> (route: PostRoute, text: String) {
-        for route in [PostRoute.pow, .rpc] {
+        for route in [PostRoute.pow, .rpc, .grpc] {
             // The suffixes and their case rule are shared with the page (web/rules.json).
             guard let suffix = SharedRules.proofSuffixes[route.rawValue]?.lowercased() else { continue }
             let scalars = text.unicodeScalars

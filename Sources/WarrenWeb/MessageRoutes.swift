@@ -69,28 +69,22 @@ public enum MessageRoutes {
         guard let text = body.text else {
             throw Failure(status: .badRequest, code: Refusal.Code.malformedRequest.rawValue, message: "The request has no \"text\".")
         }
-        let post = APIPost.inboxPost(text: text, clientId: body.clientId ?? UUID().uuidString.lowercased(), login: login, room: room)
-        do throws(Refusal) {
-            _ = try post.validate()
+        let submitted: (post: InboxPost, taken: PostSubmission.Taken)
+        do throws(PostSubmission.Failure) {
+            submitted = try await PostSubmission.submit(text: text, clientId: body.clientId, login: login, room: room, posts: posts)
         } catch {
-            throw Failure(status: .badRequest, code: error.code.rawValue, message: error.message)
+            switch error {
+            case .refused(let refusal):
+                throw Failure(status: .badRequest, code: refusal.code.rawValue, message: refusal.message)
+            case .unavailable(let reason):
+                throw Failure(status: .serviceUnavailable, code: unavailableCode, message: reason)
+            }
         }
-        guard let posts else {
-            throw Failure(status: .serviceUnavailable, code: unavailableCode, message: "This server has no link to the broker; posts cannot be sent.")
-        }
-        let outcome: PostOutcome
-        do throws(PostPublishError) {
-            outcome = try await posts.publish(post)
-        } catch {
-            throw Failure(status: .serviceUnavailable, code: unavailableCode, message: error.description)
-        }
-        switch outcome {
+        switch submitted.taken {
         case .admitted(let id):
-            return try Self.respond(.created, Reply(ok: true, id: id, clientId: post.clientId, from: login))
+            return try Self.respond(.created, Reply(ok: true, id: id, clientId: submitted.post.clientId, from: login))
         case .queued:
-            return try Self.respond(.accepted, Reply(ok: true, clientId: post.clientId, from: login, queued: true))
-        case .refused(let refusal):
-            throw Failure(status: .badRequest, code: refusal.code.rawValue, message: refusal.message)
+            return try Self.respond(.accepted, Reply(ok: true, clientId: submitted.post.clientId, from: login, queued: true))
         }
     }
 

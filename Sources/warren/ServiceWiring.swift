@@ -2,9 +2,12 @@ import AMQPClient
 import ArgumentParser
 import Logging
 import ServiceLifecycle
+import WarrenAuth
 import WarrenCore
+import WarrenGRPC
 import WarrenServices
 import WarrenStore
+import WarrenWeb
 
 import Foundation
 
@@ -52,12 +55,13 @@ enum ServiceWiring {
         let history = configuration.history == .store ? HistoryRPCClient(configuration: configuration, logger: logger) : nil
         let posts = APIPostPublisher(configuration: configuration, logger: logger)
         let rooms = RoomRouter(configuration: configuration, logger: logger)
-        let roles: [any WarrenRole] = [posts, rooms] + (history.map { [$0] } ?? [])
+        let subscriber = TabSubscriber(configuration: configuration, logger: logger)
+        let roles: [any WarrenRole] = [posts, rooms, subscriber] + (history.map { [$0] } ?? [])
         let group = RoleGroup(name: "web", roles: roles)
         let service = RoleService(
             role: group, amqp: try amqp(configuration, name: group.name), logger: logger, firstConnectionRetry: webFirstConnectionRetry
         )
-        return WebBroker(history: history, posts: posts, rooms: rooms, service: service)
+        return WebBroker(history: history, posts: posts, rooms: rooms, subscriber: subscriber, service: service)
     }
 
     /// The web role's link may start before the broker: it tries every 2 s for as long as it
@@ -88,14 +92,18 @@ enum ServiceWiring {
         logger.notice("Warren \(role.name) stopped")
     }
 
-    /// Runs one role as a service until SIGTERM or SIGINT.
-    static func runRole(_ makeRole: (WarrenConfiguration, Logger) -> any WarrenRole, options: GlobalOptions) async throws {
+    /// Runs one role as a service until SIGTERM or SIGINT, beside the services `alongside` makes
+    /// (a gRPC server, say).
+    static func runRole(
+        _ makeRole: (WarrenConfiguration, Logger) -> any WarrenRole, options: GlobalOptions,
+        alongside: (WarrenConfiguration, Logger) -> [any Service] = { _, _ in [] }
+    ) async throws {
         let configuration = try options.bootstrap()
         var logger = Logger(label: "warren.services")
         logger[metadataKey: "prefix"] = "\(configuration.prefix)"
         let role = makeRole(configuration, logger)
         let service = RoleService(role: role, amqp: try amqp(configuration, name: role.name), logger: logger)
-        try await runServices([service] + OpsWiring.services(configuration, logger: logger), logger: logger)
+        try await runServices([service] + alongside(configuration, logger) + OpsWiring.services(configuration, logger: logger), logger: logger)
         logger.notice("Warren \(role.name) stopped")
     }
 }
@@ -105,5 +113,15 @@ struct WebBroker {
     let history: HistoryRPCClient?
     let posts: APIPostPublisher
     let rooms: RoomRouter
+    let subscriber: TabSubscriber
     let service: RoleService
+
+    /// The web role's gRPC `warren.v1.Chat` server (nil with WARREN_GRPC_PORT=off).
+    func chatServer(_ configuration: WarrenConfiguration, accounts: AccountService, store: Store, logger: Logger) -> GRPCServerService? {
+        ChatService.server(
+            configuration: configuration,
+            deps: .init(accounts: accounts, rooms: store.rooms, posts: self.posts, history: self.history, subscriber: self.subscriber),
+            logger: logger
+        )
+    }
 }

@@ -48,6 +48,7 @@ struct UpCommand: AsyncParsableCommand {
         var services: [any Service] = try roles.map {
             RoleService(role: $0, amqp: try ServiceWiring.amqp(configuration, name: $0.name), logger: logger)
         }
+        if let solver = ProofOfWorkService.server(configuration: configuration, logger: logger) { services.append(solver) }
         if !self.noWeb, let store {
             let web = WebConfiguration(configuration)
             let webLogger = Logger(label: "warren.web")
@@ -64,6 +65,7 @@ struct UpCommand: AsyncParsableCommand {
             }
             services.append(broker.service)
             services += ops.1
+            if let grpc = broker.chatServer(configuration, accounts: accounts, store: store, logger: webLogger) { services.append(grpc) }
             // Last: the group stops services in reverse order, so the page goes first.
             services.append(
                 buildApplication(

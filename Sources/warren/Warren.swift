@@ -17,7 +17,7 @@ struct Warren: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             UpCommand.self, LoginCommand.self, ReverserCommand.self, PowWorkerCommand.self, CronCommand.self,
-            HistoryCommand.self, WebCommand.self, SendCommand.self, RoomsCommand.self, TailCommand.self,
+            HistoryCommand.self, WebCommand.self, SendCommand.self, RoomsCommand.self, TailCommand.self, GRPCCommand.self,
         ]
     )
 

@@ -43,6 +43,8 @@ struct WebCommand: AsyncParsableCommand {
                 .init(.hashThreads, "threads hashing passwords: auto, 1-64, off"),
                 .init(.hashQueue, "hashes waiting before more are refused"),
                 .init(.httpConnectionsPerAddress, "open HTTP connections per address, 0: any"),
+                .init(.grpcHost, "address the gRPC chat listens on"),
+                .init(.grpcPort, "gRPC warren.v1.Chat port, or off"),
                 .init(.logLevel, "default of --log-level"),
                 .init(.logFormat, "text, or json: one JSON object a line"),
                 .init(.mgmtURL, "broker's management API for /api/ops and the\nqueue metrics; off: none"),
@@ -102,8 +104,10 @@ struct WebCommand: AsyncParsableCommand {
             configuration: configuration, accounts: accounts, history: broker.history, posts: broker.posts, rooms: rooms, ops: ops,
             logger: logger
         )
-        // The connection first: the group stops services in reverse order.
-        let services: [any Service] = [broker.service] + polling + [app]
+        // The connection first: the group stops services in reverse order (the gRPC server
+        // ends its subscriptions before the broker link goes).
+        let grpc = broker.chatServer(settings, accounts: accounts, store: store, logger: logger)
+        let services: [any Service] = [broker.service] + (grpc.map { [$0] } ?? []) + polling + [app]
         do {
             try await runServices(services, logger: logger)
         } catch {

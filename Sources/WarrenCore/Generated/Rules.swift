@@ -39,7 +39,7 @@ public enum SharedRules {
     public static let textMaxCharacters: Int = 2000
 
     /// The endings that hold a post back for a proof of work, by route (the routing key is post.<route>).
-    public static let proofSuffixes: [String: String] = ["pow": "!pow", "rpc": "!rpc"]
+    public static let proofSuffixes: [String: String] = ["pow": "!pow", "rpc": "!rpc", "grpc": "!grpc"]
 
     /// Whether a proof suffix matches in any case ("hi !POW" asks for a proof).
     public static let proofSuffixCaseInsensitive: Bool = true

@@ -14,8 +14,10 @@ extension ReverserRole {
         case reply(RoomEvent)
         /// Publish this job to the job queue.
         case job(PowJob)
-        /// Call a worker with this job, then publish the proven post.
+        /// Call a worker with this job over the broker, then publish the proven post.
         case call(PowJob)
+        /// Call a worker with this job over gRPC, then publish the proven post.
+        case grpcCall(PowJob)
     }
 
     /// Decides what to do with a post that arrived with `routingKey`; nil for an unknown key.
@@ -26,11 +28,15 @@ extension ReverserRole {
             return .reply(
                 RoomEvent(id: replyID, kind: .reply, from: Self.botName, text: reversed(post.text), at: at, inReplyTo: post.id, room: post.room)
             )
-        case .pow, .rpc:
-            let via: ProofVia = route == .pow ? .queue : .rpc
+        case .pow, .rpc, .grpc:
+            let via: ProofVia = route.proofVia ?? .queue
             let challenge = ProofChallenge.make(id: post.id, author: post.from, text: post.text)
             let job = PowJob(event: post, via: via, bits: bits, challenge: challenge)
-            return route == .pow ? .job(job) : .call(job)
+            switch route {
+            case .pow: return .job(job)
+            case .rpc: return .call(job)
+            default: return .grpcCall(job)
+            }
         }
     }
 }
