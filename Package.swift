@@ -113,6 +113,7 @@ let package = Package(
             name: "WarrenGRPC",
             dependencies: [
                 "WarrenCore",
+                "WarrenOps",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

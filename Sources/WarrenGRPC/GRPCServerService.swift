@@ -32,7 +32,8 @@ public final class GRPCServerService: Service, Sendable {
         config.http2.maxConcurrentStreams = Self.maxConcurrentStreams
         self.server = GRPCServer(
             transport: .http2NIOPosix(address: .ipv4(host: host, port: port), transportSecurity: .plaintext, config: config),
-            services: services
+            services: services,
+            interceptors: [GRPCTiming()]
         )
     }
 

@@ -1,4 +1,5 @@
 import AMQPClient
+import CoreMetrics
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -8,6 +9,7 @@ import Testing
 import WarrenAuth
 import WarrenCore
 import WarrenGRPC
+import WarrenOps
 import WarrenServices
 import WarrenStore
 import WarrenWeb
@@ -61,6 +63,26 @@ struct GRPCChatTests {
             var hurried = CallOptions.defaults
             hurried.timeout = .nanoseconds(1)
             await GRPCChat.expect(.deadlineExceeded, prefix: "") { _ = try await chat.client.history(.init(), metadata: alice, options: hurried) }
+        }
+    }
+
+    @Test func everyCallIsTimedByMethodAndStatus() async throws {
+        let factory = WarrenMetricsFactory()
+        try await withMetricsFactory(factory) {
+            try await GRPCChat.with { chat in
+                let alice = try await chat.token("alice")
+                #expect(MetricsReading(factory).value("warren_grpc_duration_seconds_count") == 0)
+                _ = try await chat.client.post(.with { $0.text = "timed over grpc" }, metadata: alice)
+                await GRPCChat.expect(.unauthenticated, prefix: "token.missing") { _ = try await chat.client.post(.with { $0.text = "x" }) }
+                await GRPCChat.expect(.invalidArgument, prefix: "history.limitInvalid") {
+                    _ = try await chat.client.history(.with { $0.limit = 100_000 }, metadata: alice)
+                }
+                let reading = MetricsReading(factory)
+                #expect(reading.value("warren_grpc_duration_seconds_count", ["method": "warren.v1.Chat/Post", "code": "ok"]) == 1)
+                #expect(reading.value("warren_grpc_duration_seconds_count", ["method": "warren.v1.Chat/Post", "code": "unauthenticated"]) == 1)
+                #expect(reading.value("warren_grpc_duration_seconds_count", ["method": "warren.v1.Chat/History", "code": "invalidArgument"]) == 1)
+                #expect(reading.value("warren_grpc_duration_seconds_sum", ["method": "warren.v1.Chat/Post"]) > 0)
+            }
         }
     }
 

@@ -101,6 +101,12 @@ extension MetricFamily {
         "Time from a request over the broker to its reply, by method (history, backfill, pow, post) and outcome (ok, timeout, error).",
         labels: ["method", "outcome"], buckets: latencyBuckets
     )
+    /// gRPC calls served (warren.v1.Chat on the web role, warren.v1.ProofOfWork on the PoW worker).
+    public static let grpcSeconds = MetricFamily(
+        "warren_grpc_duration_seconds", .histogram,
+        "Time from a gRPC call's arrival to its end (a Subscribe stream: its whole life), by method (warren.v1.Chat/Post, ...) and status code (ok, unauthenticated, invalidArgument, ...).",
+        labels: ["method", "code"], buckets: latencyBuckets
+    )
     /// A new tab's backfill.
     public static let backfillSeconds = MetricFamily(
         "warren_backfill_duration_seconds", .histogram,
@@ -178,7 +184,7 @@ extension MetricFamily {
     /// Every family, in the order the README lists them.
     public static let all: [MetricFamily] = [
         postsAdmitted, postsRefused, logins, logouts, tabsSignedIn,
-        deliveriesPublished, brokerReconnects, brokerConnected, amqpFrames, amqpBytes, confirmsOutstanding, rpcSeconds, backfillSeconds,
+        deliveriesPublished, brokerReconnects, brokerConnected, amqpFrames, amqpBytes, confirmsOutstanding, rpcSeconds, grpcSeconds, backfillSeconds,
         powSolveSeconds, powHashRate,
         historyBatchEvents, historyWriteSeconds,
         httpRequests, httpRequestSeconds, httpRequestErrors, httpActiveRequests, authDecisions,

@@ -45,6 +45,12 @@ public enum RPCMetrics {
         WarrenMetrics.observe(.rpcSeconds, ContinuousClock.now - start, [("method", method), ("outcome", outcome.rawValue)])
     }
 
+    /// A gRPC call of `method` (its fully qualified name: one of the services' own, so the
+    /// label's values are bounded) that arrived at `start` ended with status `code`.
+    public static func servedGRPC(_ method: String, code: String, since start: ContinuousClock.Instant) {
+        WarrenMetrics.observe(.grpcSeconds, ContinuousClock.now - start, [("method", method), ("code", code)])
+    }
+
     /// A new tab's backfill started at `start` is in its queue.
     public static func backfilled(since start: ContinuousClock.Instant) {
         WarrenMetrics.observe(.backfillSeconds, ContinuousClock.now - start)
