@@ -186,9 +186,14 @@ struct GRPCChat: Sendable {
 
     /// Registers `name` and returns their `authorization` metadata.
     func token(_ name: String) async throws -> Metadata {
+        ["authorization": "Bearer \(try await self.accessToken(name))"]
+    }
+
+    /// Registers `name` and returns their access token.
+    func accessToken(_ name: String) async throws -> String {
         let pair = try await self.accounts.register(name: name, password: "a long enough password")
         self.harness.people.withLockedValue { _ = $0.insert(name) }
-        return ["authorization": "Bearer \(pair.accessToken)"]
+        return pair.accessToken
     }
 
     /// Subscribes as `metadata`'s person with `session`, appending every event to `seen`, until

@@ -415,8 +415,8 @@ def main():
             # The reverser answers it too, reversed; still text.
             alice.wait_entry("the reversed markup as a reply", evil, has_reply(evil[::-1]))
 
-        def proof_step(posted, via):
-            # The proven post reaches the room without its "!pow"/"!rpc" suffix.
+        def proof_step(posted, via, shot=None):
+            # The proven post reaches the room without its "!pow"/"!rpc"/"!grpc" suffix.
             text = posted.rsplit(" ", 1)[0]
 
             def s():
@@ -442,6 +442,8 @@ def main():
                     assert n == 1, f"{u.name} shows '{text}' {n} times"
                     pend = [e for e in u.snapshot() if e["pending"]]
                     assert not pend, f"{u.name} still shows pending posts: {pend}"
+                if shot:
+                    alice.screenshot(args.artifacts, shot)
             return s
 
         def s5():
@@ -736,6 +738,8 @@ def main():
         run.step("3. bob's <img onerror> shows as literal text, no <img> in the list", s3)
         run.step("4a. '!pow': working state, then one verified proof (job queue) in both pages", proof_step("prove it !pow", "job queue"))
         run.step("4b. '!rpc': working state, then one verified proof (RPC) in both pages", proof_step("prove this too !rpc", "RPC"))
+        run.step("4c. '!grpc': working state, then one verified proof (gRPC) in both pages",
+                 proof_step("and prove this one !grpc", "gRPC", shot="alice-grpc-proof"))
         run.step("5. the cron's system line appears", s5)
         run.step("6. alice reloads: still logged in, sees what bob posted meanwhile", s6)
         run.step("7. an empty and an over-long post: a visible error for alice, nothing reaches anybody", s7)

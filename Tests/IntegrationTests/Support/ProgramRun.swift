@@ -3,14 +3,16 @@ import Testing
 
 /// One run of a program the package builds (``BuiltProgram``), as a person runs it: in a
 /// folder of its own (so no `.env` of the checkout is read), with the environment given on top
-/// of the test's, its output kept, killed when it takes longer than `seconds` (scaled).
+/// of the test's, its output kept, killed when it takes longer than `seconds` (scaled), or
+/// (for a program that runs until stopped) terminated as soon as its output satisfies `until`.
 struct ProgramRun: Sendable {
     var status: Int32
     var output: String
     var errors: String
 
     static func run(
-        _ program: String, _ arguments: [String], environment: [String: String] = [:], within seconds: Double = 60
+        _ program: String, _ arguments: [String], environment: [String: String] = [:], within seconds: Double = 60,
+        until done: (@Sendable (String) -> Bool)? = nil
     ) async throws -> ProgramRun {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warren-run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -30,7 +32,10 @@ struct ProgramRun: Sendable {
         process.standardError = try FileHandle(forWritingTo: errors)
         try process.run()
         let deadline = ContinuousClock.now + .seconds(TestPatience.scaled(seconds))
-        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        while process.isRunning, ContinuousClock.now < deadline {
+            if let done, done((try? String(contentsOf: output, encoding: .utf8)) ?? "") { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
         return ProgramRun(
