@@ -12,7 +12,12 @@ bob's stream. It prints, per difficulty and number of workers:
 - throughput: proofs a second with `--burst` posts of one path sent at once;
 - with no worker running: what each path does (`!pow` waits in its queue and completes once a
   worker starts; `!rpc` and `!grpc` fail, the sender told by an error event: the time the
-  reverser took to give up is read from its log).
+  reverser took to give up is read from its log);
+- a worker killed mid-proof: for each path, with one and with two workers (`--kill-workers`), a
+  post at `--kill-bits` is sent, the worker hashing it (the one burning CPU) gets SIGKILL about a
+  second later (`--kill-after`) and a fresh worker is started on its gRPC port; printed: what the
+  sender saw (the proof, and which worker proved it, or the reverser's error) and when, from the
+  post and from the kill.
 
 A benchmark, not a test: nothing passes or fails on speed.
 """
@@ -89,6 +94,16 @@ class Roles:
             process.wait()
         log.close()
 
+    def pid(self, name):
+        return self.running[name][0].pid
+
+    def kill(self, name):
+        """SIGKILL, as a crash: no graceful shutdown, no ack, the sockets closed by the kernel."""
+        process, log = self.running.pop(name)
+        process.kill()
+        process.wait()
+        log.close()
+
     def stop_matching(self, prefix):
         for name in [n for n in self.running if n.startswith(prefix)]:
             self.stop(name)
@@ -148,6 +163,13 @@ def register(http_port, name):
         return [("authorization", "Bearer " + json.load(answer)["accessToken"])]
 
 
+def cpu_ticks(pid):
+    """User plus system CPU time of `pid` in clock ticks (/proc/PID/stat fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
 def wait_until(what, check, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -174,6 +196,12 @@ def main():
     parser.add_argument("--posts", type=int, default=20, help="posts per path for the latency (default 20)")
     parser.add_argument("--burst", type=int, default=16, help="posts sent at once for the throughput (default 16)")
     parser.add_argument("--rpc-timeout-ms", type=int, default=3000, help="WARREN_RPC_TIMEOUT_MS for the no-worker case")
+    parser.add_argument("--kill-bits", type=int, default=24, help="difficulty of the killed-mid-proof posts (default 24; 0 skips that phase)")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the roles' logs (their folder is printed)")
+    parser.add_argument("--kill-workers", default="1,2", help="numbers of PoW workers for the killed-mid-proof phase (default 1,2)")
+    parser.add_argument("--kill-after", type=float, default=1.0, help="seconds after the post before the hashing worker is killed (default 1)")
+    parser.add_argument("--kill-rpc-timeout-ms", type=int, default=30000,
+                        help="WARREN_RPC_TIMEOUT_MS for the killed-mid-proof phase (default 30000, the setting's default)")
     args = parser.parse_args()
 
     folder = tempfile.mkdtemp(prefix="warren-bench-paths-")
@@ -187,7 +215,7 @@ def main():
         WARREN_LOG_LEVEL="info", WARREN_POW_GRPC_PORT="off",
     )
     roles = Roles(args.warren, folder, env)
-    rows, failures = [], []
+    rows, failures, kills = [], [], []
     try:
         roles.start("web", ["web"])
         roles.start("login", ["login"])
@@ -197,9 +225,13 @@ def main():
         time.sleep(1)
         serial = 0
 
-        def one(path, timeout):
+        def next_id():
             nonlocal serial
             serial += 1
+            return serial
+
+        def one(path, timeout):
+            serial = next_id()
             client_id = f"b{serial}"
             started = time.monotonic()
             client.post(f"post {serial} !{path}", client_id)
@@ -255,6 +287,22 @@ def main():
         roles.start("pow-late", ["pow-worker", "--threads", "1", "--grpc-port", str(dead_port)])
         arrived = client.wait([waiting_id], 60)
         pow_wait = None if arrived is None else (arrived[0] - started) * 1000
+        roles.stop_matching("pow-")
+
+        # A worker killed mid-proof: the one hashing the post killed, a fresh one started on its port.
+        if args.kill_bits > 0:
+            for workers, path in [(int(w), p) for w in args.kill_workers.split(",") for p in PATHS]:
+                ports = [free_port() for _ in range(workers)]
+                names = [f"pow-kill-{path}-{i}" for i in range(workers)]
+                for name, port in zip(names, ports):
+                    roles.start(name, ["pow-worker", "--threads", "1", "--grpc-port", str(port)])
+                wait_until("the PoW workers", lambda: all(port_open(p) for p in ports))
+                roles.stop("reverser")
+                roles.start("reverser", ["reverser"], WARREN_POW_BITS=args.kill_bits, WARREN_RPC_TIMEOUT_MS=args.kill_rpc_timeout_ms,
+                            WARREN_POW_GRPC_TARGETS=",".join(f"127.0.0.1:{p}" for p in ports))
+                time.sleep(1.5)
+                kills.append((workers, kill_mid_proof(path, roles, client, names, ports, args, next_id)))
+                roles.stop_matching("pow-")
         client.close()
     finally:
         roles.stop_all()
@@ -270,7 +318,73 @@ def main():
         print(f"- !{path}: no proof; the reverser gave up after {ms:.0f} ms and told the sender (pow.failed)")
     if pow_wait is not None:
         print(f"- !pow: waited in its queue; a worker started 3 s later and the proof came {pow_wait:.0f} ms after the post")
-    shutil.rmtree(folder, ignore_errors=True)
+    if kills:
+        print()
+        print(f"A worker killed mid-proof ({args.kill_bits} bits, SIGKILL to the worker hashing, a fresh one started at once on its port;"
+              f" WARREN_RPC_TIMEOUT_MS={args.kill_rpc_timeout_ms}):")
+        for workers, line in kills:
+            print(f"- {workers} worker(s), {line}")
+    if args.keep_logs:
+        print(f"\nThe roles' logs: {folder}")
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def kill_mid_proof(path, roles, client, names, ports, args, next_id):
+    """Posts one `!path` at `--kill-bits`, kills the worker hashing it, starts a fresh one on its
+    port, and says what came to the sender and when. A proof that comes before the kill is posted
+    again (at most three tries)."""
+    for _ in range(3):
+        serial = next_id()
+        client_id = f"b{serial}"
+        failed_before = roles.log("reverser").count(f"{path} proof failed")
+        started = time.monotonic()
+        client.post(f"killed {serial} !{path}", client_id)
+        ticks = {n: cpu_ticks(roles.pid(n)) for n in names}
+        busy = None
+        while client.wait([client_id], 0.25) is None:
+            now = {n: cpu_ticks(roles.pid(n)) for n in names}
+            spent = {n: now[n] - ticks[n] for n in names}
+            ticks = now
+            hashing = max(names, key=lambda n: spent[n])
+            others = [spent[n] for n in names if n != hashing]
+            if spent[hashing] >= 5 and spent[hashing] > 3 * max(others, default=0):
+                busy = hashing
+            if busy is not None and time.monotonic() - started >= args.kill_after:
+                break
+            if time.monotonic() - started > 30:
+                return f"!{path}: no worker was seen hashing within 30 s; nothing killed"
+        else:
+            continue  # proven before the kill: post again
+        roles.kill(busy)
+        killed = time.monotonic()
+        port = ports[names.index(busy)]
+        fresh = busy + "-fresh"
+        names[names.index(busy)] = fresh
+        roles.start(fresh, ["pow-worker", "--threads", "1", "--grpc-port", str(port)])
+        proven_before = {n: roles.log(n).count(" proven") for n in names}
+        deadline = killed + args.kill_rpc_timeout_ms / 1000 + 60
+        kill_ms = (killed - started) * 1000
+        while time.monotonic() < deadline:
+            arrived = client.wait([client_id], 0.1)
+            if arrived is not None:
+                time.sleep(0.3)  # the worker's log line follows its publish
+                by = [n for n in names if roles.log(n).count(" proven") > proven_before.get(n, 0)]
+                who = ("the fresh worker" if by[0] == fresh else "the other worker") if len(by) == 1 else "a worker"
+                # The proving worker's own search time: the rest of the time after the kill is redelivery or retry.
+                hashing = re.findall(r"elapsedMs=(\d+)[^\n]* proven", roles.log(by[0])) if len(by) == 1 else []
+                searched = f", of which {int(hashing[-1])} ms its search" if hashing else ""
+                return (f"!{path}: killed {kill_ms:.0f} ms after the post; proven by {who}, the proof in the room "
+                        f"{(arrived[0] - started) * 1000:.0f} ms after the post ({(arrived[0] - killed) * 1000:.0f} ms after the kill{searched})")
+            log = roles.log("reverser")
+            if log.count(f"{path} proof failed") > failed_before:
+                now = time.monotonic()
+                reason = re.findall(rf"reason=(.*?) \[\w+\] {path} proof failed", log)
+                return (f"!{path}: killed {kill_ms:.0f} ms after the post; no proof, the sender told (pow.failed) "
+                        f"{(now - started) * 1000:.0f} ms after the post ({(now - killed) * 1000:.0f} ms after the kill): "
+                        f"{reason[-1].strip() if reason else '?'}")
+        return f"!{path}: killed {kill_ms:.0f} ms after the post; nothing came within {deadline - killed:.0f} s of the kill"
+    return f"!{path}: three posts were proven before {args.kill_after} s; nothing killed (raise --kill-bits)"
 
 
 if __name__ == "__main__":
