@@ -122,7 +122,7 @@ public struct ReverserRole: WarrenRole {
     private func prove(_ job: PowJob, replyQueue: String?, rpc: AMQPRPCClient, publisher: AMQPChannel) async throws {
         var logger = self.logger
         logger[metadataKey: "id"] = "\(job.id)"
-        logger[metadataKey: "clientId"] = "\(job.clientId)"
+        if let clientId = job.clientId { logger[metadataKey: "clientId"] = "\(clientId)" }
         let failure: String
         do {
             let delivery = try await timedRPC("pow") {
@@ -155,7 +155,7 @@ public struct ReverserRole: WarrenRole {
     private func prove(_ job: PowJob, replyQueue: String?, calls: PowWorkerCalls, publisher: AMQPChannel) async throws {
         var logger = self.logger
         logger[metadataKey: "id"] = "\(job.id)"
-        logger[metadataKey: "clientId"] = "\(job.clientId)"
+        if let clientId = job.clientId { logger[metadataKey: "clientId"] = "\(clientId)" }
         let outcome: Result<Warren_V1_SolveResponse, PowWorkerCalls.Failure>
         do throws(PowWorkerCalls.Failure) {
             outcome = .success(try await calls.solve(challenge: job.challenge, bits: job.bits, timeout: .milliseconds(self.configuration.rpcTimeoutMs)))
