@@ -218,13 +218,14 @@ class StompClient:
         await self.send(destination, body, extra)
         return await self._wait(waiter, f"reply from {destination}")
 
-    async def subscribe(self, destination, ack="client-individual", prefetch=50):
-        """SUBSCRIBE and wait for its RECEIPT."""
+    async def subscribe(self, destination, ack="client-individual", prefetch=50, extra=None):
+        """SUBSCRIBE and wait for its RECEIPT; `extra` headers are added (e.g. a stream's
+        `x-stream-offset`)."""
         receipt = self._next_id("subscribed")
         waiter = asyncio.get_running_loop().create_future()
         self._receipts[receipt] = waiter
         headers = {"id": self._next_id("sub"), "destination": destination, "ack": ack,
-                   "prefetch-count": str(prefetch), "receipt": receipt}
+                   "prefetch-count": str(prefetch), **(extra or {}), "receipt": receipt}
         await self._send("SUBSCRIBE", headers)
         await self._wait(waiter, f"RECEIPT for SUBSCRIBE {destination}")
 

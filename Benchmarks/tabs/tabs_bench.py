@@ -513,23 +513,34 @@ async def amain(args):
     return 0
 
 
+def read_lines(path):
+    """The JSON lines of a results file (other lines skipped)."""
+    with open(path, encoding="utf-8") as file:
+        return [json.loads(line) for line in file if line.startswith("{")]
+
+
+def run_on_loop(coroutine, loop, program):
+    """Runs `coroutine` on uvloop (loop "uvloop", or "auto" when installed) or asyncio's loop."""
+    if loop != "asyncio":
+        try:
+            import uvloop  # optional: a faster loop for thousands of sockets
+        except ImportError:
+            if loop == "uvloop":
+                coroutine.close()
+                raise SystemExit(f"{program}: --loop uvloop, but uvloop is not installed") from None
+        else:
+            return uvloop.run(coroutine)
+    return asyncio.run(coroutine)
+
+
 def main(argv):
     args = parse_arguments(argv)
     if args.check:
         return 0
     if args.table:
-        with open(args.table, encoding="utf-8") as file:
-            print(table([json.loads(line) for line in file if line.startswith("{")]))
+        print(table(read_lines(args.table)))
         return 0
-    if args.loop != "asyncio":
-        try:
-            import uvloop  # optional: a faster loop for thousands of sockets
-        except ImportError:
-            if args.loop == "uvloop":
-                raise SystemExit("tabs-bench: --loop uvloop, but uvloop is not installed") from None
-        else:
-            return uvloop.run(amain(args))
-    return asyncio.run(amain(args))
+    return run_on_loop(amain(args), args.loop, "tabs-bench")
 
 
 if __name__ == "__main__":
