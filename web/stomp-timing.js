@@ -23,11 +23,11 @@ function parseHeartbeat(header) {
 }
 
 /**
- * Default reconnect policy, "full jitter": attempt n waits a random time in [0, min(15 s, 1 s · 2^n)],
+ * Default reconnect policy, "full jitter": attempt n waits a random time in [0, min(8 s, 1 s · 2^n)],
  * so the first retry comes within a second and a thousand tabs that lost their broker together
  * come back spread over that time instead of in the same millisecond.
  */
-export const DEFAULT_BACKOFF = Object.freeze({ baseMs: 1000, factor: 2, capMs: 15000, jitter: 1 });
+export const DEFAULT_BACKOFF = Object.freeze({ baseMs: 1000, factor: 2, capMs: 8000, jitter: 1 });
 
 /**
  * The delay before reconnect attempt `attempt` (0 for the first): exponential growth with a cap,

@@ -202,7 +202,7 @@ class RestartDrillTests(unittest.TestCase):
         from tabs_restart import backoff_s, page_backoff
 
         policy = page_backoff()
-        self.assertEqual(policy, (1000.0, 2.0, 15000.0, 1.0))  # web/stomp-timing.js DEFAULT_BACKOFF
+        self.assertEqual(policy, (1000.0, 2.0, 8000.0, 1.0))  # web/stomp-timing.js DEFAULT_BACKOFF
 
         class Fixed:
             def __init__(self, value):
@@ -213,7 +213,7 @@ class RestartDrillTests(unittest.TestCase):
 
         self.assertAlmostEqual(backoff_s(0, policy, Fixed(0.0)), 1.0)
         self.assertAlmostEqual(backoff_s(3, policy, Fixed(0.5)), 4.0)
-        self.assertAlmostEqual(backoff_s(10, policy, Fixed(0.0)), 15.0)  # capped
+        self.assertAlmostEqual(backoff_s(10, policy, Fixed(0.0)), 8.0)  # capped
         self.assertAlmostEqual(backoff_s(10, policy, Fixed(0.999999)), 0.0, places=3)  # full jitter
 
     def test_a_tab_counts_live_and_backfilled_posts_by_event_id(self):

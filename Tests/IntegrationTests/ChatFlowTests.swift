@@ -62,17 +62,7 @@ struct ChatFlowTests {
             let clientId = try await alice.post("prove this \(suffix)")
             for tab in [alice, bob] {
                 let event = try await tab.events.first("the proven post") { $0.clientId == clientId }
-                #expect(event.kind == .proof)
-                #expect(event.from == "alice")
-                #expect(event.text == "prove this")
-                let proof = try #require(event.proof)
-                #expect(proof.via == via)
-                #expect(proof.bits == 12)
-                let solverProof = ProofOfWork.Proof(
-                    bits: proof.bits, challenge: proof.challenge, nonce: try #require(UInt64(proof.nonce)), hash: proof.hash,
-                    hashesTried: 0, elapsed: .zero, hashesPerSecond: 0
-                )
-                #expect(solverProof.verify(id: event.id, author: "alice", text: "prove this"))
+                try expectVerifiedProof(event, via: via, author: "alice", text: "prove this")
             }
             // Nothing else for that post: no plain message before, no second proof after.
             try await Task.sleep(for: .milliseconds(300))

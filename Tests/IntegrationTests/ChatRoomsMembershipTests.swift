@@ -82,11 +82,8 @@ struct ChatRoomsMembershipTests {
 
     @Test func aMemberWhoLeavesAPrivateRoomStopsReceivingAtOnceAndCannotReadItsHistory() async throws {
         try await RoomsWeb.chat(history: true) { store, chat, http in
-            let (alice, bob) = try await RoomsWeb.aliceAndBobInPrivateOps(http)
-            let bobTab = try await chat.tab("bob")
-            let ops = try await chat.roomWatcher(room: "ops")
-            let before = try await RoomsWeb.say(http, "before", in: "ops", token: alice)
-            try await bobTab.events.first("the post while bob is a member") { $0.id == before }
+            let room = try await RoomsWeb.bobInOps(chat, http)
+            let (alice, bob, bobTab, ops, before) = (room.alice, room.bob, room.bobTab, room.ops, room.before)
             try await eventually("the post stored") { try await store.events.latest(limit: 5, rooms: ["ops"]).contains { $0.id == before } }
             let read = try await RoomsWeb.call(http, "GET", "/api/rooms/ops/history", token: bob)
             #expect((try RoomsWeb.json(read)["events"] as? [[String: Any]])?.contains { $0["id"] as? String == before } == true)
@@ -120,11 +117,8 @@ struct ChatRoomsMembershipTests {
 
     @Test func aMemberRemovedByTheRoomsCreatorStopsReceivingAtOnceAndCannotReadItsHistory() async throws {
         try await RoomsWeb.chat(history: true) { store, chat, http in
-            let (alice, bob) = try await RoomsWeb.aliceAndBobInPrivateOps(http)
-            let bobTab = try await chat.tab("bob")
-            let ops = try await chat.roomWatcher(room: "ops")
-            let before = try await RoomsWeb.say(http, "before", in: "ops", token: alice)
-            try await bobTab.events.first("the post while bob is a member") { $0.id == before }
+            let room = try await RoomsWeb.bobInOps(chat, http)
+            let (alice, bob, bobTab, ops) = (room.alice, room.bob, room.bobTab, room.ops)
 
             // Only the creator removes others; nobody is removed from general; yourself, you leave.
             let notCreator = try await RoomsWeb.call(http, "POST", "/api/rooms/ops/remove", ["name": "alice"], token: bob)

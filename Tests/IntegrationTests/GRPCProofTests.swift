@@ -21,16 +21,7 @@ struct GRPCProofTests {
                 let clientId = try await alice.post("prove this !grpc")
                 for tab in [alice, bob] {
                     let event = try await tab.events.first("the proven post") { $0.clientId == clientId }
-                    #expect(event.kind == .proof)
-                    #expect(event.text == "prove this")
-                    let proof = try #require(event.proof)
-                    #expect(proof.via == .grpc)
-                    #expect(proof.bits == 12)
-                    let solverProof = ProofOfWork.Proof(
-                        bits: proof.bits, challenge: proof.challenge, nonce: try #require(UInt64(proof.nonce)), hash: proof.hash,
-                        hashesTried: 0, elapsed: .zero, hashesPerSecond: 0
-                    )
-                    #expect(solverProof.verify(id: event.id, author: "alice", text: "prove this"))
+                    try expectVerifiedProof(event, via: .grpc, author: "alice", text: "prove this")
                 }
                 try await Task.sleep(for: .milliseconds(300))
                 #expect(bob.events.all.filter { $0.clientId == clientId }.count == 1)

@@ -39,11 +39,11 @@ describe('backoffDelay', () => {
   });
 
   it('spreads reconnects by default: full jitter, the first within a second, none beyond 15 s', () => {
-    assert.deepEqual({ ...DEFAULT_BACKOFF }, { baseMs: 1000, factor: 2, capMs: 15000, jitter: 1 });
+    assert.deepEqual({ ...DEFAULT_BACKOFF }, { baseMs: 1000, factor: 2, capMs: 8000, jitter: 1 });
     assert.equal(backoffDelay(0, DEFAULT_BACKOFF, () => 0), 1000);
     assert.equal(backoffDelay(0, DEFAULT_BACKOFF, () => 0.999999), 0);
     assert.equal(backoffDelay(0, DEFAULT_BACKOFF, () => 0.25), 750);
     assert.equal(backoffDelay(3, DEFAULT_BACKOFF, () => 0.5), 4000);
-    assert.equal(backoffDelay(9, DEFAULT_BACKOFF, () => 0), 15000);
+    assert.equal(backoffDelay(9, DEFAULT_BACKOFF, () => 0), 8000);
   });
 });

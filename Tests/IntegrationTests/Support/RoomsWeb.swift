@@ -86,6 +86,25 @@ enum RoomsWeb {
         return (alice, bob)
     }
 
+    /// Alice's private room `ops` with bob in it: their tokens, bob's open tab, a watcher of the
+    /// room, and the id of a post of alice's that bob's tab has received.
+    struct BobInOps {
+        let alice: String
+        let bob: String
+        let bobTab: Tab
+        let ops: EventLog
+        let before: String
+    }
+
+    static func bobInOps(_ chat: ChatHarness, _ http: some TestClientProtocol) async throws -> BobInOps {
+        let (alice, bob) = try await aliceAndBobInPrivateOps(http)
+        let bobTab = try await chat.tab("bob")
+        let ops = try await chat.roomWatcher(room: "ops")
+        let before = try await say(http, "before", in: "ops", token: alice)
+        try await bobTab.events.first("the post while bob is a member") { $0.id == before }
+        return BobInOps(alice: alice, bob: bob, bobTab: bobTab, ops: ops, before: before)
+    }
+
     /// Posts `text` to room `id` through the API; returns the event id.
     static func say(_ http: some TestClientProtocol, _ text: String, in id: String, token: String) async throws -> String {
         let said = try await call(http, "POST", "/api/rooms/\(id)/messages", ["text": text], token: token)
