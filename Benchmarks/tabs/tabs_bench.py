@@ -42,7 +42,7 @@ from stomp_ws import StompClient, StompFailure  # noqa: E402
 from tabs_restart import RestartDrill  # noqa: E402
 from tabs_book import (  # noqa: E402
     CPUMeter, FanoutBook, breakdown_mb, breakdown_per_tab_kib, broker_pids, brokers_rss_kib, count_reasons, is_post_event,
-    parse_counts, parse_pids, parse_rates, reason_of, rss_kib, signin_comparison, table,
+    parse_counts, parse_pids, parse_rates, reason_of, rss_kib, signin_comparison, stomp_urls, table,
 )
 from warren_http import HTTPFailure, get_json, login, register  # noqa: E402
 
@@ -500,8 +500,7 @@ def raise_file_limit(needed):
 async def amain(args):
     lines = []
     config = get_json(f"{args.web_url}/config.json", args.http_timeout)
-    args.stomp_urls = ([url.strip() for url in args.stomp_url.split(",") if url.strip()] if args.stomp_url
-                       else config.get("stompURLs") or [config["stompURL"]])
+    args.stomp_urls = stomp_urls(args.stomp_url, config)
     args.nodes = args.nodes or len(args.stomp_urls)
     args.vhost = args.vhost or config["vhost"]
     args.prefix = args.prefix or config["prefix"]

@@ -132,6 +132,16 @@ def rss_kib(pid):
         return None
 
 
+def stomp_urls(option, config):
+    """The Web-STOMP endpoints the tabs sign in on: --stomp-url's comma list when given, else
+    /config.json's stompURLs (a cluster's nodes), else its one stompURL."""
+    if option:
+        urls = [url.strip() for url in option.split(",") if url.strip()]
+        if urls:
+            return urls
+    return list(config.get("stompURLs") or [config["stompURL"]])
+
+
 def parse_pids(text):
     """--broker-pid: one pid, or a comma list of them (one per node of a cluster); [] for none."""
     pids = []

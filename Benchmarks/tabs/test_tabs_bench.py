@@ -16,7 +16,7 @@ from figures import percentile  # noqa: E402
 from stomp_ws import FrameBuffer, StompClient, StompFailure, encode_frame, negotiate_heartbeat  # noqa: E402
 from tabs_book import (  # noqa: E402
     CPUMeter, FanoutBook, breakdown_mb, breakdown_per_tab_kib, broker_cpu, broker_pids, brokers_rss_kib, count_reasons, is_post_event,
-    parse_counts, parse_pids, parse_rates, reason_of, signin_comparison, stat_cpu_seconds, status_rss_kib, table,
+    parse_counts, parse_pids, parse_rates, reason_of, signin_comparison, stat_cpu_seconds, status_rss_kib, stomp_urls, table,
 )
 
 
@@ -157,6 +157,30 @@ class ClusterTests(unittest.TestCase):
         self.assertEqual(broker_cpu({"broker1": 8.1, "broker2": 7.9, "broker3": 8.0, "bench": 1.0}), "24.0 s (8.10 + 7.90 + 8.00)")
         self.assertEqual(broker_cpu({"broker1": 8.1, "broker2": None}), "–")
         self.assertEqual(broker_cpu({}), "–")
+
+    def test_the_endpoints_are_the_option_s_list_or_the_page_s_config(self):
+        config = {"stompURL": "ws://a/ws", "stompURLs": ["ws://a/ws", "ws://b/ws", "ws://c/ws"]}
+        self.assertEqual(stomp_urls("ws://x/ws, ws://y/ws", config), ["ws://x/ws", "ws://y/ws"])
+        self.assertEqual(stomp_urls(None, config), ["ws://a/ws", "ws://b/ws", "ws://c/ws"])
+        self.assertEqual(stomp_urls("", {"stompURL": "ws://a/ws"}), ["ws://a/ws"])  # a web role before stompURLs
+
+    def test_the_comparison_is_redrawn_from_a_results_file(self):
+        import contextlib
+        import io
+        import json
+        import tempfile
+
+        from tabs_bench import main
+
+        joins = [{"phase": "join", "tabs": 10, "nodes": k, "in": 10, "failed": 0, "all_in_s": float(k)} for k in (1, 3)]
+        with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as file:
+            file.write("".join(json.dumps(line) + "\n" for line in joins))
+        for option, expected in (("--compare", "| all in after | **1.00 s** | **3.00 s** |"), ("--table", "| 10 on 3 nodes | sign-in")):
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                self.assertEqual(main([option, file.name]), 0)
+            self.assertIn(expected, out.getvalue())
+        Path(file.name).unlink()
 
     def test_tabs_go_round_the_clusters_web_stomp_endpoints(self):
         from types import SimpleNamespace
