@@ -41,8 +41,8 @@ from figures import percentile, rounded  # noqa: E402
 from stomp_ws import StompClient, StompFailure  # noqa: E402
 from tabs_restart import RestartDrill  # noqa: E402
 from tabs_book import (  # noqa: E402
-    CPUMeter, FanoutBook, breakdown_mb, breakdown_per_tab_kib, count_reasons, is_post_event, parse_counts, parse_rates,
-    reason_of, rss_kib, table,
+    CPUMeter, FanoutBook, breakdown_mb, breakdown_per_tab_kib, broker_pids, brokers_rss_kib, count_reasons, is_post_event,
+    parse_counts, parse_pids, parse_rates, reason_of, rss_kib, signin_comparison, stomp_urls, table,
 )
 from warren_http import HTTPFailure, get_json, login, register  # noqa: E402
 
@@ -53,7 +53,9 @@ def say(text):
     print(f"tabs-bench: {text}", file=sys.stderr, flush=True)
 
 
-def emit(line, lines):
+def emit(line, lines, args):
+    """Prints one measurement as a JSON line (tagged with the broker nodes it ran on) and keeps it."""
+    line = {**line, "nodes": args.nodes}
     lines.append(line)
     print(json.dumps(line), flush=True)
 
@@ -127,7 +129,7 @@ def fetch_tokens(args, pids, lines):
         "per_s": rounded(len(tokens) / seconds, 1) if seconds > 0 else None,
         "p50_ms": rounded(percentile(times, 0.50)), "p99_ms": rounded(percentile(times, 0.99)),
         "max_ms": rounded(max(times)) if times else None, "cpu_s": meter.used(),
-    }, lines)
+    }, lines, args)
     if not tokens:
         raise SystemExit("tabs-bench: no account could sign in; see the reasons above")
     return tokens
@@ -144,7 +146,9 @@ class Tab:
         self.name = name
         self.token = token
         self.session = secrets.token_urlsafe(16)  # 128 bits, base64url, like web/session.js
-        self.client = StompClient(bench.args.stomp_url, timeout=bench.args.timeout)
+        urls = bench.args.stomp_urls
+        self.url = urls[index % len(urls)]  # a cluster's Web-STOMP endpoints in turn, so each node gets N/K tabs
+        self.client = StompClient(self.url, timeout=bench.args.timeout)
         self.queue = None
         self.failure = None  # why sign-in failed
         self.times = None  # (whole, socket open, CONNECT, login request, SUBSCRIBE) in ms
@@ -204,9 +208,12 @@ class Bench:
         self.last_event = time.perf_counter()
         self.lines = []
 
+    def emit(self, line):
+        emit(line, self.lines, self.args)
+
     async def run(self, count):
         args = self.args
-        rss_before = rss_kib(self.pids.get("broker"))
+        rss_before = brokers_rss_kib(self.pids)
         self.memory_before = await self.memory_breakdown(f"memory-{count}tabs-before.txt")
         tabs = [Tab(self, i, self.names[i % len(self.names)], self.tokens[self.names[i % len(self.names)]]) for i in range(count)]
         try:
@@ -220,7 +227,7 @@ class Bench:
             for how in args.restart_list:
                 if not live:
                     break
-                emit(await RestartDrill(self, live, how).run(), self.lines)
+                self.emit(await RestartDrill(self, live, how).run())
                 live = [tab for tab in live if tab.client.failure is None]
         finally:
             await self.close(tabs)
@@ -261,7 +268,7 @@ class Bench:
         def p(index, fraction):
             return rounded(percentile([t[index] for t in times], fraction))
 
-        emit({
+        self.emit({
             "bench": "tabs", "phase": "join", "tabs": count, "in": len(live), "failed": len(failed),
             "reasons": count_reasons(failed), "concurrency": "all at once" if concurrency >= count else f"{concurrency} at a time",
             "all_in_s": rounded(last_in[0] - started) if not failed else None,
@@ -272,7 +279,7 @@ class Bench:
             "login_over_page_timeout": sum(1 for t in times if t[3] > PAGE_LOGIN_TIMEOUT_S * 1000),
             "heartbeat_ms": live[0].client.heartbeat if live else None, "accounts": len(self.names), "loop": args.loop_name,
             "loop_lag_max_ms": lag.max_ms(), "cpu_s": meter.used(),
-        }, self.lines)
+        })
         return live
 
     @staticmethod
@@ -302,7 +309,7 @@ class Bench:
                 break
             await asyncio.sleep(0.1)
         seconds = time.perf_counter() - started
-        rss_in = rss_kib(self.pids.get("broker"))
+        rss_in = brokers_rss_kib(self.pids)
         line = {
             "bench": "tabs", "phase": "settle", "tabs": count, "in": len(live), "seconds": rounded(seconds),
             "quiet": time.perf_counter() - self.last_event >= args.quiet, "events": self.events - events_before,
@@ -313,8 +320,8 @@ class Bench:
         memory_in = await self.memory_breakdown(f"memory-{count}tabs.txt")
         if memory_in is not None and self.memory_before is not None:
             line["breakdown_per_tab_kib"] = breakdown_per_tab_kib(breakdown_mb(self.memory_before), breakdown_mb(memory_in), len(live))
-            line["rss_after_memory_cmd_kib"] = rss_kib(self.pids.get("broker"))  # a --memory-cmd may collect garbage
-        emit(line, self.lines)
+            line["rss_after_memory_cmd_kib"] = brokers_rss_kib(self.pids)  # a --memory-cmd may collect garbage
+        self.emit(line)
 
     async def memory_breakdown(self, name):
         """--memory-cmd's output (kept in --out-dir/name), or None without one."""
@@ -365,13 +372,13 @@ class Bench:
         self.book = None
         lag.stop()
         lost = [tab for tab in live if tab.client.failure is not None]
-        emit({
+        self.emit({
             "bench": "tabs", "phase": "fanout", "tabs": count, "receivers": len(live), "rate": rate,
             "posting_s": rounded(posted - started), "drain_s": rounded(time.perf_counter() - posted),
             **book.summary(), "tabs_lost": len(lost), "lost_reasons": count_reasons(reason_of(t.client.failure) for t in lost),
-            "post_failure": post_failure, "loop_lag_max_ms": lag.max_ms(), "rss_kib": rss_kib(self.pids.get("broker")),
+            "post_failure": post_failure, "loop_lag_max_ms": lag.max_ms(), "rss_kib": brokers_rss_kib(self.pids),
             "cpu_s": meter.used(),
-        }, self.lines)
+        })
 
     async def close(self, tabs):
         """DISCONNECT every tab (a few hundred at a time, 2 s each at most); queues stay and expire."""
@@ -416,7 +423,9 @@ def parse_arguments(argv):
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--tabs", default="100,1000", help="tab counts, one run each")
     parser.add_argument("--web-url", default="http://127.0.0.1:8080", help="the web role (/config.json, /api/*)")
-    parser.add_argument("--stomp-url", help="Web-STOMP (default: /config.json's stompURL)")
+    parser.add_argument("--stomp-url", help="Web-STOMP, or a comma list of a cluster's endpoints, tab i on endpoint i mod K "
+                        "(default: /config.json's stompURLs)")
+    parser.add_argument("--nodes", type=int, help="broker nodes the run is on, a tag of every line (default: the Web-STOMP endpoints)")
     parser.add_argument("--vhost", help="default: /config.json's vhost")
     parser.add_argument("--prefix", help="default: /config.json's prefix")
     parser.add_argument("--accounts", type=int, default=100, help="people the tabs belong to (tab i is person i mod M)")
@@ -444,17 +453,19 @@ def parse_arguments(argv):
     parser.add_argument("--restart-before", type=float, default=10, help="seconds of posts before the restart")
     parser.add_argument("--restart-after", type=float, default=10, help="seconds of posts after every tab is back")
     parser.add_argument("--restart-timeout", type=float, default=180, help="most seconds for every tab to be back")
-    parser.add_argument("--broker-pid", type=int, help="beam.smp's pid: RSS and CPU")
+    parser.add_argument("--broker-pid", default="", help="beam.smp's pid, or a comma list of a cluster's: RSS (summed) and CPU (per node)")
     parser.add_argument("--warren-pid", type=int, help="warren up's pid: CPU")
     parser.add_argument("--memory-cmd", help="a shell command run with the tabs in (e.g. memory_breakdown); output kept in --out-dir")
     parser.add_argument("--out-dir", default=".")
     parser.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto", help="auto: uvloop when installed")
     parser.add_argument("--table", metavar="JSONL", help="only print the table of earlier JSON lines")
+    parser.add_argument("--compare", metavar="JSONL", help="only print the sign-in on one node and on a cluster side by side, from earlier JSON lines")
     parser.add_argument("--no-table", action="store_true", help="JSON lines only (scripts/bench-tabs prints one table at the end)")
     parser.add_argument("--check", action="store_true", help="only check the options")
     args = parser.parse_args(argv)
     try:
         args.counts = parse_counts(args.tabs)
+        args.broker_pids = parse_pids(args.broker_pid)
         args.rate_list = parse_rates(args.rates)
         args.restart_list = [how for how in args.restarts.split(",") if how.strip()]
         args.restart_cmd = {"graceful": args.restart_cmd_graceful, "kill": args.restart_cmd_kill}
@@ -489,12 +500,13 @@ def raise_file_limit(needed):
 async def amain(args):
     lines = []
     config = get_json(f"{args.web_url}/config.json", args.http_timeout)
-    args.stomp_url = args.stomp_url or config["stompURL"]
+    args.stomp_urls = stomp_urls(args.stomp_url, config)
+    args.nodes = args.nodes or len(args.stomp_urls)
     args.vhost = args.vhost or config["vhost"]
     args.prefix = args.prefix or config["prefix"]
-    pids = {"broker": args.broker_pid, "warren": args.warren_pid, "bench": os.getpid()}
+    pids = {**broker_pids(args.broker_pids), "warren": args.warren_pid, "bench": os.getpid()}
     args.loop_name = type(asyncio.get_running_loop()).__module__.split(".")[0]
-    say(f"Web-STOMP {args.stomp_url}, vhost {args.vhost}, prefix {args.prefix}; event loop {args.loop_name}; "
+    say(f"Web-STOMP {', '.join(args.stomp_urls)}{' (tabs in turn)' if len(args.stomp_urls) > 1 else ''}, vhost {args.vhost}, prefix {args.prefix}; event loop {args.loop_name}; "
         f"{raise_file_limit(max(args.counts) + 256)} file descriptors")
     await asyncio.to_thread(ensure_accounts, args)
     tokens = await asyncio.to_thread(fetch_tokens, args, pids, lines)
@@ -509,7 +521,7 @@ async def amain(args):
         bench.lines = []
     if not args.no_table:
         print()
-        print(table(lines), flush=True)
+        print_tables(lines)
     return 0
 
 
@@ -533,12 +545,26 @@ def run_on_loop(coroutine, loop, program):
     return asyncio.run(coroutine)
 
 
+def print_tables(lines):
+    """The table of every measurement, then the sign-in side by side when a tab count ran on
+    more than one node count (scripts/bench-tabs --nodes 1,3)."""
+    print(table(lines))
+    comparison = signin_comparison(lines)
+    if comparison:
+        print()
+        print(comparison)
+
+
 def main(argv):
     args = parse_arguments(argv)
     if args.check:
         return 0
-    if args.table:
-        print(table(read_lines(args.table)))
+    if args.table or args.compare:
+        lines = read_lines(args.table or args.compare)
+        if args.table:
+            print_tables(lines)
+        else:
+            print(signin_comparison(lines) or "tabs-bench: no tab count ran on more than one node count")
         return 0
     return run_on_loop(amain(args), args.loop, "tabs-bench")
 

@@ -132,6 +132,43 @@ def rss_kib(pid):
         return None
 
 
+def stomp_urls(option, config):
+    """The Web-STOMP endpoints the tabs sign in on: --stomp-url's comma list when given, else
+    /config.json's stompURLs (a cluster's nodes), else its one stompURL."""
+    if option:
+        urls = [url.strip() for url in option.split(",") if url.strip()]
+        if urls:
+            return urls
+    return list(config.get("stompURLs") or [config["stompURL"]])
+
+
+def parse_pids(text):
+    """--broker-pid: one pid, or a comma list of them (one per node of a cluster); [] for none."""
+    pids = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.isdigit() or int(part) < 1:
+            raise ValueError(f"--broker-pid takes process ids (a comma list for a cluster), not {part!r}")
+        pids.append(int(part))
+    return pids
+
+
+def broker_pids(pids):
+    """{name: pid} of the broker nodes: "broker" for one node, "broker1".."brokerK" for a cluster
+    (CPUMeter reads each node apart)."""
+    if len(pids) <= 1:
+        return {"broker": pids[0] if pids else None}
+    return {f"broker{k}": pid for k, pid in enumerate(pids, 1)}
+
+
+def brokers_rss_kib(pids, read=rss_kib):
+    """The RSS of every broker node (names as broker_pids) summed, in KiB; None when one is unreadable."""
+    values = [read(pid) for name, pid in pids.items() if name.startswith("broker")]
+    return None if not values or None in values else sum(values)
+
+
 class CPUMeter:
     """CPU seconds used by named processes between two readings (`pids`: name -> pid or None)."""
 
@@ -238,10 +275,33 @@ def _figure(value, unit=""):
     return text + unit
 
 
+def _node_names(cpu):
+    """The broker node names of a cpu_s dict, in node order (broker, or broker1..brokerK)."""
+    return sorted((name for name in cpu if name.startswith("broker")), key=lambda name: (len(name), name))
+
+
+def broker_cpu(cpu):
+    """A line's broker CPU: "22.1 s" for one node, "24.0 s (8.10 + 7.90 + 8.00)" for a cluster."""
+    names = _node_names(cpu or {})
+    values = [cpu[name] for name in names]
+    if not values or None in values:
+        return "–"
+    if len(values) == 1:
+        return _figure(values[0], " s")
+    return f"{_figure(float(sum(values)), ' s')} ({' + '.join(_figure(v) for v in values)})"
+
+
 def _cpu(line):
     cpu = line.get("cpu_s") or {}
-    parts = [f"{name} {_figure(cpu.get(name), ' s')}" for name in ("broker", "warren", "bench") if name in cpu]
+    parts = [f"broker {broker_cpu(cpu)}"] if _node_names(cpu) else []
+    parts += [f"{name} {_figure(cpu.get(name), ' s')}" for name in ("warren", "bench") if name in cpu]
     return ", ".join(parts) or "–"
+
+
+def _tabs(line):
+    """The tabs column: "1,000", or "1,000 on 3 nodes" for a cluster."""
+    nodes = line.get("nodes") or 1
+    return f"{line['tabs']:,}" + (f" on {nodes} nodes" if nodes > 1 else "")
 
 
 def table(lines):
@@ -261,7 +321,7 @@ def table(lines):
             figures = (f"{all_in}, sign-in p50 {_figure(line.get('p50_ms'), ' ms')}, "
                        f"p99 {_figure(line.get('p99_ms'), ' ms')}, failed {line.get('failed')}"
                        + (f" ({reasons})" if reasons else ""))
-            out.append(f"| {n:,} | sign-in (CONNECT + login + SUBSCRIBE, {line.get('concurrency')}) | {figures} | {_cpu(line)} |")
+            out.append(f"| {_tabs(line)} | sign-in (CONNECT + login + SUBSCRIBE, {line.get('concurrency')}) | {figures} | {_cpu(line)} |")
         elif phase == "settle":
             per_tab = line.get("rss_per_tab_kib")
             figures = (f"broker RSS {_figure(line.get('rss_before_kib'), ' KiB')} → {_figure(line.get('rss_in_kib'), ' KiB')}"
@@ -272,12 +332,12 @@ def table(lines):
                 figures += "; per tab by memory_breakdown: " + ", ".join(f"{k} {_figure(v, ' KiB')}" for k, v in list(grown.items())[:5])
             if line.get("in") is not None and line.get("in") != line["tabs"]:
                 figures += f" (only {line['in']} of {line['tabs']:,} in: per tab of those)"
-            out.append(f"| {line['tabs']:,} | memory with the tabs in | {figures} | {_cpu(line)} |")
+            out.append(f"| {_tabs(line)} | memory with the tabs in | {figures} | {_cpu(line)} |")
         elif phase == "fanout":
             figures = (f"{line.get('posts')} posts, p50 {_figure(line.get('p50_ms'), ' ms')}, "
                        f"p99 {_figure(line.get('p99_ms'), ' ms')}, max {_figure(line.get('max_ms'), ' ms')}, "
                        f"missing **{line.get('missing')}**, duplicates {line.get('duplicates')}, tabs lost {line.get('tabs_lost', 0)}")
-            out.append(f"| {line['tabs']:,} | fan-out at {line.get('rate'):g} post/s | {figures} | {_cpu(line)} |")
+            out.append(f"| {_tabs(line)} | fan-out at {line.get('rate'):g} post/s | {figures} | {_cpu(line)} |")
         elif phase == "restart":
             back = (f"all {line['back']:,} back after {_figure(line.get('all_back_s'), ' s')}" if line.get("back") == line["tabs"]
                     else f"only {line.get('back')} of {line['tabs']:,} back")
@@ -288,5 +348,64 @@ def table(lines):
             figures = (f"{back} (p50 {_figure(line.get('back_p50_s'), ' s')}, p99 {_figure(line.get('back_p99_s'), ' s')}; "
                        f"restart took {_figure(line.get('restart_cmd_s'), ' s')}; {line.get('attempts', 0):,} attempts); "
                        f"posts (per tab) {posts}")
-            out.append(f"| {line['tabs']:,} | broker restart ({line.get('how')}) | {figures} | – |")
+            out.append(f"| {_tabs(line)} | broker restart ({line.get('how')}) | {figures} | – |")
     return "\n".join(out)
+
+
+def _pair(line, key_50, key_99, unit=" ms"):
+    if not line:
+        return "–"
+    return f"{_figure(line.get(key_50), unit)} / {_figure(line.get(key_99), unit)}"
+
+
+def signin_comparison(lines):
+    """The sign-in of the same N tabs on one node and on a cluster, side by side: one Markdown
+    table per tab count that ran on more than one node count (lines tagged "nodes"), or "" when
+    there is none."""
+    joins, settles = {}, {}
+    for line in lines:
+        key = (line.get("tabs"), line.get("nodes") or 1)
+        if line.get("phase") == "join":
+            joins[key] = line
+        elif line.get("phase") == "settle":
+            settles[key] = line
+    out = []
+    for tabs in sorted({tabs for tabs, _ in joins}):
+        counts = sorted(nodes for t, nodes in joins if t == tabs)
+        if len(counts) < 2:
+            continue
+        columns = [(joins[(tabs, k)], settles.get((tabs, k))) for k in counts]
+
+        def row(label, cell):
+            return f"| {label} | " + " | ".join(cell(join, settle) for join, settle in columns) + " |"
+
+        def all_in(join, _):
+            if join.get("failed") == 0:
+                return f"**{_figure(join.get('all_in_s'), ' s')}**"
+            return f"not all in: {join.get('in')} of {join['tabs']:,}"
+
+        def failed(join, _):
+            reasons = "; ".join(f"{count}× {reason}" for reason, count in (join.get("reasons") or {}).items())
+            return f"{join.get('failed')}" + (f" ({reasons})" if reasons else "")
+
+        out += [
+            f"{tabs:,} tabs signing in ({columns[0][0].get('concurrency')}), the same accounts on each",
+            "",
+            "| | " + " | ".join(f"{k} node" + ("s" if k > 1 else "") for k in counts) + " |",
+            "|---|" + "---:|" * len(counts),
+            row("all in after", all_in),
+            row("sign-in p50 / p99", lambda j, _: _pair(j, "p50_ms", "p99_ms")),
+            row("CONNECT p50 / p99", lambda j, _: _pair(j, "connect_p50_ms", "connect_p99_ms")),
+            row("login reply p50 / p99", lambda j, _: _pair(j, "login_p50_ms", "login_p99_ms")),
+            row("SUBSCRIBE p50 / p99", lambda j, _: _pair(j, "subscribe_p50_ms", "subscribe_p99_ms")),
+            row("failed", failed),
+            row("login replies later than the page's 15 s", lambda j, _: f"{j.get('login_over_page_timeout', 0)}"),
+            row("broker CPU in the sign-in (per node)", lambda j, _: broker_cpu(j.get("cpu_s"))),
+            row("warren / client CPU in the sign-in", lambda j, _: f"{_figure((j.get('cpu_s') or {}).get('warren'), ' s')} / "
+                f"{_figure((j.get('cpu_s') or {}).get('bench'), ' s')}"),
+            row("deliveries until quiet (backfill, presence)", lambda _, s: f"{s.get('events_since_join', 0):,}" if s else "–"),
+            row("broker RSS per tab (all nodes)", lambda _, s: _figure(s.get("rss_per_tab_kib"), " KiB") if s else "–"),
+            row("client's event loop late by at most", lambda j, _: _figure(j.get("loop_lag_max_ms"), " ms")),
+            "",
+        ]
+    return "\n".join(out).rstrip("\n")

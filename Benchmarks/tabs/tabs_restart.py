@@ -194,7 +194,7 @@ class RestartDrill:
 
     async def sign_in_again(self, index, tab):
         args = self.args
-        tab.client = StompClient(args.stomp_url, timeout=args.timeout)
+        tab.client = StompClient(tab.url, timeout=args.timeout)  # its own node again, as it signed in
         await tab.client.connect(tab.name, tab.token, args.vhost, heartbeat=(args.heartbeat, args.heartbeat))
         body = json.dumps({"action": "login", "login": tab.name, "session": tab.session, "resume": True})
         reply = json.loads(await tab.client.request(f"/exchange/{args.prefix}.in/{args.prefix}.login", body, tab.headers()))

@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "shared"))
 from figures import percentile  # noqa: E402
 from stomp_ws import FrameBuffer, StompClient, StompFailure, encode_frame, negotiate_heartbeat  # noqa: E402
 from tabs_book import (  # noqa: E402
-    CPUMeter, FanoutBook, breakdown_mb, breakdown_per_tab_kib, count_reasons, is_post_event, parse_counts, parse_rates, reason_of, stat_cpu_seconds,
-    status_rss_kib, table,
+    CPUMeter, FanoutBook, breakdown_mb, breakdown_per_tab_kib, broker_cpu, broker_pids, brokers_rss_kib, count_reasons, is_post_event,
+    parse_counts, parse_pids, parse_rates, reason_of, signin_comparison, stat_cpu_seconds, status_rss_kib, stomp_urls, table,
 )
 
 
@@ -130,6 +130,91 @@ class TableTests(unittest.TestCase):
         self.assertIn("**1,000 KiB per tab**; 12,345 deliveries", text)
         self.assertIn("| 500 | fan-out at 20 post/s | 400 posts, p50 40.0 ms, p99 90.0 ms, max 120 ms, missing **0**", text)
         self.assertIn("broker 5.00 s, warren 1.00 s, bench 9.00 s", text)
+
+
+class ClusterTests(unittest.TestCase):
+    """The parts that let the same tabs run on one node or spread over a cluster's nodes."""
+
+    def test_broker_pids_are_one_or_a_comma_list_named_per_node(self):
+        self.assertEqual(parse_pids(""), [])
+        self.assertEqual(parse_pids("41, 42,43"), [41, 42, 43])
+        for bad in ["x", "0", "41,-2"]:
+            with self.assertRaises(ValueError, msg=bad):
+                parse_pids(bad)
+        self.assertEqual(broker_pids([]), {"broker": None})
+        self.assertEqual(broker_pids([41]), {"broker": 41})
+        self.assertEqual(broker_pids([41, 42, 43]), {"broker1": 41, "broker2": 42, "broker3": 43})
+
+    def test_the_brokers_rss_is_summed_over_the_nodes_and_unknown_when_one_is_unreadable(self):
+        sizes = {41: 100, 42: 200, 43: 300, 7: 5000}
+        pids = {**broker_pids([41, 42, 43]), "warren": 7}
+        self.assertEqual(brokers_rss_kib(pids, read=sizes.get), 600)
+        self.assertIsNone(brokers_rss_kib({**pids, "broker3": 99}, read=sizes.get))
+        self.assertIsNone(brokers_rss_kib({"broker": None, "warren": 7}, read=lambda pid: None if pid is None else sizes[pid]))
+
+    def test_broker_cpu_is_one_figure_or_the_nodes_sum_with_each(self):
+        self.assertEqual(broker_cpu({"broker": 22.1, "warren": 3.0}), "22.1 s")
+        self.assertEqual(broker_cpu({"broker1": 8.1, "broker2": 7.9, "broker3": 8.0, "bench": 1.0}), "24.0 s (8.10 + 7.90 + 8.00)")
+        self.assertEqual(broker_cpu({"broker1": 8.1, "broker2": None}), "–")
+        self.assertEqual(broker_cpu({}), "–")
+
+    def test_the_endpoints_are_the_option_s_list_or_the_page_s_config(self):
+        config = {"stompURL": "ws://a/ws", "stompURLs": ["ws://a/ws", "ws://b/ws", "ws://c/ws"]}
+        self.assertEqual(stomp_urls("ws://x/ws, ws://y/ws", config), ["ws://x/ws", "ws://y/ws"])
+        self.assertEqual(stomp_urls(None, config), ["ws://a/ws", "ws://b/ws", "ws://c/ws"])
+        self.assertEqual(stomp_urls("", {"stompURL": "ws://a/ws"}), ["ws://a/ws"])  # a web role before stompURLs
+
+    def test_the_comparison_is_redrawn_from_a_results_file(self):
+        import contextlib
+        import io
+        import json
+        import tempfile
+
+        from tabs_bench import main
+
+        joins = [{"phase": "join", "tabs": 10, "nodes": k, "in": 10, "failed": 0, "all_in_s": float(k)} for k in (1, 3)]
+        with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as file:
+            file.write("".join(json.dumps(line) + "\n" for line in joins))
+        for option, expected in (("--compare", "| all in after | **1.00 s** | **3.00 s** |"), ("--table", "| 10 on 3 nodes | sign-in")):
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                self.assertEqual(main([option, file.name]), 0)
+            self.assertIn(expected, out.getvalue())
+        Path(file.name).unlink()
+
+    def test_tabs_go_round_the_clusters_web_stomp_endpoints(self):
+        from types import SimpleNamespace
+
+        from tabs_bench import Tab
+
+        urls = ["ws://127.0.0.1:1/ws", "ws://127.0.0.1:2/ws", "ws://127.0.0.1:3/ws"]
+        bench = SimpleNamespace(args=SimpleNamespace(stomp_urls=urls, timeout=1))
+        tabs = [Tab(bench, i, "bench1", "token") for i in range(7)]
+        self.assertEqual([tab.client.url for tab in tabs], urls * 2 + urls[:1])
+
+    def test_the_sign_in_on_one_node_and_on_three_is_shown_side_by_side(self):
+        def join(nodes, **more):
+            return {"phase": "join", "tabs": 1000, "nodes": nodes, "in": 1000, "failed": 0, "concurrency": "all at once",
+                    "all_in_s": 11.9, "p50_ms": 5180.0, "p99_ms": 11800.0, "login_p50_ms": 3850.0, "login_p99_ms": 9610.0,
+                    "cpu_s": {"broker": 22.1, "warren": 3.9, "bench": 4.1}, **more}
+
+        lines = [
+            join(1),
+            {"phase": "settle", "tabs": 1000, "nodes": 1, "events_since_join": 43074, "rss_per_tab_kib": 352.0},
+            join(3, failed=2, **{"in": 998, "reasons": {"login request: no reply": 2},
+                                 "cpu_s": {"broker1": 9.0, "broker2": 8.0, "broker3": 7.5, "warren": 4.0, "bench": 4.2}}),
+            join(1, tabs=50),  # one node count only: no comparison for 50
+        ]
+        text = signin_comparison(lines)
+        rows = ["| | 1 node | 3 nodes |", "| all in after | **11.9 s** | not all in: 998 of 1,000 |",
+                "| failed | 0 | 2 (2× login request: no reply) |",
+                "| broker CPU in the sign-in (per node) | 22.1 s | 24.5 s (9.00 + 8.00 + 7.50) |",
+                "| deliveries until quiet (backfill, presence) | 43,074 | – |"]
+        for row in rows:
+            self.assertIn(row, text)
+        self.assertNotIn("50 tabs", text)
+        self.assertEqual(signin_comparison([join(1)]), "")
+        self.assertIn("| 1,000 on 3 nodes | sign-in", table(lines))
 
 
 class FrameTests(unittest.TestCase):
