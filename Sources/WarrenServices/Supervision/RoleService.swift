@@ -38,7 +38,7 @@ public struct RoleService: Service {
     ///   - firstConnectionRetry: The backoff before the first connection, for a service that
     ///     should wait for the broker rather than fail; nil fails at the first attempt.
     public init(
-        role: any WarrenRole, amqp: AMQPConfiguration, logger: Logger, policy: AMQPRecoveryPolicy = AMQPRecoveryPolicy(),
+        role: any WarrenRole, amqp: AMQPConfiguration, logger: Logger, policy: AMQPRecoveryPolicy = .roles,
         firstConnectionRetry: AMQPRecoveryPolicy? = nil
     ) {
         var amqp = amqp

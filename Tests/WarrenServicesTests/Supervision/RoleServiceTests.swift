@@ -20,6 +20,17 @@ import WarrenServices
         await #expect(throws: (any Error).self) { try await service.run() }
     }
 
+    /// A role tries again at least every 2 s however long the broker was away, so it is back
+    /// soon after the broker is (the library's own default waits up to 30 s).
+    @Test func rolesReconnectWithWaitsOfAtMostTwoSeconds() {
+        let service = RoleService(role: Idle(), amqp: self.nowhere, logger: Logger(label: "test"))
+        #expect(service.policy == .roles)
+        let waits = (0..<20).map { service.policy.delay(attempt: $0, random: 0) }
+        #expect(waits.first == .milliseconds(100))
+        #expect(waits.max() == .seconds(2))
+        #expect(AMQPRecoveryPolicy().delay(attempt: 19, random: 0) == .seconds(30))
+    }
+
     @Test func withFirstConnectionRetryTheServiceWaitsForTheBrokerUntilStopped() async throws {
         let steady = AMQPRecoveryPolicy(initialDelay: .milliseconds(10), maxDelay: .milliseconds(10), jitter: 0)
         let service = RoleService(role: Idle(), amqp: self.nowhere, logger: Logger(label: "test"), firstConnectionRetry: steady)
