@@ -89,10 +89,10 @@ struct ClusterChaosTests {
                         "WARREN_AMQP_URL": urls, "WARREN_PREFIX": chat.configuration.prefix, "WARREN_POW_BITS": "12",
                         "WARREN_RPC_TIMEOUT_MS": "5000", "WARREN_USER_QUEUE_TTL_MS": "60000", "WARREN_CRON_SCHEDULE": "@every 5s",
                         "WARREN_BROKER_AUTH": "off", "WARREN_DATABASE_URL": "sqlite:\(file.path)", "WARREN_METRICS_PORT": "off",
+                        "WARREN_GRPC_PORT": "off", "WARREN_POW_GRPC_PORT": "off",
                         "WARREN_LOG_LEVEL": ProcessInfo.processInfo.environment["WARREN_TEST_LOG_LEVEL"] ?? "warning",
                     ])
                 }
-                defer { processes?.removeLogs() }
                 let roles: [any WarrenRole] = processes != nil ? [poster] : [
                     chat.login(), chat.reverser(), chat.powWorker(), chat.cron(clock: ScaledCronClock(speed: 1)), chat.history(store: store.events), poster,
                 ]
@@ -109,7 +109,9 @@ struct ClusterChaosTests {
                 }
                 let browsing = browsers.map { browser in Task { await browser.run() } }
                 do {
-                    try await Self.drill(chat: chat, cluster: cluster, store: store, poster: poster, ledger: ledger, origin: origin, browsers: browsers)
+                    try await Self.drill(
+                        chat: chat, cluster: cluster, store: store, poster: poster, ledger: ledger, origin: origin, browsers: browsers, processes: processes
+                    )
                 } catch {
                     for browser in browsers { await browser.stop() }
                     await group.triggerGracefulShutdown()
@@ -135,7 +137,7 @@ struct ClusterChaosTests {
 
     static func drill(
         chat: ChatHarness, cluster: TestCluster, store: Store, poster: APIPostPublisher, ledger: PostLedger, origin: ContinuousClock.Instant,
-        browsers: [Browser]
+        browsers: [Browser], processes: RoleProcesses?
     ) async throws {
         // The shared queues are quorum queues; tab queues stay classic. The history role
         // declares its queue once it has connected, which may be after this starts.
@@ -236,7 +238,7 @@ struct ClusterChaosTests {
         ])) ?? "").split(separator: "\n").filter { $0.hasPrefix(chat.configuration.prefix + ".") && !$0.contains(".user.") }.joined(separator: "\n")
         let rate = Double(accepted.count) / postingSeconds
         let report = """
-            cluster drill: roles \(Self.program.map { "as processes of \($0)" } ?? "in the test process"); \
+            cluster drill: roles \(Self.program.map { "as processes of \($0) (logs in \(processes?.folder.path ?? "?"))" } ?? "in the test process"); \
             \(tabs.count) tabs, \(Self.postsPerSecond) posts/s asked for \(Int(postingSeconds)) s: \(posts.count) sent, \
             \(accepted.count) accepted (\(String(format: "%.1f", rate))/s; \(posts.filter { $0.admittedID != nil }.count) admitted with an id, the rest queued), \
             \(ledger.retries) tries again after a failure, \(ledger.refusals) refused, \(unanswered.count) never accepted; \

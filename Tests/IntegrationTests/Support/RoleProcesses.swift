@@ -4,7 +4,8 @@ import Foundation
 /// (e.g. a release build), as production runs them: for the chaos drill at rates an in-process
 /// debug build cannot carry (`WARREN_TEST_CLUSTER_DRILL_WARREN`). Each process gets the test's
 /// environment with `environment` on top, runs in a folder of its own (no `.env` is read) and
-/// writes its output to a log file there; ``stop()`` ends them (SIGTERM, then SIGKILL).
+/// writes its output to a log file there, which stays for a look after the run; ``stop()`` ends
+/// them (SIGTERM, then SIGKILL).
 /// Unchecked Sendable: the list never changes, and `Process` may be asked from any thread.
 final class RoleProcesses: @unchecked Sendable {
     private let processes: [(role: String, process: Process)]
@@ -68,7 +69,4 @@ final class RoleProcesses: @unchecked Sendable {
             return "\(role):\n" + text.split(separator: "\n").suffix(lines).joined(separator: "\n")
         }.joined(separator: "\n")
     }
-
-    /// Removes the log folder.
-    func removeLogs() { try? FileManager.default.removeItem(at: self.folder) }
 }
