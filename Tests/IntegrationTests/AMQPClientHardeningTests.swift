@@ -403,6 +403,22 @@ struct AMQPClientHardeningTests {
         }
     }
 
+    /// A consume on a channel whose connection closed fails with the close's error, every time
+    /// (the chaos drill once trapped here: the consumer's buffer was dropped without being
+    /// finished; whether that traps depends on which of its two halves is released first, so
+    /// the test tries many times).
+    @Test func consumingOnAClosedChannelFailsClearly() async throws {
+        try await AMQPTestSupport.withTimeout(30) {
+            let connection = try await AMQPTestSupport.connect()
+            let channel = try await connection.openChannel()
+            try await connection.close()
+            for _ in 0..<500 {
+                let error = await #expect(throws: AMQPError.self) { _ = try await channel.consume(queue: AMQPTestSupport.uniqueName("closed")) }
+                #expect(error?.code == .connectionClosed || error?.code == .channelClosed, "\(String(describing: error))")
+            }
+        }
+    }
+
     /// AMQPRPCClient: a reply that comes after its call timed out is not taken as the answer
     /// to the next call.
     @Test func lateRPCReplyIsNotTakenForTheNextCallsAnswer() async throws {

@@ -80,15 +80,23 @@ extension AMQPChannel {
             finishOnDeinit: false,
             delegate: ConsumerDemandDelegate(handler: handler, channelID: channelID, key: key)
         )
-        let consumerTag = try await self.startConsumer(
-            queue: queue,
-            tag: tag,
-            noAck: noAck,
-            exclusive: exclusive,
-            arguments: arguments,
-            key: key,
-            sink: .sequence(sequence.source)
-        )
+        let consumerTag: String
+        do {
+            consumerTag = try await self.startConsumer(
+                queue: queue,
+                tag: tag,
+                noAck: noAck,
+                exclusive: exclusive,
+                arguments: arguments,
+                key: key,
+                sink: .sequence(sequence.source)
+            )
+        } catch {
+            // The source is made not to finish on deinit: a consume that failed (its channel or
+            // connection closed before the broker answered) must finish it, or dropping it traps.
+            sequence.source.finish(error)
+            throw error
+        }
         return AMQPConsumer(tag: consumerTag, channel: self, producer: sequence.sequence)
     }
 

@@ -80,7 +80,11 @@ final class SQLiteDatabaseFile: Sendable {
                 return result
             } catch {
                 do {
-                    _ = try await writer.query("ROLLBACK")
+                    // Not in this task: when it was cancelled (the history role's broker
+                    // connection went mid-batch) a rollback here would throw CancellationError
+                    // unrun, leave the transaction open, and fail every later BEGIN ("cannot
+                    // start a transaction within a transaction"), wedging the writer.
+                    try await Task.detached { _ = try await writer.query("ROLLBACK") }.value
                 } catch let rollbackError {
                     logger.error("SQLite rollback failed", metadata: ["error": "\(rollbackError)"])
                 }

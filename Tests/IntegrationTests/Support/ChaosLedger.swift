@@ -23,7 +23,6 @@ final class PostLedger: Sendable {
         var numberByClient: [String: Int] = [:]
         var retries = 0
         var refusals = 0
-        var lastAdmitted: Int?
         var slipped: Duration = .zero
         var stopping = false
         var giveUpAt: ContinuousClock.Instant?
@@ -34,8 +33,6 @@ final class PostLedger: Sendable {
     var posts: [Post] { self.state.withLockedValue { $0.posts } }
     var retries: Int { self.state.withLockedValue { $0.retries } }
     var refusals: Int { self.state.withLockedValue { $0.refusals } }
-    /// The number of the last post the login service answered with an event id.
-    var lastAdmitted: Int? { self.state.withLockedValue { $0.lastAdmitted } }
     /// How far behind its schedule the poster fell at worst (posts in flight at the cap).
     var slipped: Duration { self.state.withLockedValue { $0.slipped } }
 
@@ -105,7 +102,6 @@ final class PostLedger: Sendable {
                     case .admitted(let id):
                         state.posts[number].admittedID = id
                         state.posts[number].acceptedAt = now
-                        if number > state.lastAdmitted ?? -1 { state.lastAdmitted = number }
                     case .queued: state.posts[number].acceptedAt = now
                     case .refused: state.refusals += 1
                     }
