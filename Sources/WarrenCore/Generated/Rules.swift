@@ -85,4 +85,10 @@ public enum SharedRules {
 
     /// How long a personal rooms notice (joined, left, invited, read elsewhere) waits in a tab queue; a tab disconnected longer loads its rooms list again.
     public static let roomNoticeTtlMs: Int = 60_000
+
+    /// How many events of a room's stream (docs/design.md, general as a stream) the broker may push to a tab before the tab acknowledges.
+    public static let streamPrefetch: Int = 100
+
+    /// A tab acknowledges a room's stream after this many events taken in: one cumulative ACK (STOMP ack mode client) covers every earlier delivery. Fewer than streamPrefetch, so the broker never waits for the rest.
+    public static let streamAckEvery: Int = 10
 }
