@@ -31,6 +31,7 @@ struct SharedRulesTests {
             case roomNameMinLength, roomNameMaxLength, roomNameCharacters, roomIdMaxLength
             case generalRoom, directRoomPrefix, roomsPerPersonMax, membersPerPrivateRoomMax
             case typingIntervalMs, typingShownMs, roomNoticeTtlMs
+            case streamPrefetch, streamAckEvery
         }
 
         let loginMinLength: Int
@@ -60,6 +61,8 @@ struct SharedRulesTests {
         let typingIntervalMs: Int
         let typingShownMs: Int
         let roomNoticeTtlMs: Int
+        let streamPrefetch: Int
+        let streamAckEvery: Int
     }
 
     @Test("the generated SharedRules hold web/rules.json's values (run scripts/gen-rules after changing it)")
@@ -93,6 +96,9 @@ struct SharedRulesTests {
         #expect(SharedRules.typingIntervalMs == rules.typingIntervalMs)
         #expect(SharedRules.typingShownMs == rules.typingShownMs)
         #expect(SharedRules.roomNoticeTtlMs == rules.roomNoticeTtlMs)
+        #expect(SharedRules.streamPrefetch == rules.streamPrefetch)
+        #expect(SharedRules.streamAckEvery == rules.streamAckEvery)
+        #expect(SharedRules.streamAckEvery < SharedRules.streamPrefetch)
 
         // A key added to the JSON needs a line above (and the generator's output) too.
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
