@@ -22,7 +22,8 @@ public enum BrokerPermission: String, Sendable, Hashable {
 ///
 /// A person may configure and read the server-named reply queues a `/temp-queue/` makes
 /// (`amq.gen-*`), read their own tab queues (`<prefix>.user.<name>.<session>`) and online queue
-/// (`<prefix>.user.<name>.online`, which carries no messages), and write to the exchange
+/// (`<prefix>.user.<name>.online`, which carries no messages) and general's stream
+/// (`<prefix>.stream.general`: everyone belongs to general), and write to the exchange
 /// `<prefix>.in`, which reaches the login and inbox queues only; nothing else. Not the default
 /// exchange: the broker checks a publish's exchange only, and the default one reaches every
 /// queue (the history requests, the jobs, the history itself). Topic checks (which only topic
@@ -57,6 +58,7 @@ public struct BrokerPolicy: Sendable, Hashable {
             return Self.isServerNamed(name)
         case (.queue, .read):
             return Self.isServerNamed(name) || isOwnTabQueue(name, of: user) || name == topology.onlineQueue(login: user)
+                || name == topology.generalStream
         case (.queue, .write):
             // The queue check is for bindings (a publish is checked on its exchange), which
             // need read on a source exchange the user never has.

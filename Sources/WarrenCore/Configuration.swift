@@ -76,6 +76,9 @@ public struct WarrenConfiguration: Sendable, Hashable {
     public var mgmtURL: String? = nil
     /// `WARREN_ADMINS`: the logins that may see the operator's page.
     public var admins: [String] = []
+    /// `WARREN_GENERAL_STREAM` (off by default): general's events go to one stream,
+    /// ``Topology/generalStream``, which every tab reads, and no longer to each tab's queue.
+    public var generalStream = false
     /// `WARREN_GRPC_HOST`, `WARREN_GRPC_PORT`, `WARREN_POW_GRPC_PORT` and
     /// `WARREN_POW_GRPC_TARGETS`: where the gRPC servers listen and whom the reverser calls.
     public var grpc: GRPCSettings
@@ -148,13 +151,8 @@ public struct WarrenConfiguration: Sendable, Hashable {
             return .some(Array(data))
         }
         let authKeyFile = reader.nonEmpty(.authKeyFile)
-        let brokerAuth = reader.check(.brokerAuth) { (value: String) -> Bool? in
-            switch value.lowercased() {
-            case "on", "true", "1", "yes": true
-            case "off", "false", "0", "no": false
-            default: nil
-            }
-        }
+        let brokerAuth = reader.check(.brokerAuth, Self.onOff)
+        let generalStream = reader.check(.generalStream, Self.onOff)
         let registerPerAddress = reader.integer(.registerPerAddress, 1...1_000_000)
         let registerPerMinute = reader.integer(.registerPerMinute, 1...1_000_000)
         let hashThreads = reader.check(.hashThreads) { HashThreads($0) }
@@ -177,7 +175,7 @@ public struct WarrenConfiguration: Sendable, Hashable {
             let amqpURL, let stompURL, let queueTypeSetting, let stompVhost, let httpPort,
             let httpHost, let webRoot, let topology, let powBits, let cronSchedule, let cronText, let cronRoom, let ttl, let maxLength,
             let rpcTimeout, let sessionMemory, let databaseURL, let history, let historyBatch, let historyFlushMs, let logLevel,
-            let authKey, let authKeyFile, let brokerAuth, let registerPerAddress, let registerPerMinute, let hashThreads,
+            let authKey, let authKeyFile, let brokerAuth, let generalStream, let registerPerAddress, let registerPerMinute, let hashThreads,
             let hashQueue, let httpConnectionsPerAddress, let logFormat, let metricsPort, let mgmtURL, let admins,
             let grpcHost, let grpcPort, let powGRPCPort, let powGRPCTargets
         else {
@@ -202,7 +200,17 @@ public struct WarrenConfiguration: Sendable, Hashable {
         )
         configuration.mgmtURL = mgmtURL
         configuration.admins = admins
+        configuration.generalStream = generalStream
         return configuration
+    }
+
+    /// A switch: on, true, 1 or yes; off, false, 0 or no (any case); nil for anything else.
+    static func onOff(_ value: String) -> Bool? {
+        switch value.lowercased() {
+        case "on", "true", "1", "yes": true
+        case "off", "false", "0", "no": false
+        default: nil
+        }
     }
 
     /// `WARREN_ADMINS`: logins separated by commas (spaces around them ignored); nil when one is

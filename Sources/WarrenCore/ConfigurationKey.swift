@@ -50,6 +50,9 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     /// Whether the login service checks that the broker vouches for each request's author
     /// (`user_id`); on by default, `off` only for development clients that send no user id.
     case brokerAuth = "WARREN_BROKER_AUTH"
+    /// Whether the room everyone belongs to, general, reaches tabs through one stream that every
+    /// tab reads (`on`) instead of a copy in each tab's queue (`off`, the default).
+    case generalStream = "WARREN_GENERAL_STREAM"
     /// How many registrations one client address may make a minute.
     case registerPerAddress = "WARREN_REGISTER_PER_ADDRESS"
     /// How many registrations the web role takes a minute from everyone together.
@@ -105,6 +108,7 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .authKey: ""
         case .authKeyFile: ".warren/auth.key"
         case .brokerAuth: "on"
+        case .generalStream: "off"
         case .queueType: "auto"
         case .registerPerAddress: "5"
         case .registerPerMinute: "60"
@@ -145,7 +149,7 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .logLevel: "one of " + LogLevel.allCases.map(\.rawValue).joined(separator: ", ")
         case .authKey: "a base64 key of at least 32 bytes (e.g. `head -c 32 /dev/urandom | base64`), or unset to keep one in WARREN_AUTH_KEY_FILE"
         case .authKeyFile: "a file path"
-        case .brokerAuth: "on or off"
+        case .brokerAuth, .generalStream: "on or off"
         case .queueType: "auto, classic or quorum"
         case .registerPerAddress, .registerPerMinute: "a whole number from 1 to 1000000 (registrations a minute)"
         case .hashThreads: "auto (half the cores, at least 1), a whole number from 1 to 64, or off (hash on Dispatch's shared threads without a bound: for comparison only)"

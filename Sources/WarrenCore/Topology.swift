@@ -57,6 +57,12 @@ public struct Topology: Sendable, Hashable {
     /// One person's exchange `<prefix>.u.<login>` (fanout): each of their tab queues is bound
     /// to it, and it is bound to ``rooms`` once per room they belong to.
     public func person(_ login: String) -> String { name("u.\(login)") }
+    /// A room's stream `<prefix>.stream.<room id>`: a stream queue bound to ``rooms`` with the
+    /// room's key, which every member's tab reads at its own offset (one copy of each event,
+    /// however many tabs). Only general has one, and only with `WARREN_GENERAL_STREAM=on`.
+    public func roomStream(_ room: String) -> String { name("stream.\(room)") }
+    /// General's stream (``roomStream(_:)``): the one a browser may read whoever they are.
+    public var generalStream: String { roomStream(ChatRoom.general) }
     /// The routing key of a room's events on ``rooms``: `room.<id>`.
     public static func roomKey(_ room: String) -> String { "room.\(room)" }
     /// The binding key of the history queue on ``rooms``: every room.

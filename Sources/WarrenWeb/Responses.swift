@@ -22,6 +22,9 @@ public struct BrowserConfiguration: ResponseCodable, Equatable, Sendable {
     public var prefix: String
     /// Leading zero bits a proof of work needs.
     public var powBits: Int
+    /// General's stream, when general reaches tabs through one (the page subscribes to it
+    /// before its login request, docs/design.md); absent otherwise.
+    public var generalStream: String?
 
     /// Takes the browser-facing part of a web configuration.
     public init(_ configuration: WebConfiguration) {
@@ -30,6 +33,7 @@ public struct BrowserConfiguration: ResponseCodable, Equatable, Sendable {
         self.vhost = configuration.stompVHost
         self.prefix = configuration.prefix
         self.powBits = configuration.powBits
+        self.generalStream = configuration.generalStream
     }
 
     /// Encodes the configuration as JSON.

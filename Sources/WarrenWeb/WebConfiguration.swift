@@ -37,6 +37,9 @@ public struct WebConfiguration: Sendable, Equatable {
     public var connectionsPerAddress: Int
     /// The logins that may read `GET /api/ops`, the operator's page (`WARREN_ADMINS`).
     public var admins: [String] = []
+    /// General's stream, which every tab reads (`WARREN_GENERAL_STREAM=on`); nil when general
+    /// reaches tabs through their own queues.
+    public var generalStream: String? = nil
 
     /// A host and port of the AMQP broker.
     public struct BrokerEndpoint: Sendable, Equatable {
@@ -78,6 +81,7 @@ public struct WebConfiguration: Sendable, Equatable {
         )
         self.failoverBrokers = configuration.amqpURLs.dropFirst().compactMap(BrokerEndpoint.init(amqpURL:))
         self.admins = configuration.admins
+        self.generalStream = configuration.generalStream ? configuration.topology.generalStream : nil
     }
 
     /// Every broker node: ``broker``, then ``failoverBrokers``.

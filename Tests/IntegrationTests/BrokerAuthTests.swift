@@ -119,6 +119,52 @@ struct BrokerAuthTests {
         }
     }
 
+    /// With `WARREN_GENERAL_STREAM=on` a browser reads general from its stream as the page does:
+    /// subscribed before its login, `ack: client`, a prefetch, from `next`; each event carries
+    /// its offset, and one ACK covers the ones before it.
+    @Test func aPersonReadsGeneralsStreamLikeThePage() async throws {
+        try await ChatHarness.with(environment: ["WARREN_BROKER_AUTH": "on", "WARREN_GENERAL_STREAM": "on"], timeout: 60) { harness in
+            try await harness.start(harness.login())
+            let prefix = harness.topology.prefix
+            try await AuthWebRole.withKeys { keys in
+                let accounts = keys.accounts()
+                try await AuthWebRole.with(prefix: prefix, accounts: accounts) {
+                    let alice = try await accounts.register(name: "alice\(UInt16.random(in: 0...9999))", password: "correct horse")
+                    let session = Self.session()
+                    try await StompSocket.with(login: alice.name, passcode: alice.accessToken) { socket in
+                        let stream = [
+                            ("id", "general"), ("destination", "/amq/queue/\(harness.topology.generalStream)"), ("ack", "client"),
+                            ("prefetch-count", "\(SharedRules.streamPrefetch)"), ("x-stream-offset", "next"),
+                        ]
+                        #expect(try await !socket.refused("SUBSCRIBE", stream), "general's stream")
+                        _ = try await Self.openTab(&socket, login: alice.name, session: session, prefix: prefix)
+                        // More than the prefetch: past it, only the cumulative ACKs let the broker go on.
+                        let total = SharedRules.streamPrefetch + 2 * SharedRules.streamAckEvery
+                        for index in 0..<total {
+                            let post = try Self.postJSON(text: "post \(index)", login: alice.name, session: session)
+                            try await socket.send("SEND", [("destination", Self.inbox(prefix)), ("user-id", alice.name)], body: post)
+                        }
+                        var offsets: [Int64] = []
+                        var unacked = 0
+                        while offsets.count < total, let frame = try await socket.next() {
+                            guard frame.command == "MESSAGE", frame.headers["subscription"] == "general" else { continue }
+                            unacked += 1
+                            if unacked == SharedRules.streamAckEvery {
+                                try await socket.send("ACK", [("id", try #require(frame.headers["ack"]))])
+                                unacked = 0
+                            }
+                            let event = try JSONSerialization.jsonObject(with: Data(frame.body.utf8)) as? [String: Any]
+                            guard event?["kind"] as? String == "message" else { continue }
+                            offsets.append(try #require(frame.headers["x-stream-offset"].flatMap { Int64($0) }, "no offset: \(frame)"))
+                        }
+                        #expect(offsets.count == total, "the socket closed after \(offsets.count) of \(total)")
+                        #expect(offsets == offsets.sorted() && Set(offsets).count == offsets.count, "offsets \(offsets)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func withTheWebRoleStoppedBrowsersAreRefusedAndServicesStillConnect() async throws {
         let alice = try await AuthWebRole.withKeys { keys in
             let accounts = keys.accounts()

@@ -104,8 +104,11 @@ struct GRPCChatTests {
         }
     }
 
-    @Test func aSubscriberThatReconnectsWithinTheExpiryMissesNothing() async throws {
-        try await GRPCChat.with { chat in
+    /// With general's stream on too: a gRPC subscription reads no stream, so its queue is bound
+    /// to general itself (TopologyDeclarer.bindStreamedRooms).
+    @Test(arguments: ["off", "on"])
+    func aSubscriberThatReconnectsWithinTheExpiryMissesNothing(generalStream: String) async throws {
+        try await GRPCChat.with(environment: ["WARREN_GENERAL_STREAM": generalStream]) { chat in
             let alice = try await chat.token("alice")
             let bob = try await chat.token("bob")
             await GRPCChat.expect(.invalidArgument, prefix: "session.tooShort") {
@@ -143,9 +146,9 @@ struct GRPCChat: Sendable {
     let client: Warren_V1_Chat.Client<HTTP2ClientTransport.Posix>
     let server: GRPCServerService
 
-    static func with(_ body: @escaping @Sendable (GRPCChat) async throws -> Void) async throws {
+    static func with(environment: [String: String] = [:], _ body: @escaping @Sendable (GRPCChat) async throws -> Void) async throws {
         try await withSQLiteStore { store in
-            try await ChatHarness.with(timeout: 90) { chat in
+            try await ChatHarness.with(environment: environment, timeout: 90) { chat in
                 try await chat.start(chat.login(rooms: store.rooms))
                 try await chat.startHistory(store: store.events)
                 let accounts = AccountService(store: store.accounts, key: SigningKey.generate(), hasher: PasswordHasher(rounds: 1_000))

@@ -39,6 +39,16 @@ struct BrokerPolicyTests {
         #expect(!allows(.queue, "chat.user.alice.online", .write))
     }
 
+    @Test func everyoneMayReadGeneralsStreamAndNoOtherStream() {
+        #expect(allows(.queue, "chat.stream.general", .read))
+        #expect(allows(.queue, "chat.stream.general", .read, user: "bob"))
+        #expect(!allows(.queue, "chat.stream.ops", .read), "a room's stream other than general's")
+        #expect(!allows(.queue, "chat.stream.general", .configure))
+        #expect(!allows(.queue, "chat.stream.general", .write))
+        #expect(!allows(.queue, "other.stream.general", .read), "another deployment's")
+        #expect(!allows(.queue, "chat.stream.general", .read, vhost: "other"))
+    }
+
     @Test func onlyLoginAndInboxMayBeWrittenThroughTheEntryExchange() {
         #expect(allows(.exchange, "chat.in", .write))
         #expect(allows(.queue, "chat.login", .write))

@@ -255,6 +255,18 @@ struct ConfigurationTests {
         #expect(fromFile.brokerAuth == expected)
     }
 
+    @Test("general's stream is off unless switched on; a value that is no switch is refused", arguments: [
+        ("on", true), ("yes", true), ("", false), ("off", false), ("0", false),
+    ] as [(String, Bool)])
+    func generalStreamValues(value: String, expected: Bool) throws {
+        #expect(try WarrenConfiguration.load(environment: [:], envFile: nil).generalStream == false)
+        let configuration = try WarrenConfiguration.load(environment: ["WARREN_GENERAL_STREAM": value], envFile: nil)
+        #expect(configuration.generalStream == expected)
+        #expect(throws: ConfigurationError.self) {
+            try WarrenConfiguration.load(environment: ["WARREN_GENERAL_STREAM": "sometimes"], envFile: nil)
+        }
+    }
+
     @Test("the retired shared-account variables are no longer settings")
     func retiredBrowserAccount() throws {
         let configuration = try WarrenConfiguration.load(

@@ -46,6 +46,14 @@ struct TopologyTests {
         #expect(topology.parseUserQueue("other.user.alice.q83vEjRWeJCrze8SNFZ4kA") == nil)
     }
 
+    @Test("a room's stream is <prefix>.stream.<room id>, general's among them, and no tab queue")
+    func roomStreams() throws {
+        let topology = try Topology(prefix: "staging.chat")
+        #expect(topology.generalStream == "staging.chat.stream.general")
+        #expect(topology.roomStream("dm.5.alice.bob") == "staging.chat.stream.dm.5.alice.bob")
+        #expect(topology.parseUserQueue(topology.generalStream) == nil)
+    }
+
     @Test("a person's online queue is no tab queue: it does not parse as one")
     func onlineQueue() throws {
         let topology = try Topology()

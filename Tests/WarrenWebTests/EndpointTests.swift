@@ -31,6 +31,20 @@ struct EndpointTests {
         }
     }
 
+    @Test("/config.json names general's stream when general reaches tabs through one")
+    func generalStream() async throws {
+        let fixture = try WebFixture()
+        var configuration = fixture.configuration
+        configuration.generalStream = "team-a.chat.stream.general"
+        let app = buildApplication(configuration: configuration, brokerReachable: { true }, logger: .quiet)
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/config.json", method: .get) { response in
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+                #expect(object["generalStream"] as? String == "team-a.chat.stream.general")
+            }
+        }
+    }
+
     @Test("/config.json is the route even when the web root has a config.json")
     func routeWinsOverFile() async throws {
         let fixture = try WebFixture()

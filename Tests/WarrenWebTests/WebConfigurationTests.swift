@@ -18,6 +18,15 @@ struct WebConfigurationTests {
         #expect(configuration.powBits == 24)
         #expect(configuration.broker == .init(host: "127.0.0.1", port: 5672))
         #expect(configuration.stompOrigin == "ws://127.0.0.1:15674")
+        #expect(configuration.generalStream == nil)
+    }
+
+    @Test("With WARREN_GENERAL_STREAM=on, browsers are told general's stream under the prefix")
+    func generalStream() throws {
+        let configuration = WebConfiguration(
+            try WarrenConfiguration.load(environment: ["WARREN_GENERAL_STREAM": "on", "WARREN_PREFIX": "team.chat"], envFile: nil)
+        )
+        #expect(configuration.generalStream == "team.chat.stream.general")
     }
 
     @Test("Every web setting comes through WarrenConfiguration, from the environment and .env")

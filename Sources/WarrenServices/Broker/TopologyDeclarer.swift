@@ -15,6 +15,9 @@ public struct TopologyDeclarer: Sendable {
     public let userQueueMaxLength: Int
     /// The type of the shared durable queues (tab queues are always classic).
     public let queueType: QueueType
+    /// Whether general reaches tabs through ``Topology/generalStream`` (`WARREN_GENERAL_STREAM`)
+    /// rather than through each person's exchange.
+    public let generalStream: Bool
 
     /// How often a quorum work queue delivers a message before it dead-letters it instead (a
     /// poison message that makes its consumer fail or crash each time). Roomy, so that the
@@ -24,12 +27,13 @@ public struct TopologyDeclarer: Sendable {
     /// Creates a declarer.
     public init(
         topology: Topology, userQueueTTLMs: Int = Limits.userQueueDefaultTTLMs, userQueueMaxLength: Int = Limits.userQueueDefaultMaxLength,
-        queueType: QueueType = .classic
+        queueType: QueueType = .classic, generalStream: Bool = false
     ) {
         self.topology = topology
         self.userQueueTTLMs = userQueueTTLMs
         self.userQueueMaxLength = userQueueMaxLength
         self.queueType = queueType
+        self.generalStream = generalStream
     }
 
     /// Creates a declarer from the configuration.
@@ -38,7 +42,8 @@ public struct TopologyDeclarer: Sendable {
             topology: configuration.topology,
             userQueueTTLMs: configuration.userQueueTTLMs,
             userQueueMaxLength: configuration.userQueueMaxLength,
-            queueType: configuration.queueType
+            queueType: configuration.queueType,
+            generalStream: configuration.generalStream
         )
     }
 
@@ -97,6 +102,7 @@ public struct TopologyDeclarer: Sendable {
         try await channel.exchangeDeclare(self.topology.posts, type: "topic", durable: true)
         try await channel.exchangeDeclare(self.topology.rooms, type: "topic", durable: true)
         try await channel.exchangeDelete(self.topology.legacyRoom)
+        try await self.declareGeneralStream(on: channel)
         try await channel.queueDeclare(self.topology.dead, durable: true, arguments: self.shared(limited: false))
         for queue in self.workQueues {
             try await channel.queueDeclare(queue, durable: true, arguments: self.workQueueArguments)
@@ -107,6 +113,35 @@ public struct TopologyDeclarer: Sendable {
         for queue in [self.topology.login, self.topology.inbox] {
             try await channel.queueBind(queue: queue, exchange: self.topology.entry, routingKey: queue)
         }
+    }
+
+    /// How long a room's stream keeps an event: a tab that comes back within it resumes at its
+    /// offset and misses nothing (one that stays away longer is backfilled from history).
+    public static let streamMaxAge = "1D"
+    /// The most bytes a room's stream keeps (the oldest segments go first).
+    public static let streamMaxBytes: Int64 = 200_000_000
+    /// A stream's segment: retention drops whole segments, so they are kept small beside
+    /// ``streamMaxBytes`` (the broker's default is 500 MB).
+    public static let streamSegmentBytes: Int64 = 10_000_000
+
+    /// Arguments of a room's stream (durable, replicated on every node of a cluster).
+    public var streamArguments: FieldTable {
+        [
+            "x-queue-type": .string("stream"),
+            "x-max-age": .string(Self.streamMaxAge),
+            "x-max-length-bytes": .int64(Self.streamMaxBytes),
+            "x-stream-max-segment-size-bytes": .int64(Self.streamSegmentBytes),
+        ]
+    }
+
+    /// With ``generalStream``, declares general's stream and binds it to the rooms exchange
+    /// with general's key; without, nothing (a stream left from a run with it on keeps its
+    /// binding and retention, and no tab reads it).
+    public func declareGeneralStream(on channel: AMQPChannel) async throws {
+        guard self.generalStream else { return }
+        let stream = self.topology.generalStream
+        try await channel.queueDeclare(stream, durable: true, arguments: self.streamArguments)
+        try await channel.queueBind(queue: stream, exchange: self.topology.rooms, routingKey: Topology.roomKey(ChatRoom.general))
     }
 
     /// Arguments of `Topology.cronLast`: only the newest record is kept.
@@ -155,12 +190,32 @@ public struct TopologyDeclarer: Sendable {
     /// Declares a person's exchange `<prefix>.u.<login>` (durable fanout) and binds it to the
     /// rooms exchange once per room of `rooms` (key `room.<id>`). Idempotent: what exists is
     /// left as it is, so this rebuilds a person's routing on a broker that lost it.
+    ///
+    /// With ``generalStream``, general is not bound (its tabs read the stream) and a binding to
+    /// it left from a run without the stream is removed, so no tab gets general twice.
     public func declarePerson(_ login: String, rooms: [String], on channel: AMQPChannel) async throws {
         let person = self.topology.person(login)
         try await channel.exchangeDeclare(person, type: "fanout", durable: true)
-        for room in rooms {
+        for room in rooms where !self.isStreamed(room) {
             try await channel.exchangeBind(destination: person, source: self.topology.rooms, routingKey: Topology.roomKey(room))
         }
+        if self.generalStream && rooms.contains(ChatRoom.general) {
+            try await self.unbindMember(login, room: ChatRoom.general, on: channel)
+        }
+    }
+
+    /// Binds a tab queue whose reader reads no stream (a gRPC subscription) straight to the
+    /// rooms of `rooms` that have one, so it gets them all the same. One binding per such tab:
+    /// fine for the few of them, which is why browsers read the stream instead.
+    public func bindStreamedRooms(_ rooms: [String], to queue: String, on channel: AMQPChannel) async throws {
+        for room in rooms where self.isStreamed(room) {
+            try await channel.queueBind(queue: queue, exchange: self.topology.rooms, routingKey: Topology.roomKey(room))
+        }
+    }
+
+    /// Whether `room` reaches tabs through its stream rather than through people's exchanges.
+    public func isStreamed(_ room: String) -> Bool {
+        self.generalStream && room == ChatRoom.general
     }
 
     /// Declares `login`'s online queue (``Topology/onlineQueue(login:)``), bound to nothing: the

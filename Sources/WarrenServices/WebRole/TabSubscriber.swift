@@ -59,6 +59,7 @@ public final class TabSubscriber: TabSubscribing, WarrenRole {
                 let channel = try await connection.openChannel()
                 try await self.declarer.declarePerson(login, rooms: rooms, on: channel)
                 _ = try await self.declarer.declareUserQueue(queue, login: login, on: channel)
+                try await self.declarer.bindStreamedRooms(rooms, to: queue, on: channel)
                 try await channel.basicQos(prefetchCount: Self.prefetch)
                 return (channel, try await channel.consume(queue: queue))
             }

@@ -124,7 +124,7 @@ final class ChatHarness: Sendable {
         let names = TopologyDeclarer(configuration: self.configuration).workQueues + [
             self.topology.dead, self.topology.cron, self.topology.cronLast, self.topology.history, self.topology.historyRPC,
             self.topology.consumerEvents,
-        ]
+        ] + (self.configuration.generalStream ? [self.topology.generalStream] : [])
         for queue in names { _ = try? await channel.queueDelete(queue) }
         try? await channel.exchangeDelete(self.topology.posts)
         try? await channel.exchangeDelete(self.topology.rooms)
@@ -233,7 +233,7 @@ final class EventLog: Sendable {
         Task {
             for try await delivery in consumer {
                 if let message = try? TabMessage.decode(delivery.body.readableBytesView) {
-                    self.box.withLockedValue { $0.append(contentsOf: message.events) }
+                    self.append(message.events)
                 }
                 if acknowledging { try await delivery.ack() }
             }
@@ -241,6 +241,8 @@ final class EventLog: Sendable {
     }
 
     var all: [RoomEvent] { self.box.withLockedValue { $0 } }
+
+    func append(_ events: [RoomEvent]) { self.box.withLockedValue { $0.append(contentsOf: events) } }
 
     /// Waits until `condition` holds for the events so far, up to `seconds`.
     func wait(_ what: String, within seconds: Double = 10, until condition: ([RoomEvent]) -> Bool) async throws {
