@@ -1,6 +1,7 @@
 """Unit tests of the tabs benchmark's parts that need no broker: option parsing, percentiles,
-/proc readings, failure reasons, the fan-out bookkeeping, the table, and the STOMP frame
-handling it shares with Benchmarks/auth (Benchmarks/shared/stomp_ws.py). Standard library only:
+/proc readings, failure reasons, the fan-out bookkeeping, the table, general's stream as a tab
+reads it (tabs_stream.py), and the STOMP frame handling it shares with Benchmarks/auth
+(Benchmarks/shared/stomp_ws.py). Standard library only:
 
   python3 -m unittest discover -s Benchmarks/tabs -p 'test_*.py'
 """
@@ -329,3 +330,63 @@ class RestartDrillTests(unittest.TestCase):
         for bad in (["--restarts", "kill"], ["--restarts", "reboot", "--restart-cmd-kill", "k"]):
             with self.assertRaises(SystemExit, msg=bad), contextlib.redirect_stderr(io.StringIO()):
                 parse_arguments(bad)
+
+
+class GeneralStreamPartsTests(unittest.TestCase):
+    """tabs_stream.py: whether general comes through one stream (/config.json's word), web/rules.json's
+    terms, a tab's offsets and ACK count, and an event counted once whichever way it came."""
+
+    def test_the_stream_is_config_json_s_general_stream_and_absent_means_tab_queues(self):
+        from tabs_stream import delivery_path, general_stream
+
+        self.assertEqual(general_stream({"vhost": "warren", "generalStream": "chat.stream.general"}), "chat.stream.general")
+        self.assertIsNone(general_stream({"vhost": "warren", "prefix": "chat"}))
+        for bad in ("", "  ", 5, ["chat.stream.general"]):
+            with self.assertRaises(ValueError, msg=bad):
+                general_stream({"generalStream": bad})
+        self.assertEqual(delivery_path("chat.stream.general"), "general: stream chat.stream.general")
+        self.assertEqual(delivery_path(None), "general: tab queues")
+
+    def test_the_stream_terms_are_read_from_web_rules_json(self):
+        import json
+        import tempfile
+
+        from tabs_stream import RULES, stream_terms
+
+        rules = json.loads(RULES.read_text(encoding="utf-8"))
+        self.assertEqual(stream_terms(), (rules["streamPrefetch"], rules["streamAckEvery"]))
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "rules.json"
+            path.write_text(json.dumps({"streamPrefetch": 40, "streamAckEvery": 7}))
+            self.assertEqual(stream_terms(path), (40, 7))
+            for bad in ({"streamPrefetch": 40}, {"streamPrefetch": 10, "streamAckEvery": 10}, {"streamPrefetch": 10, "streamAckEvery": 0},
+                        {"streamPrefetch": "100", "streamAckEvery": 10}):
+                path.write_text(json.dumps(bad))
+                with self.assertRaises(ValueError, msg=bad):
+                    stream_terms(path)
+
+    def test_offsets_resume_after_the_newest_seen_and_each_subscribe_starts_the_ack_count_again(self):
+        from tabs_stream import StreamReader
+
+        reader = StreamReader("chat.stream.general", 100, 3)
+        self.assertEqual(reader.destination, "/amq/queue/chat.stream.general")
+        self.assertEqual(reader.start_offset(), "next")
+        for offset in (7, 9, 8):  # the newest counts, whatever the order
+            reader.taken({"x-stream-offset": str(offset), "ack": "a"})
+        reader.taken({"ack": "a"})  # no offset: nothing to resume from
+        self.assertEqual(reader.newest, 9)
+        self.assertEqual(reader.start_offset(), "offset=10")
+        self.assertEqual(reader.unacked, 0)
+        self.assertEqual([reader.taken({"x-stream-offset": "10", "ack": "a"}) for _ in range(3)], [False, False, True])
+
+    def test_arrivals_count_an_event_once_across_the_two_ways(self):
+        from tabs_stream import QUEUE, STREAM, Arrivals
+
+        arrivals = Arrivals()
+        self.assertTrue(arrivals.counts("e1", STREAM))
+        self.assertFalse(arrivals.counts("e1", QUEUE))
+        self.assertTrue(arrivals.counts("e1", STREAM))  # a redelivery the same way is still seen
+        self.assertTrue(arrivals.counts("e2", QUEUE))
+        self.assertFalse(arrivals.counts("e2", STREAM))
+        self.assertTrue(arrivals.counts(None, QUEUE))
+        self.assertTrue(arrivals.counts(None, STREAM))
