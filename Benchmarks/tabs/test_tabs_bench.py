@@ -543,3 +543,43 @@ class GeneralStreamTabTests(unittest.TestCase):
         tabs[1].received(queue, post(2, "e9"))  # under another event id: the page would show it twice
         self.assertEqual((bench.book.deliveries, bench.book.duplicates, bench.book.missing()), (4, 2, 2))
         self.assertFalse(Tab(stream_bench(None), 0, "bench1", "t").arrivals)  # no bookkeeping without a stream
+
+
+class GeneralStreamRestartTests(unittest.TestCase):
+    """The restart storm with general's stream: offsets resumed, the two ways counted once."""
+
+    def test_the_restart_storm_counts_the_two_ways_once_per_event_id(self):
+        import json
+
+        from tabs_restart import Inbox, tally
+        from tabs_stream import STREAM
+
+        inbox = Inbox()
+        inbox.take(json.dumps({"kind": "message", "id": "e1", "clientId": "a"}), STREAM)
+        inbox.take(json.dumps({"kind": "backfill", "events": [{"kind": "message", "id": "e1", "clientId": "a"}]}))  # shown once
+        inbox.take(json.dumps({"kind": "message", "id": "e2", "clientId": "b"}), STREAM)
+        inbox.take(json.dumps({"kind": "message", "id": "e2", "clientId": "b"}), STREAM)  # the stream again: redelivered
+        self.assertEqual(tally([inbox], ["a", "b"]), {"missing": 0, "twice": 0, "redelivered": 1})
+
+    def test_a_reconnecting_tab_subscribes_the_stream_again_after_the_newest_offset_before_its_login(self):
+        from unittest import mock
+
+        import tabs_restart
+        from tabs_restart import RestartDrill
+
+        bench = stream_bench()
+        tab = stream_tab(bench)
+        asyncio.run(tab.sign_in())
+        for offset in (40, 41):
+            tab.received(*stream_message(offset, f"s{offset}"))
+        drill = RestartDrill(bench, [tab], "kill")
+        with mock.patch.object(tabs_restart, "StompClient", FakeClient):
+            asyncio.run(drill.sign_in_again(0, tab))
+        calls = tab.client.calls
+        self.assertEqual([call[0] for call in calls], ["CONNECT", "SUBSCRIBE", "SEND", "SUBSCRIBE"])
+        self.assertEqual(calls[1][1:], ("/amq/queue/chat.stream.general", "client", 100, {"x-stream-offset": "offset=42"}, "general-stream"))
+        self.assertTrue(calls[2][2]["resume"])
+        headers, body = stream_message(42, "s42")
+        drill.received(0, tab, headers, body)  # the drill's deliveries go through the same cumulative ACKs
+        self.assertEqual(tab.stream.newest, 42)
+        self.assertEqual(tab.stream.unacked, 1)
