@@ -218,13 +218,15 @@ class StompClient:
         await self.send(destination, body, extra)
         return await self._wait(waiter, f"reply from {destination}")
 
-    async def subscribe(self, destination, ack="client-individual", prefetch=50, extra=None):
+    async def subscribe(self, destination, ack="client-individual", prefetch=50, extra=None, subscription=None):
         """SUBSCRIBE and wait for its RECEIPT; `extra` headers are added (e.g. a stream's
-        `x-stream-offset`)."""
+        `x-stream-offset`). `subscription` is the id, which every MESSAGE of it carries in its
+        `subscription` header (default: sub-<n>); one known before the SUBSCRIBE goes tells this
+        subscription's messages apart even when they come before its RECEIPT."""
         receipt = self._next_id("subscribed")
         waiter = asyncio.get_running_loop().create_future()
         self._receipts[receipt] = waiter
-        headers = {"id": self._next_id("sub"), "destination": destination, "ack": ack,
+        headers = {"id": subscription or self._next_id("sub"), "destination": destination, "ack": ack,
                    "prefetch-count": str(prefetch), **(extra or {}), "receipt": receipt}
         await self._send("SUBSCRIBE", headers)
         await self._wait(waiter, f"RECEIPT for SUBSCRIBE {destination}")

@@ -14,6 +14,8 @@ The sign-in of one tab (web/auth.js, web/app.js, web/session.js, web/stomp*.js):
      user-id:<name>, body {"action":"login","login":..,"session":<128-bit id>,"resume":false};
      the reply names the tab's queue;
   4. SUBSCRIBE /amq/queue/<that queue>, ack:client-individual, prefetch-count:50, with a receipt.
+When /config.json names generalStream (WARREN_GENERAL_STREAM=on), the tab SUBSCRIBEs that stream
+between 2 and 3, as the page does (tabs_stream.py), and posts in general reach it there.
 Steps 2-4 are the timed sign-in. Step 1 is not: a person's password is hashed (PBKDF2, ~0.3 s of
 CPU) by every /api/login, and the tabs of one browser share one sign-in, so the tabs are spread
 over --accounts people (bench1..benchM, one password), each signed in once per run in a phase of
@@ -40,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "shared"))  # st
 from figures import percentile, rounded  # noqa: E402
 from stomp_ws import StompClient, StompFailure  # noqa: E402
 from tabs_restart import RestartDrill  # noqa: E402
+from tabs_stream import QUEUE, STREAM, SUBSCRIPTION, Arrivals, StreamReader, delivery_path, general_stream, stream_terms  # noqa: E402
 from tabs_book import (  # noqa: E402
     CPUMeter, FanoutBook, breakdown_mb, breakdown_per_tab_kib, broker_pids, brokers_rss_kib, count_reasons, is_post_event,
     parse_counts, parse_pids, parse_rates, reason_of, rss_kib, signin_comparison, stomp_urls, table,
@@ -54,8 +57,11 @@ def say(text):
 
 
 def emit(line, lines, args):
-    """Prints one measurement as a JSON line (tagged with the broker nodes it ran on) and keeps it."""
+    """Prints one measurement as a JSON line (tagged with the broker nodes it ran on, and general's
+    stream when the tabs read one) and keeps it."""
     line = {**line, "nodes": args.nodes}
+    if args.general_stream:
+        line["general_stream"] = args.general_stream
     lines.append(line)
     print(json.dumps(line), flush=True)
 
@@ -150,8 +156,10 @@ class Tab:
         self.url = urls[index % len(urls)]  # a cluster's Web-STOMP endpoints in turn, so each node gets N/K tabs
         self.client = StompClient(self.url, timeout=bench.args.timeout)
         self.queue = None
+        self.stream = StreamReader(bench.args.general_stream, *bench.args.stream_terms) if bench.args.general_stream else None
+        self.arrivals = None  # with a stream, per fan-out phase: which way each post came (Arrivals)
         self.failure = None  # why sign-in failed
-        self.times = None  # (whole, socket open, CONNECT, login request, SUBSCRIBE) in ms
+        self.times = None  # (whole, socket open, CONNECT, login request, SUBSCRIBE, stream SUBSCRIBE or None) in ms
 
     def headers(self, extra=None):
         return {"content-type": "application/json", **(extra or {}), "user-id": self.name}
@@ -162,6 +170,13 @@ class Tab:
         step = "WebSocket open / CONNECT"
         try:
             opened_ms, connect_ms = await self.client.connect(self.name, self.token, args.vhost, heartbeat=(args.heartbeat, args.heartbeat))
+            self.client.on_message = self.received
+            stream_ms = None
+            if self.stream is not None:
+                step = "SUBSCRIBE general's stream"
+                subscribing = time.perf_counter()
+                await self.subscribe_general()
+                stream_ms = (time.perf_counter() - subscribing) * 1000
             step = "login request"
             sent = time.perf_counter()
             body = json.dumps({"action": "login", "login": self.name, "session": self.session, "resume": False})
@@ -171,7 +186,6 @@ class Tab:
                 raise StompFailure(f"the login service refused: {reply}", "refused")
             self.queue = reply["queue"]
             step = "SUBSCRIBE"
-            self.client.on_message = self.received
             await self.client.subscribe(f"/amq/queue/{self.queue}", ack="client-individual", prefetch=args.prefetch)
             done = time.perf_counter()
         except asyncio.CancelledError:
@@ -180,18 +194,36 @@ class Tab:
         except Exception as error:  # noqa: BLE001: a failed sign-in is a result, with its reason
             self.failure = f"{step}: {reason_of(error)}"
             return
-        self.times = ((done - started) * 1000, opened_ms, connect_ms, (replied - sent) * 1000, (done - replied) * 1000)
+        self.times = ((done - started) * 1000, opened_ms, connect_ms, (replied - sent) * 1000, (done - replied) * 1000, stream_ms)
+
+    async def subscribe_general(self):
+        """SUBSCRIBE general's stream as the page does: from the next event, or after a reconnect
+        from the one after the newest seen (tabs_stream.py)."""
+        await self.client.subscribe(self.stream.destination, ack="client", prefetch=self.stream.prefetch,
+                                    extra={"x-stream-offset": self.stream.start_offset()}, subscription=SUBSCRIPTION)
+
+    def source_of(self, headers):
+        """QUEUE or STREAM: which subscription delivered a MESSAGE."""
+        return STREAM if self.stream is not None and headers.get("subscription") == SUBSCRIPTION else QUEUE
+
+    def acknowledge(self, headers, source):
+        """As the page: every delivery of the tab queue acknowledged, general's stream once every
+        streamAckEvery deliveries (one cumulative ACK)."""
+        if source == STREAM and not self.stream.taken(headers):
+            return None
+        return self.client.ack(headers)
 
     def received(self, headers, body):
         bench = self.bench
         now = time.perf_counter()
         bench.events += 1
         bench.last_event = now
+        source = self.source_of(headers)
         if bench.book is not None:
-            kind, client_id = is_post_event(body)
-            if kind == "message" and client_id is not None:
+            kind, client_id, event_id = is_post_event(body)
+            if kind == "message" and client_id is not None and (self.arrivals is None or self.arrivals.counts(event_id, source)):
                 bench.book.delivered(self.index, client_id, now)
-        return self.client.ack(headers)  # as the page: every delivery acknowledged
+        return self.acknowledge(headers, source)
 
 
 # ---- the run ----
@@ -277,6 +309,7 @@ class Bench:
             "open_p50_ms": p(1, 0.50), "connect_p50_ms": p(2, 0.50), "connect_p99_ms": p(2, 0.99),
             "login_p50_ms": p(3, 0.50), "login_p99_ms": p(3, 0.99), "subscribe_p50_ms": p(4, 0.50), "subscribe_p99_ms": p(4, 0.99),
             "login_over_page_timeout": sum(1 for t in times if t[3] > PAGE_LOGIN_TIMEOUT_S * 1000),
+            **({"stream_subscribe_p50_ms": p(5, 0.50), "stream_subscribe_p99_ms": p(5, 0.99)} if args.general_stream else {}),
             "heartbeat_ms": live[0].client.heartbeat if live else None, "accounts": len(self.names), "loop": args.loop_name,
             "loop_lag_max_ms": lag.max_ms(), "cpu_s": meter.used(),
         })
@@ -342,6 +375,7 @@ class Bench:
         book = FanoutBook(len(live), posts)
         for index, tab in enumerate(live):
             tab.index = index
+            tab.arrivals = Arrivals() if tab.stream else None  # this phase's posts only
         poster = live[0]
         inbox = f"/exchange/{args.prefix}.in/{args.prefix}.inbox"
         self.book = book
@@ -370,6 +404,8 @@ class Bench:
                 break
             await asyncio.sleep(0.05)
         self.book = None
+        for tab in live:
+            tab.arrivals = None
         lag.stop()
         lost = [tab for tab in live if tab.client.failure is not None]
         self.emit({
@@ -446,6 +482,9 @@ def parse_arguments(argv):
     parser.add_argument("--http-timeout", type=float, default=30)
     parser.add_argument("--heartbeat", type=int, default=10000, help="STOMP heart-beat offered both ways, ms (the page: 10000)")
     parser.add_argument("--prefetch", type=int, default=50, help="the tab subscription's prefetch-count (the page: 50)")
+    parser.add_argument("--general-stream", action="store_true", dest="expect_general_stream",
+                        help="fail unless /config.json names general's stream (warren up with WARREN_GENERAL_STREAM=on); "
+                        "without it the tabs read the stream when /config.json names one")
     parser.add_argument("--restarts", default="", help="after the fan-out, restart the broker under the tabs: graceful, kill (-9), or both, in order")
     parser.add_argument("--restart-cmd-graceful", help="shell command that stops the broker gracefully and starts it again (state kept)")
     parser.add_argument("--restart-cmd-kill", help="shell command that kills the broker (SIGKILL) and starts it again (state kept)")
@@ -482,6 +521,7 @@ def parse_arguments(argv):
         parser.error("--accounts, --token-concurrency and --register-concurrency need at least 1, --concurrency 0 or more")
     if min(args.seconds, args.drain, args.timeout, args.join_timeout, args.quiet) <= 0 or args.heartbeat < 0:
         parser.error("durations must be more than 0 (--heartbeat 0 means none)")
+    args.general_stream, args.stream_terms = None, None  # /config.json's and web/rules.json's, read in amain
     return args
 
 
@@ -497,6 +537,23 @@ def raise_file_limit(needed):
     return soft
 
 
+def read_general(args, config):
+    """How general reaches the tabs: /config.json's generalStream (with web/rules.json's terms
+    for reading it) into args; returns it as the run's header says it."""
+    try:
+        args.general_stream = general_stream(config)
+        args.stream_terms = stream_terms() if args.general_stream else None
+    except ValueError as error:
+        raise SystemExit(f"tabs-bench: {error}") from None
+    if args.expect_general_stream and not args.general_stream:
+        raise SystemExit("tabs-bench: --general-stream, but /config.json names no generalStream "
+                         "(warren up without WARREN_GENERAL_STREAM=on, or a warren from before it)")
+    if not args.general_stream:
+        return delivery_path(None)
+    prefetch, every = args.stream_terms
+    return f"{delivery_path(args.general_stream)} (prefetch {prefetch}, an ACK every {every}: web/rules.json)"
+
+
 async def amain(args):
     lines = []
     config = get_json(f"{args.web_url}/config.json", args.http_timeout)
@@ -504,10 +561,11 @@ async def amain(args):
     args.nodes = args.nodes or len(args.stomp_urls)
     args.vhost = args.vhost or config["vhost"]
     args.prefix = args.prefix or config["prefix"]
+    path = read_general(args, config)
     pids = {**broker_pids(args.broker_pids), "warren": args.warren_pid, "bench": os.getpid()}
     args.loop_name = type(asyncio.get_running_loop()).__module__.split(".")[0]
-    say(f"Web-STOMP {', '.join(args.stomp_urls)}{' (tabs in turn)' if len(args.stomp_urls) > 1 else ''}, vhost {args.vhost}, prefix {args.prefix}; event loop {args.loop_name}; "
-        f"{raise_file_limit(max(args.counts) + 256)} file descriptors")
+    say(f"Web-STOMP {', '.join(args.stomp_urls)}{' (tabs in turn)' if len(args.stomp_urls) > 1 else ''}, vhost {args.vhost}, prefix {args.prefix}; {path}; "
+        f"event loop {args.loop_name}; {raise_file_limit(max(args.counts) + 256)} file descriptors")
     await asyncio.to_thread(ensure_accounts, args)
     tokens = await asyncio.to_thread(fetch_tokens, args, pids, lines)
     fetched = time.monotonic()

@@ -255,14 +255,14 @@ class FanoutBook:
 
 
 def is_post_event(body):
-    """(kind, clientId) of a room event body; (None, None) when it is not a JSON object."""
+    """(kind, clientId, event id) of a room event body; (None, None, None) when it is not a JSON object."""
     try:
         event = json.loads(body)
     except ValueError:
-        return None, None
+        return None, None, None
     if not isinstance(event, dict):
-        return None, None
-    return event.get("kind"), event.get("clientId")
+        return None, None, None
+    return event.get("kind"), event.get("clientId"), event.get("id")
 
 
 def _figure(value, unit=""):
@@ -299,9 +299,11 @@ def _cpu(line):
 
 
 def _tabs(line):
-    """The tabs column: "1,000", or "1,000 on 3 nodes" for a cluster."""
+    """The tabs column: "1,000", or "1,000 on 3 nodes" for a cluster; ", general by stream" when
+    the tabs read general from one stream (WARREN_GENERAL_STREAM=on), so runs are not mixed up."""
     nodes = line.get("nodes") or 1
-    return f"{line['tabs']:,}" + (f" on {nodes} nodes" if nodes > 1 else "")
+    return (f"{line['tabs']:,}" + (f" on {nodes} nodes" if nodes > 1 else "")
+            + (", general by stream" if line.get("general_stream") else ""))
 
 
 def table(lines):

@@ -5,9 +5,11 @@ a post made while its socket is down waits in its outbox and goes once it is bac
 it sent whose echo it did not see before the socket went is sent again with the same client id.
 Every tab, when its socket goes, reconnects as the page does (web/stomp-timing.js's backoff:
 full jitter), CONNECTs, asks for its own session's queue again with "resume": true and
-SUBSCRIBEs. Afterwards each tab's deliveries (live and backfilled) are counted per post:
-missing, received once, received under more than one event id ("twice": the page would show
-it twice), or the same event delivered again (the page keeps it once).
+SUBSCRIBEs; a tab that reads general's stream (tabs_stream.py) subscribes it again first, from
+the one after the newest offset it saw. Afterwards each tab's deliveries (live and backfilled)
+are counted per post: missing, received once, received under more than one event id ("twice":
+the page would show it twice), or the same event delivered again the same way (the page keeps it
+once). An event that came by the tab queue and by the stream is counted once, as the page shows it.
 """
 
 import asyncio
@@ -23,6 +25,7 @@ from pathlib import Path
 from figures import percentile, rounded
 from stomp_ws import StompClient
 from tabs_book import count_reasons, reason_of
+from tabs_stream import QUEUE, Arrivals
 
 def say(text):
     print(f"tabs-bench: {text}", file=sys.stderr, flush=True)
@@ -53,8 +56,9 @@ class Inbox:
 
     def __init__(self):
         self.ids = {}  # clientId -> {event id: deliveries}
+        self.arrivals = Arrivals()  # an event that came the other way already is not counted again
 
-    def take(self, body):
+    def take(self, body, source=QUEUE):
         try:
             value = json.loads(body)
         except ValueError:
@@ -63,6 +67,8 @@ class Inbox:
         taken = []
         for event in events:
             if isinstance(event, dict) and event.get("kind") == "message" and event.get("clientId"):
+                if not self.arrivals.counts(event.get("id"), source):
+                    continue
                 per_id = self.ids.setdefault(event["clientId"], {})
                 per_id[event.get("id")] = per_id.get(event.get("id"), 0) + 1
                 taken.append(event["clientId"])
@@ -105,9 +111,10 @@ class RestartDrill:
         self.restart_started = None
 
     def received(self, index, tab, headers, body):
-        self.inboxes[index].take(body)
+        source = tab.source_of(headers)
+        self.inboxes[index].take(body, source)
         self.bench.last_event = time.perf_counter()
-        return tab.client.ack(headers)
+        return tab.acknowledge(headers, source)
 
     async def run(self):
         args = self.args
@@ -196,6 +203,9 @@ class RestartDrill:
         args = self.args
         tab.client = StompClient(tab.url, timeout=args.timeout)  # its own node again, as it signed in
         await tab.client.connect(tab.name, tab.token, args.vhost, heartbeat=(args.heartbeat, args.heartbeat))
+        tab.client.on_message = lambda headers, body, i=index, t=tab: self.received(i, t, headers, body)
+        if tab.stream is not None:
+            await tab.subscribe_general()  # before the login request, from where the tab left off
         body = json.dumps({"action": "login", "login": tab.name, "session": tab.session, "resume": True})
         reply = json.loads(await tab.client.request(f"/exchange/{args.prefix}.in/{args.prefix}.login", body, tab.headers()))
         if not isinstance(reply, dict) or reply.get("ok") is not True or not reply.get("queue"):
@@ -203,7 +213,6 @@ class RestartDrill:
         if reply["queue"] != tab.queue:
             self.moved += 1
             tab.queue = reply["queue"]
-        tab.client.on_message = lambda headers, body, i=index, t=tab: self.received(i, t, headers, body)
         await tab.client.subscribe(f"/amq/queue/{tab.queue}", ack="client-individual", prefetch=args.prefetch)
 
     # ---- the poster ----

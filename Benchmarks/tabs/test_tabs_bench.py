@@ -1,6 +1,7 @@
 """Unit tests of the tabs benchmark's parts that need no broker: option parsing, percentiles,
-/proc readings, failure reasons, the fan-out bookkeeping, the table, and the STOMP frame
-handling it shares with Benchmarks/auth (Benchmarks/shared/stomp_ws.py). Standard library only:
+/proc readings, failure reasons, the fan-out bookkeeping, the table, general's stream as a tab
+reads it (tabs_stream.py), and the STOMP frame handling it shares with Benchmarks/auth
+(Benchmarks/shared/stomp_ws.py). Standard library only:
 
   python3 -m unittest discover -s Benchmarks/tabs -p 'test_*.py'
 """
@@ -106,10 +107,10 @@ class FanoutBookTests(unittest.TestCase):
         self.assertEqual(book.missing(), 0)
 
     def test_room_events_are_read_for_kind_and_client_id(self):
-        self.assertEqual(is_post_event(b'{"kind": "message", "clientId": "c1", "text": "x"}'), ("message", "c1"))
-        self.assertEqual(is_post_event(b'{"kind": "presence", "from": "bench1"}'), ("presence", None))
-        self.assertEqual(is_post_event(b"[1]"), (None, None))
-        self.assertEqual(is_post_event(b"\xff not json"), (None, None))
+        self.assertEqual(is_post_event(b'{"kind": "message", "id": "e7", "clientId": "c1", "text": "x"}'), ("message", "c1", "e7"))
+        self.assertEqual(is_post_event(b'{"kind": "presence", "from": "bench1"}'), ("presence", None, None))
+        self.assertEqual(is_post_event(b"[1]"), (None, None, None))
+        self.assertEqual(is_post_event(b"\xff not json"), (None, None, None))
 
 
 class TableTests(unittest.TestCase):
@@ -188,7 +189,7 @@ class ClusterTests(unittest.TestCase):
         from tabs_bench import Tab
 
         urls = ["ws://127.0.0.1:1/ws", "ws://127.0.0.1:2/ws", "ws://127.0.0.1:3/ws"]
-        bench = SimpleNamespace(args=SimpleNamespace(stomp_urls=urls, timeout=1))
+        bench = SimpleNamespace(args=SimpleNamespace(stomp_urls=urls, timeout=1, general_stream=None))
         tabs = [Tab(bench, i, "bench1", "token") for i in range(7)]
         self.assertEqual([tab.client.url for tab in tabs], urls * 2 + urls[:1])
 
@@ -329,3 +330,256 @@ class RestartDrillTests(unittest.TestCase):
         for bad in (["--restarts", "kill"], ["--restarts", "reboot", "--restart-cmd-kill", "k"]):
             with self.assertRaises(SystemExit, msg=bad), contextlib.redirect_stderr(io.StringIO()):
                 parse_arguments(bad)
+
+
+class GeneralStreamPartsTests(unittest.TestCase):
+    """tabs_stream.py: whether general comes through one stream (/config.json's word), web/rules.json's
+    terms, a tab's offsets and ACK count, and an event counted once whichever way it came."""
+
+    def test_the_stream_is_config_json_s_general_stream_and_absent_means_tab_queues(self):
+        from tabs_stream import delivery_path, general_stream
+
+        self.assertEqual(general_stream({"vhost": "warren", "generalStream": "chat.stream.general"}), "chat.stream.general")
+        self.assertIsNone(general_stream({"vhost": "warren", "prefix": "chat"}))
+        for bad in ("", "  ", 5, ["chat.stream.general"]):
+            with self.assertRaises(ValueError, msg=bad):
+                general_stream({"generalStream": bad})
+        self.assertEqual(delivery_path("chat.stream.general"), "general: stream chat.stream.general")
+        self.assertEqual(delivery_path(None), "general: tab queues")
+
+    def test_the_stream_terms_are_read_from_web_rules_json(self):
+        import json
+        import tempfile
+
+        from tabs_stream import RULES, stream_terms
+
+        rules = json.loads(RULES.read_text(encoding="utf-8"))
+        self.assertEqual(stream_terms(), (rules["streamPrefetch"], rules["streamAckEvery"]))
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "rules.json"
+            path.write_text(json.dumps({"streamPrefetch": 40, "streamAckEvery": 7}))
+            self.assertEqual(stream_terms(path), (40, 7))
+            for bad in ({"streamPrefetch": 40}, {"streamPrefetch": 10, "streamAckEvery": 10}, {"streamPrefetch": 10, "streamAckEvery": 0},
+                        {"streamPrefetch": "100", "streamAckEvery": 10}):
+                path.write_text(json.dumps(bad))
+                with self.assertRaises(ValueError, msg=bad):
+                    stream_terms(path)
+
+    def test_offsets_resume_after_the_newest_seen_and_each_subscribe_starts_the_ack_count_again(self):
+        from tabs_stream import StreamReader
+
+        reader = StreamReader("chat.stream.general", 100, 3)
+        self.assertEqual(reader.destination, "/amq/queue/chat.stream.general")
+        self.assertEqual(reader.start_offset(), "next")
+        for offset in (7, 9, 8):  # the newest counts, whatever the order
+            reader.taken({"x-stream-offset": str(offset), "ack": "a"})
+        reader.taken({"ack": "a"})  # no offset: nothing to resume from
+        self.assertEqual(reader.newest, 9)
+        self.assertEqual(reader.start_offset(), "offset=10")
+        self.assertEqual(reader.unacked, 0)
+        self.assertEqual([reader.taken({"x-stream-offset": "10", "ack": "a"}) for _ in range(3)], [False, False, True])
+
+    def test_arrivals_count_an_event_once_across_the_two_ways(self):
+        from tabs_stream import QUEUE, STREAM, Arrivals
+
+        arrivals = Arrivals()
+        self.assertTrue(arrivals.counts("e1", STREAM))
+        self.assertFalse(arrivals.counts("e1", QUEUE))
+        self.assertTrue(arrivals.counts("e1", STREAM))  # a redelivery the same way is still seen
+        self.assertTrue(arrivals.counts("e2", QUEUE))
+        self.assertFalse(arrivals.counts("e2", STREAM))
+        self.assertTrue(arrivals.counts(None, QUEUE))
+        self.assertTrue(arrivals.counts(None, STREAM))
+
+
+class FakeClient:
+    """Stands in for StompClient in the stream tests: records what a tab sends, in order."""
+
+    def __init__(self, url="ws://unused", timeout=1, reply=None):
+        self.url = url
+        self.on_message = None
+        self.failure = None
+        self.calls = []
+        self.reply = reply or {"ok": True, "queue": "chat.user.bench1.s1"}
+
+    async def connect(self, login, passcode, host, heartbeat=(0, 0)):
+        self.calls.append(("CONNECT", login))
+        return 1.0, 2.0
+
+    async def subscribe(self, destination, ack="client-individual", prefetch=50, extra=None, subscription=None):
+        self.calls.append(("SUBSCRIBE", destination, ack, prefetch, dict(extra or {}), subscription))
+
+    async def request(self, destination, body, headers):
+        import json
+
+        self.calls.append(("SEND", destination, json.loads(body)))
+        return json.dumps(self.reply)
+
+    def ack(self, headers):
+        self.calls.append(("ACK", headers["ack"]))
+        return "acked"
+
+
+def stream_bench(stream="chat.stream.general", terms=(100, 10)):
+    """A Bench stand-in with what a Tab reads; stream None: general through the tab queues."""
+    from types import SimpleNamespace
+
+    args = SimpleNamespace(stomp_urls=["ws://127.0.0.1:1/ws"], timeout=1, general_stream=stream, stream_terms=terms if stream else None,
+                           prefetch=50, vhost="warren", heartbeat=0, prefix="chat", nodes=1)
+    return SimpleNamespace(args=args, events=0, last_event=0.0, book=None)
+
+
+def stream_tab(bench, index=0):
+    from tabs_bench import Tab
+
+    tab = Tab(bench, index, "bench1", "token")
+    tab.client = FakeClient()
+    return tab
+
+
+def stream_message(offset, ack, event_id=None, client_id=None):
+    """(headers, body) of a MESSAGE from general's stream."""
+    import json
+
+    body = json.dumps({"kind": "message", "id": event_id, "clientId": client_id}).encode() if event_id else b"{}"
+    return {"subscription": "general-stream", "x-stream-offset": str(offset), "ack": ack}, body
+
+
+class GeneralStreamTabTests(unittest.TestCase):
+    """A tab of tabs_bench.py reading general's stream as the page does (WARREN_GENERAL_STREAM=on)."""
+
+    def test_the_run_says_which_way_general_came_and_a_stream_run_cannot_pass_for_the_other(self):
+        from tabs_bench import parse_arguments, read_general
+        from tabs_stream import stream_terms
+
+        args = parse_arguments([])
+        self.assertEqual((args.expect_general_stream, args.general_stream), (False, None))
+        self.assertEqual(read_general(args, {"vhost": "warren"}), "general: tab queues")
+        self.assertIsNone(args.general_stream)
+        header = read_general(args, {"generalStream": "chat.stream.general"})
+        prefetch, every = stream_terms()
+        self.assertEqual(header, f"general: stream chat.stream.general (prefetch {prefetch}, an ACK every {every}: web/rules.json)")
+        self.assertEqual((args.general_stream, args.stream_terms), ("chat.stream.general", (prefetch, every)))
+        expecting = parse_arguments(["--general-stream"])
+        self.assertTrue(expecting.expect_general_stream)
+        with self.assertRaises(SystemExit):
+            read_general(expecting, {"vhost": "warren"})  # a warren without the option: no tab-queue figures under a stream's name
+        with self.assertRaises(SystemExit):
+            read_general(expecting, {"generalStream": ""})
+
+    def test_only_a_stream_run_s_lines_and_rows_carry_the_stream(self):
+        import contextlib
+        import io
+
+        from tabs_bench import emit
+
+        lines = []
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            emit({"phase": "fanout", "tabs": 10}, lines, stream_bench(None).args)
+            emit({"phase": "fanout", "tabs": 10}, lines, stream_bench().args)
+        self.assertEqual(lines[0], {"phase": "fanout", "tabs": 10, "nodes": 1})  # as before the stream
+        self.assertEqual(lines[1]["general_stream"], "chat.stream.general")
+        self.assertIn('"general_stream": "chat.stream.general"', out.getvalue().splitlines()[1])
+        fanout = {"phase": "fanout", "tabs": 1000, "rate": 1.0, "posts": 20, "missing": 0, "duplicates": 0}
+        self.assertIn("| 1,000 | fan-out at 1 post/s |", table([fanout]))
+        self.assertIn("| 1,000, general by stream | fan-out at 1 post/s |", table([{**fanout, "general_stream": "chat.stream.general"}]))
+
+    def test_the_stream_is_subscribed_before_the_login_request_from_the_next_event(self):
+        tab = stream_tab(stream_bench())
+        asyncio.run(tab.sign_in())
+        self.assertIsNone(tab.failure)
+        commands = [call[0] for call in tab.client.calls]
+        self.assertEqual(commands, ["CONNECT", "SUBSCRIBE", "SEND", "SUBSCRIBE"])
+        self.assertEqual(tab.client.calls[1], ("SUBSCRIBE", "/amq/queue/chat.stream.general", "client", 100,
+                                               {"x-stream-offset": "next"}, "general-stream"))
+        self.assertEqual(tab.client.calls[3][1:4], ("/amq/queue/chat.user.bench1.s1", "client-individual", 50))
+        self.assertIsNotNone(tab.times[5])
+
+    def test_without_a_stream_the_sign_in_is_as_before(self):
+        tab = stream_tab(stream_bench(None))
+        asyncio.run(tab.sign_in())
+        self.assertEqual([call[0] for call in tab.client.calls], ["CONNECT", "SEND", "SUBSCRIBE"])
+        self.assertIsNone(tab.stream)
+        self.assertIsNone(tab.times[5])
+        self.assertEqual(tab.acknowledge({"ack": "q1"}, tab.source_of({"subscription": "sub-3", "ack": "q1"})), "acked")
+
+    def test_the_stream_is_acked_cumulatively_every_stream_ack_every_and_the_tab_queue_every_time(self):
+        tab = stream_tab(stream_bench(terms=(100, 4)))
+        results = []
+        for offset in range(10):
+            headers, body = stream_message(offset, f"s{offset}")
+            results.append(tab.received(headers, body))
+        tab.received({"subscription": "sub-2", "ack": "q1"}, b"{}")  # the tab queue's own
+        acks = [call[1] for call in tab.client.calls if call[0] == "ACK"]
+        self.assertEqual(acks, ["s3", "s7", "q1"])  # one ACK per 4, with the newest message's id
+        self.assertEqual(results.count("acked"), 2)
+        self.assertEqual(tab.stream.newest, 9)
+        self.assertEqual(tab.bench.events, 11)
+
+    def test_a_post_is_counted_once_per_event_id_whichever_way_it_came(self):
+        from tabs_bench import Tab
+        from tabs_stream import Arrivals
+
+        bench = stream_bench()
+        bench.book = FanoutBook(tabs=2, max_posts=3)
+        for k in range(3):
+            bench.book.sending(f"p{k}", 0.0)
+        tabs = [stream_tab(bench, i) for i in range(2)]
+        for tab in tabs:
+            tab.arrivals = Arrivals()
+        queue = {"subscription": "sub-2", "ack": "q"}
+        import json
+
+        def post(k, event_id):
+            return json.dumps({"kind": "message", "id": event_id, "clientId": f"p{k}"}).encode()
+
+        tabs[0].received(*stream_message(1, "s1", "e0", "p0"))
+        tabs[0].received(queue, post(0, "e0"))  # the backfill's copy of the same event: shown once
+        tabs[1].received(queue, post(0, "e0"))
+        tabs[1].received(*stream_message(1, "s1", "e0", "p0"))  # the other order
+        tabs[0].received(*stream_message(2, "s2", "e1", "p1"))
+        tabs[0].received(*stream_message(2, "s2", "e1", "p1"))  # the same way again: a duplicate, as before
+        tabs[1].received(*stream_message(3, "s3", "e2", "p2"))
+        tabs[1].received(queue, post(2, "e9"))  # under another event id: the page would show it twice
+        self.assertEqual((bench.book.deliveries, bench.book.duplicates, bench.book.missing()), (4, 2, 2))
+        self.assertFalse(Tab(stream_bench(None), 0, "bench1", "t").arrivals)  # no bookkeeping without a stream
+
+
+class GeneralStreamRestartTests(unittest.TestCase):
+    """The restart storm with general's stream: offsets resumed, the two ways counted once."""
+
+    def test_the_restart_storm_counts_the_two_ways_once_per_event_id(self):
+        import json
+
+        from tabs_restart import Inbox, tally
+        from tabs_stream import STREAM
+
+        inbox = Inbox()
+        inbox.take(json.dumps({"kind": "message", "id": "e1", "clientId": "a"}), STREAM)
+        inbox.take(json.dumps({"kind": "backfill", "events": [{"kind": "message", "id": "e1", "clientId": "a"}]}))  # shown once
+        inbox.take(json.dumps({"kind": "message", "id": "e2", "clientId": "b"}), STREAM)
+        inbox.take(json.dumps({"kind": "message", "id": "e2", "clientId": "b"}), STREAM)  # the stream again: redelivered
+        self.assertEqual(tally([inbox], ["a", "b"]), {"missing": 0, "twice": 0, "redelivered": 1})
+
+    def test_a_reconnecting_tab_subscribes_the_stream_again_after_the_newest_offset_before_its_login(self):
+        from unittest import mock
+
+        import tabs_restart
+        from tabs_restart import RestartDrill
+
+        bench = stream_bench()
+        tab = stream_tab(bench)
+        asyncio.run(tab.sign_in())
+        for offset in (40, 41):
+            tab.received(*stream_message(offset, f"s{offset}"))
+        drill = RestartDrill(bench, [tab], "kill")
+        with mock.patch.object(tabs_restart, "StompClient", FakeClient):
+            asyncio.run(drill.sign_in_again(0, tab))
+        calls = tab.client.calls
+        self.assertEqual([call[0] for call in calls], ["CONNECT", "SUBSCRIBE", "SEND", "SUBSCRIBE"])
+        self.assertEqual(calls[1][1:], ("/amq/queue/chat.stream.general", "client", 100, {"x-stream-offset": "offset=42"}, "general-stream"))
+        self.assertTrue(calls[2][2]["resume"])
+        headers, body = stream_message(42, "s42")
+        drill.received(0, tab, headers, body)  # the drill's deliveries go through the same cumulative ACKs
+        self.assertEqual(tab.stream.newest, 42)
+        self.assertEqual(tab.stream.unacked, 1)
