@@ -1,9 +1,12 @@
 // The one owner of the page's state: the configuration, the STOMP client, who is signed in to
 // the chat (identity), the tab queue's subscription (and the online queue's, which makes the
-// person count as online), the rooms (ChatRooms: a Room and an Outbox per room opened, the list
-// with unread counts, typing, presence) and what feeds them (RoomFeed). Every change goes
-// through a named action below; what the page shows besides the rooms is set through PageState. No DOM: app.js wires the page to
-// these actions and draws, so everything here is tested with fakes (web/test/app-chat-session.test.js).
+// person count as online), general's stream in a deployment that has one (StreamReader), the
+// rooms (ChatRooms: a Room and an Outbox per room opened, the list with unread counts, typing,
+// presence) and what feeds them (RoomFeed). Every change goes through a named action below;
+// what the page shows besides the rooms is set through PageState. No DOM: app.js wires the page
+// to these actions and draws, so everything here is tested with fakes
+// (web/test/app-chat-session.test.js; general's stream with the real STOMP client over a fake
+// socket, web/test/app-general-stream.test.js).
 //
 //   const session = new ChatSession({ page, auth, storage, loadConfig, createClient, verifyProof, ... });
 //   session.onRoomChange(({ cleared }) => scheduleRender());
@@ -23,6 +26,7 @@ import { RoomFeed } from './room-feed.js';
 import { RoomsAPI } from './rooms-api.js';
 import { clearSession, loadSession, loadUnsent, parseLoginReply, saveSession, saveUnsent } from './session.js';
 import { systemClock } from './stomp-timing.js';
+import { StreamReader } from './stream-reader.js';
 import { rules, validatePost } from './validate.js';
 
 const JSON_HEADERS = Object.freeze({ 'content-type': 'application/json' });
@@ -42,8 +46,9 @@ export class ChatSession {
    * @param {import('./page-state.js').PageState} options.page
    * @param {import('./auth.js').Auth} options.auth the person's sign-in (name, tokens)
    * @param {Storage} options.storage sessionStorage
-   * @param {() => Promise<{stompURL: string, stompURLs: string[], vhost: string, prefix: string, powBits: number}>} options.loadConfig
-   *   (with several `stompURLs`, the client connects to one node and moves to the next when it goes)
+   * @param {() => Promise<{stompURL: string, stompURLs: string[], vhost: string, prefix: string, powBits: number, generalStream?: string}>} options.loadConfig
+   *   (with several `stompURLs`, the client connects to one node and moves to the next when it
+   *   goes; with `generalStream`, general is read from that stream: stream-reader.js)
    * @param {(config: object, hooks: {beforeConnect: Function}) => import('./stomp.js').StompClient} options.createClient
    * @param {typeof import('./proof.js').verifyProof} options.verifyProof
    * @param {() => string} options.newSessionId
@@ -63,6 +68,8 @@ export class ChatSession {
     this.identity = null;
     this.subscription = null;
     this.onlineSubscription = null;
+    /** @type {StreamReader | null} general's stream, when the deployment has one and someone is in */
+    this.stream = null;
     /** When the connection was lost (clock ms), null while connected */
     this._lostAt = null;
     const transport = this._transport();
@@ -203,6 +210,7 @@ export class ChatSession {
     try {
       const result = await this._join(identity, { resume });
       if (!result.ok) {
+        this._stopStream();
         if (result.refused) clearSession(this.storage); // keep a session that failed only for want of a connection
         if (this.client.state !== 'auth-failed') await this.client.deactivate(); // keep the auth-failed banner
         await this.auth.logout(); // signed out again, so the form means what it shows
@@ -241,6 +249,7 @@ export class ChatSession {
     this.subscription = null;
     this.onlineSubscription?.unsubscribe();
     this.onlineSubscription = null;
+    this._stopStream(); // clearSession below forgets its position
     if (identity && this.client?.connected) {
       try {
         await this._loginRequest('logout', identity, { timeoutMs: LOGOUT_TIMEOUT_MS });
@@ -291,15 +300,15 @@ export class ChatSession {
         break;
       case 'reconnecting':
         this._lostAt ??= this.clock.now();
-        this.feed.connectionLost();
+        this._connectionLost();
         page.showBanner('The connection to the chat was lost. Reconnecting… Posts you write now are sent once it is back.');
         break;
       case 'disconnected':
-        this.feed.connectionLost();
+        this._connectionLost();
         page.hideBanner();
         break;
       case 'auth-failed':
-        this.feed.connectionLost();
+        this._connectionLost();
         page.showBanner(`The broker refused the connection: ${detail.error?.message ?? 'login refused'}.`, true);
         // A revoked sign-in shows here first: a refresh the server refuses ends it (Auth's onEnded).
         if (this.auth.signedIn) this.auth.refresh().catch(() => {});
@@ -337,6 +346,7 @@ export class ChatSession {
   /** The room is on the screen: acknowledges what was drawn and keeps unconfirmed posts. */
   drawn() {
     this.feed.drawn();
+    this.stream?.drawn();
     this.keepUnsent();
   }
 
@@ -353,13 +363,19 @@ export class ChatSession {
 
   // ---- inside ----
 
-  /** Logs in and subscribes to the tab queue. */
+  /**
+   * Logs in and subscribes to the tab queue. General's stream, when there is one, is subscribed
+   * first: the broker handles a connection's frames in order, so the stream is read from before
+   * the login service takes the backfill, every later event comes from it, and the overlap is
+   * dropped by id.
+   */
   async _join(identity, { resume }) {
     const client = this.client;
     client.activate();
+    this._readGeneral(identity.session);
     let reply;
     try {
-      reply = parseLoginReply((await this._loginRequest('login', identity, { resume, timeoutMs: LOGIN_TIMEOUT_MS })).body);
+      reply = parseLoginReply((await this._login(identity, { resume })).body);
     } catch (error) {
       if (error.code === 'auth-failed') {
         return { ok: false, message: `The broker refused your sign-in (${error.message}). Sign in again; if that fails too, the broker cannot reach Warren's web server.` };
@@ -376,6 +392,25 @@ export class ChatSession {
     this._beOnline(reply.online);
     this._subscribe(reply.queue);
     return { ok: true };
+  }
+
+  /**
+   * The login request. A SUBSCRIBE to general's stream that the broker refuses (a stream the
+   * deployment names but does not have) drops the connection the login went out on: it is sent
+   * again, as a resume, until the client gives up on that SUBSCRIBE (and warns) or time runs out.
+   */
+  async _login(identity, { resume }) {
+    const started = this.clock.now();
+    for (;;) {
+      const left = LOGIN_TIMEOUT_MS - (this.clock.now() - started);
+      try {
+        return await this._loginRequest('login', identity, { resume, timeoutMs: left });
+      } catch (error) {
+        const dropped = error.code === 'stomp-died' || error.code === 'connection-lost';
+        if (!(dropped && this.stream?.refused) || LOGIN_TIMEOUT_MS - (this.clock.now() - started) < 1) throw error;
+        resume = true; // a login again after a reconnect (its queue may exist by now)
+      }
+    }
   }
 
   /**
@@ -414,6 +449,24 @@ export class ChatSession {
     this.onlineSubscription?.unsubscribe();
     this.onlineSubscription = this.client.subscribe(this.dest.queue(queue), () => {}, { ack: 'auto', prefetch: 1 });
     this.onlineSubscription.destination = this.dest.queue(queue);
+  }
+
+  /** Subscribes to general's stream once per sign-in (a login again keeps it), when the deployment has one. */
+  _readGeneral(session) {
+    if (!this.config.generalStream || this.stream) return;
+    this.stream = new StreamReader({ client: this.client, queue: this.config.generalStream, feed: this.feed, storage: this.storage, session, clock: this.clock, log: this.log });
+    this.stream.start();
+  }
+
+  _stopStream() {
+    this.stream?.stop();
+    this.stream = null;
+  }
+
+  /** Nothing the lost connection brought can be acknowledged any more. */
+  _connectionLost() {
+    this.feed.connectionLost();
+    this.stream?.connectionLost();
   }
 
   /** One typing notice for `roomId` (the login service lets one per tab per typingIntervalMs through). */

@@ -1,11 +1,16 @@
 // Reads /config.json, which the warren web server writes from its environment. It holds no
 // credentials: each person signs in to the broker with their name and access token (auth.js).
 
+/** A queue name, or a prefix of one: dot-separated words of letters, digits, `_` and `-`. */
+const QUEUE_NAME = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
 /**
  * Checks the configuration's shape.
  * @param {unknown} value parsed JSON
- * @returns {{stompURL: string, stompURLs: string[], vhost: string, prefix: string, powBits: number}}
- *   `stompURLs` lists every broker node's Web-STOMP endpoint (just `stompURL` when absent)
+ * @returns {{stompURL: string, stompURLs: string[], vhost: string, prefix: string, powBits: number, generalStream?: string}}
+ *   `stompURLs` lists every broker node's Web-STOMP endpoint (just `stompURL` when absent);
+ *   `generalStream` names the stream queue general is read from, in a deployment that has one
+ *   (docs/design.md, the page): absent, general comes through the tab queue like every room
  * @throws {Error} naming the field that is missing or wrong
  */
 export function parseConfig(value) {
@@ -21,10 +26,16 @@ export function parseConfig(value) {
     if (typeof url !== 'string' || !/^wss?:\/\//.test(url)) throw new Error(`"stompURL" must be a ws:// or wss:// URL, not ${JSON.stringify(url)}`);
   }
   config.stompURLs = [...urls];
-  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(config.prefix)) throw new Error(`"prefix" ${JSON.stringify(config.prefix)} is not a queue name prefix`);
+  if (!QUEUE_NAME.test(config.prefix)) throw new Error(`"prefix" ${JSON.stringify(config.prefix)} is not a queue name prefix`);
   const bits = value.powBits ?? 24;
   if (!Number.isInteger(bits) || bits < 1 || bits > 64) throw new Error('"powBits" must be a whole number from 1 to 64');
   config.powBits = bits;
+  if (value.generalStream !== undefined) {
+    if (typeof value.generalStream !== 'string' || !QUEUE_NAME.test(value.generalStream)) {
+      throw new Error(`"generalStream" ${JSON.stringify(value.generalStream)} is not a queue name`);
+    }
+    config.generalStream = value.generalStream;
+  }
   return config;
 }
 

@@ -1,15 +1,17 @@
 // What flows into the rooms, from every source alike: live deliveries from the tab's queue (one
-// event, or a backfill bundle of many), and pages of history. A tab gets every room its person
-// belongs to; each event goes to the Room of its room when the page holds one (`roomOf`), is
-// de-duplicated by that Room and has its proof checked with WebCrypto. Every event, and the
-// transient notices (typing, rooms), is also told to `onEvent` (unread counts, typing, presence).
-// A delivery is acknowledged once it is drawn, and never on a later connection than the one that
-// brought it (the broker redelivers it).
+// event, or a backfill bundle of many) and from general's stream (stream-reader.js), and pages
+// of history. A tab gets every room its person belongs to; each event goes to the Room of its
+// room when the page holds one (`roomOf`), is de-duplicated by that Room and has its proof
+// checked with WebCrypto. Every event, and the transient notices (typing, rooms), is also told
+// to `onEvent` (unread counts, typing, presence). A tab-queue delivery is acknowledged once it is
+// drawn, and never on a later connection than the one that brought it (the broker redelivers
+// it); the stream's are acknowledged by the stream reader.
 //
 //   const feed = new RoomFeed({ roomOf: (id) => rooms.get(id), verifyProof, minBits, onChange, onEvent });
 //   subscribe(queue, (message) => feed.delivered(message));
 //   render(); feed.drawn();              // acknowledges what is now on the screen
 //   feed.connectionLost();               // unacknowledged deliveries are the broker's again
+//   feed.takeIn(message.body);           // taken in, not acknowledged (general's stream)
 
 import { rules } from './validate.js';
 
@@ -53,19 +55,20 @@ export class RoomFeed {
    * @param {{body: string, ack: () => boolean}} message a StompMessage
    */
   delivered(message) {
-    let value;
-    try {
-      value = JSON.parse(message.body);
-    } catch {
-      this.log.warn('[warren] a room message that is not JSON was dropped', message.body.slice(0, 200));
-      value = undefined;
-    }
-    if (value?.kind === BACKFILL_KIND && Array.isArray(value.events)) {
-      for (const event of value.events) this.receive(event);
-    } else if (value !== undefined) {
-      this.receive(value, { live: true });
-    }
+    this._take(message.body);
     this._toAck.push(message);
+    this.onChange();
+  }
+
+  /**
+   * Takes in one delivery as delivered() does, leaving its acknowledgement to the caller
+   * (general's stream acknowledges its own way: stream-reader.js).
+   * @param {string} body a room event, or a backfill bundle
+   * @param {{keep?: (event: object) => boolean}} [options] a single event `keep` refuses is
+   *   dropped unseen
+   */
+  takeIn(body, options) {
+    this._take(body, options);
     this.onChange();
   }
 
@@ -104,6 +107,21 @@ export class RoomFeed {
   clear() {
     this._toAck.length = 0;
     this.room?.clear();
+  }
+
+  _take(body, { keep = () => true } = {}) {
+    let value;
+    try {
+      value = JSON.parse(body);
+    } catch {
+      this.log.warn('[warren] a room message that is not JSON was dropped', body.slice(0, 200));
+      return;
+    }
+    if (value?.kind === BACKFILL_KIND && Array.isArray(value.events)) {
+      for (const event of value.events) this.receive(event);
+    } else if (keep(value)) {
+      this.receive(value, { live: true });
+    }
   }
 
   _checkProof(event) {

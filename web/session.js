@@ -1,5 +1,6 @@
 // The tab's identity: a random session id (kept in sessionStorage with the login name, so a
-// reload finds the same queue), random client ids for posts, and the login reply's shape.
+// reload finds the same queue, and beside it where the session got to in general's stream),
+// random client ids for posts, and the login reply's shape.
 
 import { SESSION_ID_PATTERN } from './validate.js';
 
@@ -7,6 +8,7 @@ export { SESSION_ID_PATTERN };
 
 const STORAGE_KEY = 'warren.session';
 const UNSENT_KEY = 'warren.unsent';
+const STREAM_KEY = 'warren.stream';
 
 /**
  * Encodes bytes as base64url without padding.
@@ -73,11 +75,12 @@ export function saveSession(storage, { login, session }) {
   }
 }
 
-/** Forgets the saved session and its unsent posts (after logout). @param {Storage} storage */
+/** Forgets the saved session, its unsent posts and its stream position (after logout). @param {Storage} storage */
 export function clearSession(storage) {
   try {
     storage.removeItem(STORAGE_KEY);
     storage.removeItem(UNSENT_KEY);
+    storage.removeItem(STREAM_KEY);
   } catch {
     // nothing to forget
   }
@@ -144,4 +147,42 @@ export function loadUnsent(storage, session, limit = 100) {
   } catch {
     return [];
   }
+}
+
+/**
+ * Keeps where `session` got to in general's stream (stream-reader.js), for a reload to go on
+ * from: the newest offset drawn, and when the session first subscribed.
+ * @param {Storage} storage sessionStorage
+ * @param {string} session
+ * @param {{offset: bigint | null, since: number | null}} position `since` in unix seconds
+ * @returns {string} what was stored, to skip writing the same again
+ */
+export function saveStreamPosition(storage, session, { offset, since }) {
+  const value = JSON.stringify({ session, offset: offset === null ? null : String(offset), since });
+  try {
+    storage.setItem(STREAM_KEY, value);
+  } catch {
+    // storage may be full or disabled; a reload then reads from a minute before it subscribed
+  }
+  return value;
+}
+
+/**
+ * Where `session` got to in general's stream, as saveStreamPosition kept it; nothing for
+ * another session, or a damaged entry.
+ * @param {Storage} storage
+ * @param {string} session
+ * @returns {{offset: bigint | null, since: number | null}}
+ */
+export function loadStreamPosition(storage, session) {
+  const position = { offset: null, since: null };
+  try {
+    const saved = JSON.parse(storage.getItem(STREAM_KEY) ?? 'null');
+    if (saved?.session !== session) return position;
+    if (typeof saved.offset === 'string' && /^[0-9]{1,20}$/.test(saved.offset)) position.offset = BigInt(saved.offset);
+    if (Number.isSafeInteger(saved.since) && saved.since > 0) position.since = saved.since;
+  } catch {
+    // a damaged entry is as good as none
+  }
+  return position;
 }

@@ -71,7 +71,8 @@ export class Subscription {
    * @param {string} id the STOMP subscription id
    * @param {string} destination e.g. `/amq/queue/chat.user.alice.s1`
    * @param {(message: StompMessage) => unknown} handler called once per MESSAGE
-   * @param {Record<string, string>} headers SUBSCRIBE headers besides id and destination
+   * @param {() => Record<string, string>} headers the SUBSCRIBE headers besides id and
+   *   destination, asked for at every SUBSCRIBE (they may change between reconnects)
    * @param {(subscription: Subscription) => void} cancel what unsubscribe() asks the client to do
    * @param {((error: Error) => void) | undefined} onError told when this subscription fails
    */
@@ -79,11 +80,16 @@ export class Subscription {
     this.id = id;
     this.destination = destination;
     this.handler = handler;
-    this.headers = headers;
+    this._headers = headers;
     this.onError = onError;
     this.active = true;
     this.failures = 0; // consecutive "STOMP died" closes blamed on this SUBSCRIBE
     this._cancel = cancel;
+  }
+
+  /** The headers the next SUBSCRIBE carries besides id, destination and receipt. */
+  get headers() {
+    return this._headers();
   }
 
   /** Stops delivery now and for good; sends UNSUBSCRIBE when connected. Idempotent. */

@@ -58,17 +58,23 @@ export class StompClient extends StompConnection {
    * @param {(message: StompMessage) => unknown} handler may throw or reject; delivery goes on
    *   and the failure is reported as an `error` event
    * @param {{ack?: 'auto' | 'client' | 'client-individual', prefetch?: number,
-   *          headers?: Record<string, string>, onError?: (error: StompError) => void}} [options]
+   *          headers?: Record<string, string> | (() => Record<string, string>),
+   *          onError?: (error: StompError) => void}} [options] `headers` as a function is asked
+   *   at every SUBSCRIBE, the first and each renewal (a stream's `x-stream-offset` moves on)
    * @returns {Subscription}
    */
   subscribe(destination, handler, options = {}) {
     if (destination.startsWith('/temp-queue/')) {
       throw new TypeError('/temp-queue/ destinations take no SUBSCRIBE; use request()');
     }
-    const headers = { ...options.headers };
-    if (options.ack) headers.ack = options.ack;
-    if (options.prefetch !== undefined) headers['prefetch-count'] = String(options.prefetch);
-    for (const reserved of ['id', 'destination', 'receipt']) delete headers[reserved];
+    const extra = options.headers;
+    const headers = () => {
+      const out = { ...(typeof extra === 'function' ? extra() : extra) };
+      if (options.ack) out.ack = options.ack;
+      if (options.prefetch !== undefined) out['prefetch-count'] = String(options.prefetch);
+      for (const reserved of ['id', 'destination', 'receipt']) delete out[reserved];
+      return out;
+    };
     const id = this._nextId('sub');
     const cancel = (sub) => this._unsubscribe(sub);
     const sub = new Subscription(id, destination, handler, headers, cancel, options.onError);

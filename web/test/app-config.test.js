@@ -33,6 +33,14 @@ describe('config', () => {
     assert.equal(parseConfig({ ...good, powBits: undefined }).powBits, 24);
   });
 
+  it('reads the stream general comes from, when the deployment has one, and checks its name', () => {
+    assert.equal(parseConfig({ ...good, generalStream: 'chat.stream.general' }).generalStream, 'chat.stream.general');
+    assert.equal('generalStream' in parseConfig(good), false, 'absent: general comes through the tab queue');
+    for (const bad of ['', 'chat stream', 'chat..general', '.general', 'chat/general', 42, null]) {
+      assert.throws(() => parseConfig({ ...good, generalStream: bad }), /^Error: "generalStream" .* is not a queue name$/, JSON.stringify(bad));
+    }
+  });
+
   it('keeps no credentials an older server still sends', () => {
     assert.deepEqual(parseConfig({ ...good, login: 'browser', passcode: 'browser' }), { ...good, stompURLs: [good.stompURL] });
   });

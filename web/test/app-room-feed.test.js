@@ -52,6 +52,18 @@ describe('RoomFeed', () => {
     assert.equal(message.acks, 1);
   });
 
+  it('takes in without acknowledging (the stream reader acks its own way), dropping what `keep` refuses', () => {
+    const { room, feed, changes } = setup();
+    const message = delivery(event(1));
+    feed.takeIn(message.body);
+    feed.takeIn(JSON.stringify(event(2)), { keep: (value) => value.id !== id(2) });
+    feed.takeIn(JSON.stringify({ kind: 'backfill', events: [event(2), event(3)] }), { keep: () => false });
+    assert.deepEqual(room.entries().map((e) => e.event.id), [id(1), id(2), id(3)], 'keep judges single events only');
+    assert.equal(changes(), 3);
+    feed.drawn();
+    assert.equal(message.acks, 0);
+  });
+
   it('shows general only: events of other rooms and typing or rooms notices are taken in but not shown', () => {
     const { room, feed } = setup();
     const others = [event(1, { room: 'ops' }), event(2, { kind: 'typing' }), event(3, { kind: 'rooms', room: 'ops' })];

@@ -6,11 +6,13 @@ import {
   base64url,
   clearSession,
   loadSession,
+  loadStreamPosition,
   loadUnsent,
   newClientId,
   newSessionId,
   parseLoginReply,
   saveSession,
+  saveStreamPosition,
   saveUnsent,
 } from '../session.js';
 import { MemoryStorage } from './support/fake-chat.js';
@@ -137,5 +139,32 @@ describe('unsent posts kept across a reload', () => {
     assert.deepEqual(loadUnsent(storage, 'S1'), [{ clientId: 'c4', text: 'ok', proof: false }]);
     saveUnsent(storage, 'S1', Array.from({ length: 5 }, (_, i) => ({ clientId: `c${i}`, text: 't', proof: false })));
     assert.equal(loadUnsent(storage, 'S1', 3).length, 3);
+  });
+});
+
+describe('the position in general\'s stream kept across a reload', () => {
+  const none = { offset: null, since: null };
+
+  it('round-trips for the same session only, offsets past 2^53 included, and goes with logout', () => {
+    const storage = new MemoryStorage();
+    assert.deepEqual(loadStreamPosition(storage, 'S1'), none);
+    saveStreamPosition(storage, 'S1', { offset: 9007199254740993n, since: 1_800_000_000 });
+    assert.deepEqual(loadStreamPosition(storage, 'S1'), { offset: 9007199254740993n, since: 1_800_000_000 });
+    assert.deepEqual(loadStreamPosition(storage, 'S2'), none);
+    saveStreamPosition(storage, 'S1', { offset: null, since: 1_800_000_000 });
+    assert.deepEqual(loadStreamPosition(storage, 'S1'), { offset: null, since: 1_800_000_000 });
+    clearSession(storage);
+    assert.deepEqual(loadStreamPosition(storage, 'S1'), none);
+  });
+
+  it('ignores damaged entries and storage that throws', () => {
+    const storage = new MemoryStorage();
+    for (const bad of ['{', 'null', '{"session":"S1","offset":"-1","since":"soon"}', '{"session":"S1","offset":12,"since":0}']) {
+      storage.setItem('warren.stream', bad);
+      assert.deepEqual(loadStreamPosition(storage, 'S1'), none, bad);
+    }
+    const broken = { getItem() { throw new Error('denied'); }, setItem() { throw new Error('full'); } };
+    assert.deepEqual(loadStreamPosition(broken, 'S1'), none);
+    saveStreamPosition(broken, 'S1', { offset: 1n, since: 1 });
   });
 });

@@ -160,6 +160,25 @@ describe('StompClient subscriptions', () => {
     assert.equal(subs[0].headers.ack, 'client');
   });
 
+  it('asks a headers function at every SUBSCRIBE, so a renewal carries what changed meanwhile', () => {
+    const t = connected();
+    let offset = 'next';
+    const sub = t.client.subscribe('/amq/queue/chat.stream.general', () => {}, {
+      ack: 'client',
+      prefetch: 100,
+      headers: () => ({ 'x-stream-offset': offset, ack: 'auto', id: 'ignored' }),
+    });
+    assert.equal(t.socket().last().headers['x-stream-offset'], 'next');
+    offset = 'offset=43';
+    t.socket().serverClose(1006);
+    t.clock.advance(t.states.at(-1).delayMs);
+    t.connect();
+    const [renewed] = t.socket().framesOf('SUBSCRIBE');
+    assert.deepEqual([renewed.headers.id, renewed.headers['x-stream-offset']], [sub.id, 'offset=43']);
+    assert.deepEqual([renewed.headers.ack, renewed.headers['prefetch-count']], ['client', '100'], 'the options win');
+    assert.equal(sub.headers['x-stream-offset'], 'offset=43');
+  });
+
   it('refuses to SUBSCRIBE to a /temp-queue/', () => {
     const t = connected();
     assert.throws(() => t.client.subscribe('/temp-queue/x', () => {}), TypeError);
