@@ -209,13 +209,25 @@ struct ClusterChaosTests {
         let posts = ledger.posts
         let accepted = posts.indices.filter { posts[$0].acceptedAt != nil }
         let ours = Set(posts.map(\.clientId))
+        // A look that fails (a node still coming back, the store busy with the history role's
+        // write) is tried again until the bound: one failure must not end the wait and count
+        // every post lost. After the wait, the store is read once more whatever happened.
         var stored: [RoomEvent] = []
+        var historyReady: UInt32?
+        var drainFailure: String?
         try? await eventually("the history holds every accepted post", within: 40) {
-            guard try await counter.ready(chat.topology.history) == 0 else { return false }
-            stored = try await store.events.latest(limit: 1_000_000)
-            let clientIDs = Set(stored.compactMap(\.clientId))
-            return accepted.allSatisfy { clientIDs.contains(posts[$0].clientId) }
+            do {
+                historyReady = try await counter.ready(chat.topology.history)
+                guard historyReady == 0 else { return false }
+                stored = try await store.events.latest(limit: 1_000_000)
+                let clientIDs = Set(stored.compactMap(\.clientId))
+                return accepted.allSatisfy { clientIDs.contains(posts[$0].clientId) }
+            } catch {
+                drainFailure = "\(error)"
+                return false
+            }
         }
+        if let latest = try? await store.events.latest(limit: 1_000_000), latest.count > stored.count { stored = latest }
         // The last post: the last one sent that the broker took, `tail` after the last fault at
         // least, when every tab has its queue again: it reaches each live (a post admitted
         // before the last fault may reach a tab that logged in again only in its backfill,
@@ -265,7 +277,8 @@ struct ClusterChaosTests {
             schedule slipped \(String(format: "%.1f", ledger.slipped.inSeconds)) s at most
             delivery: \(general)
             after healing and draining: lost \(lost.count) (accepted, not in the history); duplicated \(storedTwice) (stored under two ids); \
-            unexpected \(unexpected) (stored, never sent); never accepted but stored \(unansweredStored)
+            unexpected \(unexpected) (stored, never sent); never accepted but stored \(unansweredStored); \
+            history queue \(historyReady.map { "\($0) ready" } ?? "not seen") at the last look\(drainFailure.map { "; a look failed: \($0)" } ?? "")
             tabs: \(tabDuplicates) posts got under two ids; \(redeliveries) events got again (backfill after a re-login, redelivery; dropped by id); \
             longest gap a tab saw between posts \(String(format: "%.1f", longestGap.inSeconds)) s; \(tabs.map(\.logins).reduce(0, +) - tabs.count) re-logins; \
             \(missingTabs) tabs without the last post (\(last)); dead letters \(deadLetters)
