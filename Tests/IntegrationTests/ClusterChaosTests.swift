@@ -28,7 +28,10 @@ import WarrenStore
 /// `WARREN_TEST_CLUSTER_DRILL_RATE` (posts a second, default 10; the issue's is 50),
 /// `WARREN_TEST_CLUSTER_DRILL_TABS` (default 40; the issue's is 200) and, for rates a debug
 /// build in one process cannot carry, `WARREN_TEST_CLUSTER_DRILL_WARREN` (a `warren` binary
-/// whose processes run the back-end roles). `WARREN_TEST_CLUSTER_DRILL=0` leaves the drill out.
+/// whose processes run the back-end roles). `WARREN_TEST_CLUSTER_DRILL_GENERAL_STREAM=on` runs
+/// every role with `WARREN_GENERAL_STREAM=on`, and each tab reads general from its stream as the
+/// page does (subscribe, then log in; ``TabTally``). `WARREN_TEST_CLUSTER_DRILL=0` leaves the
+/// drill out.
 @Suite(
     .serialized,
     .enabled(if: PrivateBroker.available, "no broker configured (WARREN_AMQP_URL) and not under CI, or rabbitmq-server is not installed"),
@@ -60,6 +63,12 @@ struct ClusterChaosTests {
     static var program: String? {
         ProcessInfo.processInfo.environment["WARREN_TEST_CLUSTER_DRILL_WARREN"].flatMap { $0.isEmpty ? nil : $0 }
     }
+    /// `WARREN_TEST_CLUSTER_DRILL_GENERAL_STREAM=on`: general reaches the tabs through its stream
+    /// (every role with `WARREN_GENERAL_STREAM=on`, each tab reading the stream at its own offset,
+    /// as the page does); off (the default), through every tab's queue.
+    static var generalStream: Bool {
+        ProcessInfo.processInfo.environment["WARREN_TEST_CLUSTER_DRILL_GENERAL_STREAM"] == "on"
+    }
     /// How long each fault lasts before the node is started again (or the partition healed).
     static let outage: Duration = .seconds(5)
     /// How long the drill waits after a node is back (or the partition healed) before the next fault.
@@ -78,8 +87,11 @@ struct ClusterChaosTests {
             let urls = try cluster.amqpURLs()
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("warren-chaos-\(UUID().uuidString).sqlite")
             defer { try? FileManager.default.removeItem(at: file) }
-            try await ChatHarness.with(environment: ["WARREN_AMQP_URL": urls, "WARREN_CRON_SCHEDULE": "@every 5s"], timeout: 900 + Self.seconds) { chat in
+            try await ChatHarness.with(environment: [
+                "WARREN_AMQP_URL": urls, "WARREN_CRON_SCHEDULE": "@every 5s", "WARREN_GENERAL_STREAM": Self.generalStream ? "on" : "off",
+            ], timeout: 900 + Self.seconds) { chat in
                 #expect(chat.configuration.queueType == .quorum, "several nodes make quorum queues the default")
+                #expect(chat.configuration.generalStream == Self.generalStream)
                 let store = try await Store.open(url: "sqlite:\(file.path)", logger: HistoryBackend.logger)
                 let recorder = LogRecorder()
                 let poster = APIPostPublisher(configuration: chat.configuration, logger: chat.logger)
@@ -89,7 +101,7 @@ struct ClusterChaosTests {
                         "WARREN_AMQP_URL": urls, "WARREN_PREFIX": chat.configuration.prefix, "WARREN_POW_BITS": "12",
                         "WARREN_RPC_TIMEOUT_MS": "5000", "WARREN_USER_QUEUE_TTL_MS": "60000", "WARREN_CRON_SCHEDULE": "@every 5s",
                         "WARREN_BROKER_AUTH": "off", "WARREN_DATABASE_URL": "sqlite:\(file.path)", "WARREN_METRICS_PORT": "off",
-                        "WARREN_GRPC_PORT": "off", "WARREN_POW_GRPC_PORT": "off",
+                        "WARREN_GRPC_PORT": "off", "WARREN_POW_GRPC_PORT": "off", "WARREN_GENERAL_STREAM": Self.generalStream ? "on" : "off",
                         "WARREN_LOG_LEVEL": ProcessInfo.processInfo.environment["WARREN_TEST_LOG_LEVEL"] ?? "warning",
                     ])
                 }
@@ -148,6 +160,9 @@ struct ClusterChaosTests {
         }
         #expect(types.contains("\(chat.topology.inbox)\tquorum"), "queue types: \(types)")
         #expect(types.contains("\(chat.topology.history)\tquorum"), "queue types: \(types)")
+        if chat.configuration.generalStream {
+            #expect(types.contains("\(chat.topology.generalStream)\tstream"), "queue types: \(types)")
+        }
 
         let tabs = browsers.flatMap(\.tabs)
         try await eventually("every tab signed in", within: 120) { tabs.allSatisfy(\.signedIn) }
@@ -194,13 +209,25 @@ struct ClusterChaosTests {
         let posts = ledger.posts
         let accepted = posts.indices.filter { posts[$0].acceptedAt != nil }
         let ours = Set(posts.map(\.clientId))
+        // A look that fails (a node still coming back, the store busy with the history role's
+        // write) is tried again until the bound: one failure must not end the wait and count
+        // every post lost. After the wait, the store is read once more whatever happened.
         var stored: [RoomEvent] = []
+        var historyReady: UInt32?
+        var drainFailure: String?
         try? await eventually("the history holds every accepted post", within: 40) {
-            guard try await counter.ready(chat.topology.history) == 0 else { return false }
-            stored = try await store.events.latest(limit: 1_000_000)
-            let clientIDs = Set(stored.compactMap(\.clientId))
-            return accepted.allSatisfy { clientIDs.contains(posts[$0].clientId) }
+            do {
+                historyReady = try await counter.ready(chat.topology.history)
+                guard historyReady == 0 else { return false }
+                stored = try await store.events.latest(limit: 1_000_000)
+                let clientIDs = Set(stored.compactMap(\.clientId))
+                return accepted.allSatisfy { clientIDs.contains(posts[$0].clientId) }
+            } catch {
+                drainFailure = "\(error)"
+                return false
+            }
         }
+        if let latest = try? await store.events.latest(limit: 1_000_000), latest.count > stored.count { stored = latest }
         // The last post: the last one sent that the broker took, `tail` after the last fault at
         // least, when every tab has its queue again: it reaches each live (a post admitted
         // before the last fault may reach a tab that logged in again only in its backfill,
@@ -237,14 +264,21 @@ struct ClusterChaosTests {
             "list_queues", "-p", BrokerEnvironment.vhost, "name", "type", "messages_ready", "messages_unacknowledged", "consumers",
         ])) ?? "").split(separator: "\n").filter { $0.hasPrefix(chat.configuration.prefix + ".") && !$0.contains(".user.") }.joined(separator: "\n")
         let rate = Double(accepted.count) / postingSeconds
+        let general = chat.configuration.generalStream
+            ? "general from its stream \(chat.topology.generalStream) (WARREN_GENERAL_STREAM=on; each tab subscribes, then logs in): " +
+                "\(tabs.map(\.streamSubscriptions).reduce(0, +)) subscriptions, " +
+                "\(tabs.map(\.streamCancellations).reduce(0, +)) consumers ended under a live tab and subscribed again"
+            : "general through every tab's queue (WARREN_GENERAL_STREAM=off)"
         let report = """
             cluster drill: roles \(Self.program.map { "as processes of \($0) (logs in \(processes?.folder.path ?? "?"))" } ?? "in the test process"); \
             \(tabs.count) tabs, \(Self.postsPerSecond) posts/s asked for \(Int(postingSeconds)) s: \(posts.count) sent, \
             \(accepted.count) accepted (\(String(format: "%.1f", rate))/s; \(posts.filter { $0.admittedID != nil }.count) admitted with an id, the rest queued), \
             \(ledger.retries) tries again after a failure, \(ledger.refusals) refused, \(unanswered.count) never accepted; \
             schedule slipped \(String(format: "%.1f", ledger.slipped.inSeconds)) s at most
+            delivery: \(general)
             after healing and draining: lost \(lost.count) (accepted, not in the history); duplicated \(storedTwice) (stored under two ids); \
-            unexpected \(unexpected) (stored, never sent); never accepted but stored \(unansweredStored)
+            unexpected \(unexpected) (stored, never sent); never accepted but stored \(unansweredStored); \
+            history queue \(historyReady.map { "\($0) ready" } ?? "not seen") at the last look\(drainFailure.map { "; a look failed: \($0)" } ?? "")
             tabs: \(tabDuplicates) posts got under two ids; \(redeliveries) events got again (backfill after a re-login, redelivery; dropped by id); \
             longest gap a tab saw between posts \(String(format: "%.1f", longestGap.inSeconds)) s; \(tabs.map(\.logins).reduce(0, +) - tabs.count) re-logins; \
             \(missingTabs) tabs without the last post (\(last)); dead letters \(deadLetters)

@@ -65,6 +65,13 @@ final class TabTally: Sendable {
         var repeated = 0
         var lastPostAt: ContinuousClock.Instant?
         var longestGap: Duration = .zero
+        /// General's stream: the newest offset taken in, when the first subscription was made
+        /// (unix seconds), how many subscriptions were made, and how many consumers ended
+        /// while the tab went on (the broker cancelled them, or a read failed).
+        var newestOffset: Int64?
+        var firstSubscribedAt: UInt64?
+        var streamSubscriptions = 0
+        var streamCancellations = 0
     }
 
     private let state = NIOLockedValueBox(State())
@@ -85,6 +92,11 @@ final class TabTally: Sendable {
     var repeatedDeliveries: Int { self.state.withLockedValue { $0.repeated } }
     var postsUnderTwoIDs: Int { self.state.withLockedValue { $0.idBits.reduce(0) { $0 + ($1.nonzeroBitCount > 1 ? 1 : 0) } } }
     var longestGap: Duration { self.state.withLockedValue { $0.longestGap } }
+    /// Subscriptions to general's stream made (0 when general comes through the tab queue).
+    var streamSubscriptions: Int { self.state.withLockedValue { $0.streamSubscriptions } }
+    /// Stream consumers that ended while the tab went on (each followed by a subscription again,
+    /// or by a new round of subscribe and log in).
+    var streamCancellations: Int { self.state.withLockedValue { $0.streamCancellations } }
     /// Whether post `number` arrived.
     func has(_ number: Int) -> Bool { self.state.withLockedValue { number < $0.idBits.count && $0.idBits[number] != 0 } }
     /// When post `number` first arrived (seconds after the origin), or nil.
@@ -94,11 +106,34 @@ final class TabTally: Sendable {
 
     /// Logs in and reads the tab queue on `connection`; when the queue goes (its node did), logs
     /// in again after a pause; returns when the connection is gone.
+    ///
+    /// With general from its stream (`chat.configuration.generalStream`), as the page does: the
+    /// tab subscribes to the stream first (at `next` the first time, afterwards at the offset
+    /// after the newest it saw), on the channel of its login request, and only then logs in; when
+    /// its queue goes, the channel is closed (ending the stream's consumer too) and it starts
+    /// again, subscribe then log in, on whichever node its browser is connected to now. A stream
+    /// consumer the broker cancels while the channel lives (the member it read went) is
+    /// subscribed again at once from the newest offset + 1 (``readStream(_:on:from:stopped:)``);
+    /// when that fails, the channel is closed, so the tab starts again rather than go on without
+    /// general. Deliveries from the stream and from the tab queue both go through
+    /// ``received(_:)``, which drops what the tab already had by event id.
     func live(on connection: AMQPConnection, chat: ChatHarness, stopped: @escaping @Sendable () -> Bool) async {
         let session = ChatHarness.randomSession()
+        let stream = chat.configuration.generalStream ? chat.topology.generalStream : nil
         while connection.isActive && !stopped() {
+            var opened: AMQPChannel?
+            var reading: Task<Void, Never>?
             do {
                 let channel = try await connection.openChannel()
+                opened = channel
+                if let stream {
+                    let start = self.streamStart()
+                    let subscription = try await withDeadline(.seconds(20), "a subscription to \(stream) at \(start)") {
+                        try await StreamSubscription.subscribe(stream, on: channel, from: start)
+                    }
+                    self.state.withLockedValue { $0.streamSubscriptions += 1 }
+                    reading = Task { await self.readStream(stream, on: channel, from: subscription, stopped: stopped) }
+                }
                 let reply = try await withDeadline(.seconds(20), "a login reply") {
                     try await chat.request(LoginRequest(action: .login, login: self.login, session: session, resume: true), on: channel)
                 }
@@ -110,12 +145,64 @@ final class TabTally: Sendable {
                     guard let message = try? TabMessage.decode(delivery.body.readableBytesView) else { continue }
                     for event in message.events where event.kind == .message { self.received(event) }
                 }
-                try? await channel.close()
             } catch {
                 // The queue's node, or the connection, went: try again shortly.
             }
+            // Closing the channel ends the stream's consumer too: the next round subscribes again.
+            try? await opened?.close()
+            await reading?.value
             try? await Task.sleep(for: .milliseconds(500))
         }
+    }
+
+    /// Where the tab's next subscription to general's stream starts: after the newest offset it
+    /// saw; before it saw any, `next` the first time and afterwards (a reconnect before anything
+    /// came) a minute before that first subscription, as the page does (the overlap is dropped
+    /// by id).
+    private func streamStart() -> StreamStart {
+        self.state.withLockedValue { state in
+            if let newest = state.newestOffset { return .offset(newest + 1) }
+            if let since = state.firstSubscribedAt { return .timestamp(since - 60) }
+            state.firstSubscribedAt = UInt64(Date().timeIntervalSince1970)
+            return .next
+        }
+    }
+
+    /// Reads general's stream from `first` until the channel closes; when the broker cancels the
+    /// consumer (or the read fails) while the tab goes on, subscribes again on `channel` from the
+    /// newest offset + 1. A subscription that fails closes the channel, which ends the tab's
+    /// queue consumer too: ``live(on:chat:stopped:)`` then starts again, stream first.
+    private func readStream(_ stream: String, on channel: AMQPChannel, from first: StreamSubscription, stopped: @escaping @Sendable () -> Bool) async {
+        var subscription = first
+        while true {
+            do {
+                try await subscription.read { events, offset in self.streamed(events ?? [], offset: offset) }
+                return  // ended cleanly: the tab closed its channel
+            } catch {
+                // The connection went (the browser connects again, and the tab starts over).
+                if stopped() || !channel.connection.isActive { return }
+                self.state.withLockedValue { $0.streamCancellations += 1 }
+            }
+            let start = self.streamStart()
+            do {
+                subscription = try await withDeadline(.seconds(20), "a subscription to \(stream) at \(start)") {
+                    try await StreamSubscription.subscribe(stream, on: channel, from: start)
+                }
+                self.state.withLockedValue { $0.streamSubscriptions += 1 }
+            } catch {
+                try? await channel.close()
+                return
+            }
+        }
+    }
+
+    /// A delivery from general's stream: its offset is kept (to resume after it), its posts
+    /// counted like the tab queue's.
+    private func streamed(_ events: [RoomEvent], offset: Int64?) {
+        if let offset {
+            self.state.withLockedValue { state in state.newestOffset = max(state.newestOffset ?? offset, offset) }
+        }
+        for event in events where event.kind == .message { self.received(event) }
     }
 
     private func received(_ event: RoomEvent) {
