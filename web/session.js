@@ -168,6 +168,16 @@ export function saveStreamPosition(storage, session, { offset, since }) {
 }
 
 /**
+ * A stream offset as the broker writes it (the `x-stream-offset` header, decimal), or null when
+ * it is none.
+ * @param {unknown} text
+ * @returns {bigint | null}
+ */
+export function streamOffset(text) {
+  return typeof text === 'string' && /^[0-9]{1,20}$/.test(text) ? BigInt(text) : null;
+}
+
+/**
  * Where `session` got to in general's stream, as saveStreamPosition kept it; nothing for
  * another session, or a damaged entry.
  * @param {Storage} storage
@@ -179,7 +189,7 @@ export function loadStreamPosition(storage, session) {
   try {
     const saved = JSON.parse(storage.getItem(STREAM_KEY) ?? 'null');
     if (saved?.session !== session) return position;
-    if (typeof saved.offset === 'string' && /^[0-9]{1,20}$/.test(saved.offset)) position.offset = BigInt(saved.offset);
+    position.offset = streamOffset(saved.offset);
     if (Number.isSafeInteger(saved.since) && saved.since > 0) position.since = saved.since;
   } catch {
     // a damaged entry is as good as none

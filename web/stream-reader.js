@@ -15,22 +15,13 @@
 //   reader.connectionLost();             // nothing that connection brought is acknowledged now
 //   reader.stop();                       // logout
 
-import { loadStreamPosition, saveStreamPosition } from './session.js';
+import { loadStreamPosition, saveStreamPosition, streamOffset } from './session.js';
 import { rules } from './validate.js';
 
 /** Notices a stream keeps past the time they mean anything (a tab queue lets them expire). */
 export const FLEETING_KINDS = new Set(['typing', 'online']);
 /** How long before its first SUBSCRIBE a session reads again when it has no offset: the browser's clock may be a little off. */
 export const CLOCK_MARGIN_S = 60;
-
-/**
- * The `x-stream-offset` header of a delivery, or null when it has none (or not a number).
- * @param {unknown} header
- * @returns {bigint | null}
- */
-export function streamOffset(header) {
-  return typeof header === 'string' && /^[0-9]{1,20}$/.test(header) ? BigInt(header) : null;
-}
 
 export class StreamReader {
   /**

@@ -9,7 +9,7 @@ import { verifyProof } from '../proof.js';
 import { loadStreamPosition } from '../session.js';
 import { StompClient } from '../stomp.js';
 import { rules } from '../validate.js';
-import { FakeClock, FakeSocket, brokerFrame, flush } from './support/fakes.js';
+import { FakeClock, brokerFrame, fakeSockets, flush } from './support/fakes.js';
 import { FakeAuth, MemoryStorage } from './support/fake-chat.js';
 
 const STREAM = 'chat.stream.general';
@@ -36,11 +36,7 @@ function setup({ config = CONFIG, storage = new MemoryStorage(), resumes = null,
       host: cfg.vhost,
       beforeConnect,
       heartbeat: { outgoing: 0, incoming: 0 },
-      webSocketFactory: (url, protocols) => {
-        const ws = new FakeSocket(url, protocols);
-        sockets.push(ws);
-        return ws;
-      },
+      webSocketFactory: fakeSockets(sockets),
       clock,
       random: () => 0,
     }),

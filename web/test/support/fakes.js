@@ -114,6 +114,18 @@ export function acceptConnection(ws) {
   ws.receive(brokerFrame('CONNECTED', { version: '1.2', 'heart-beat': '0,0' }));
 }
 
+/**
+ * A webSocketFactory for StompClient that makes FakeSockets and keeps each in `sockets`.
+ * @param {FakeSocket[]} sockets
+ */
+export function fakeSockets(sockets) {
+  return (url, protocols) => {
+    const ws = new FakeSocket(url, protocols);
+    sockets.push(ws);
+    return ws;
+  };
+}
+
 export function makeClient(options = {}) {
   const clock = new FakeClock();
   const sockets = [];
@@ -126,11 +138,7 @@ export function makeClient(options = {}) {
     passcode: 'secret',
     host: 'warren',
     heartbeat: { outgoing: 0, incoming: 0 },
-    webSocketFactory: (url, protocols) => {
-      const ws = new FakeSocket(url, protocols);
-      sockets.push(ws);
-      return ws;
-    },
+    webSocketFactory: fakeSockets(sockets),
     clock,
     random: () => randomValue,
     ...options,
