@@ -76,9 +76,10 @@ public struct WarrenConfiguration: Sendable, Hashable {
     public var mgmtURL: String? = nil
     /// `WARREN_ADMINS`: the logins that may see the operator's page.
     public var admins: [String] = []
-    /// `WARREN_GENERAL_STREAM` (off by default): general's events go to one stream,
-    /// ``Topology/generalStream``, which every tab reads, and no longer to each tab's queue.
-    public var generalStream = false
+    /// `WARREN_GENERAL_STREAM` (on by default): general's events go to one stream,
+    /// ``Topology/generalStream``, which every tab reads, and no longer to each tab's queue;
+    /// `off` puts a copy in every tab's queue, as before.
+    public var generalStream = true
     /// `WARREN_GRPC_HOST`, `WARREN_GRPC_PORT`, `WARREN_POW_GRPC_PORT` and
     /// `WARREN_POW_GRPC_TARGETS`: where the gRPC servers listen and whom the reverser calls.
     public var grpc: GRPCSettings

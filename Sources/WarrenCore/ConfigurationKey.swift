@@ -108,7 +108,7 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .authKey: ""
         case .authKeyFile: ".warren/auth.key"
         case .brokerAuth: "on"
-        case .generalStream: "off"
+        case .generalStream: "on"
         case .queueType: "auto"
         case .registerPerAddress: "5"
         case .registerPerMinute: "60"

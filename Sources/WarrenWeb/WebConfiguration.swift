@@ -37,8 +37,9 @@ public struct WebConfiguration: Sendable, Equatable {
     public var connectionsPerAddress: Int
     /// The logins that may read `GET /api/ops`, the operator's page (`WARREN_ADMINS`).
     public var admins: [String] = []
-    /// General's stream, which every tab reads (`WARREN_GENERAL_STREAM=on`); nil when general
-    /// reaches tabs through their own queues.
+    /// General's stream, which every tab reads (`WARREN_GENERAL_STREAM`, on by default, sets it
+    /// in ``init(_:)``); nil when general reaches tabs through their own queues, as it does for
+    /// a configuration made with the memberwise initialiser until this is set.
     public var generalStream: String? = nil
 
     /// A host and port of the AMQP broker.

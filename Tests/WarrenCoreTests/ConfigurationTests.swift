@@ -255,11 +255,11 @@ struct ConfigurationTests {
         #expect(fromFile.brokerAuth == expected)
     }
 
-    @Test("general's stream is off unless switched on; a value that is no switch is refused", arguments: [
-        ("on", true), ("yes", true), ("", false), ("off", false), ("0", false),
+    @Test("general's stream is on unless switched off; a value that is no switch is refused", arguments: [
+        ("on", true), ("yes", true), ("", true), ("off", false), ("0", false),
     ] as [(String, Bool)])
     func generalStreamValues(value: String, expected: Bool) throws {
-        #expect(try WarrenConfiguration.load(environment: [:], envFile: nil).generalStream == false)
+        #expect(try WarrenConfiguration.load(environment: [:], envFile: nil).generalStream == true)
         let configuration = try WarrenConfiguration.load(environment: ["WARREN_GENERAL_STREAM": value], envFile: nil)
         #expect(configuration.generalStream == expected)
         #expect(throws: ConfigurationError.self) {

@@ -8,7 +8,9 @@ struct WebConfigurationTests {
     @Test("With nothing set, the web role gets WarrenConfiguration's defaults")
     func defaults() throws {
         let configuration = WebConfiguration(try WarrenConfiguration.load(environment: [:], envFile: nil))
-        #expect(configuration == WebConfiguration())
+        var memberwise = WebConfiguration()
+        memberwise.generalStream = "chat.stream.general"
+        #expect(configuration == memberwise)
         #expect(configuration.host == "127.0.0.1")
         #expect(configuration.port == 8080)
         #expect(configuration.webRoot == "web")
@@ -18,7 +20,8 @@ struct WebConfigurationTests {
         #expect(configuration.powBits == 24)
         #expect(configuration.broker == .init(host: "127.0.0.1", port: 5672))
         #expect(configuration.stompOrigin == "ws://127.0.0.1:15674")
-        #expect(configuration.generalStream == nil)
+        #expect(configuration.generalStream == "chat.stream.general")
+        #expect(WebConfiguration(try WarrenConfiguration.load(environment: ["WARREN_GENERAL_STREAM": "off"], envFile: nil)).generalStream == nil)
     }
 
     @Test("With WARREN_GENERAL_STREAM=on, browsers are told general's stream under the prefix")

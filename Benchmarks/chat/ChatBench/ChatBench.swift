@@ -103,8 +103,13 @@ public struct ChatBench: Sendable {
     /// The login service's configuration for one run, in this process or the child. The tabs
     /// post over AMQP on the service account, which cannot vouch for a tab's login (user_id), so
     /// the login service runs without that check (`scripts/bench auth` measures broker auth).
+    /// The tabs read general from their own queues, so general's stream is off here
+    /// (`scripts/bench tabs --general-stream` measures the stream with Web-STOMP tabs).
     static func configuration(url: String, prefix: String) throws -> WarrenConfiguration {
-        try WarrenConfiguration.load(environment: ["WARREN_AMQP_URL": url, "WARREN_PREFIX": prefix, "WARREN_BROKER_AUTH": "off"], envFile: nil)
+        try WarrenConfiguration.load(
+            environment: ["WARREN_AMQP_URL": url, "WARREN_PREFIX": prefix, "WARREN_BROKER_AUTH": "off", "WARREN_GENERAL_STREAM": "off"],
+            envFile: nil
+        )
     }
 
     private func withChat(tabs count: Int, rooms: Int, _ body: (Chat) async throws -> Void) async throws {

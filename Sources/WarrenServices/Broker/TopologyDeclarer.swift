@@ -191,16 +191,17 @@ public struct TopologyDeclarer: Sendable {
     /// rooms exchange once per room of `rooms` (key `room.<id>`). Idempotent: what exists is
     /// left as it is, so this rebuilds a person's routing on a broker that lost it.
     ///
-    /// With ``generalStream``, general is not bound (its tabs read the stream) and a binding to
-    /// it left from a run without the stream is removed, so no tab gets general twice.
+    /// A room with a stream (``isStreamed(_:)``) is not bound (its tabs read the stream), and a
+    /// binding to it left from a run without the stream is removed, so no tab gets it twice.
     public func declarePerson(_ login: String, rooms: [String], on channel: AMQPChannel) async throws {
         let person = self.topology.person(login)
         try await channel.exchangeDeclare(person, type: "fanout", durable: true)
-        for room in rooms where !self.isStreamed(room) {
-            try await channel.exchangeBind(destination: person, source: self.topology.rooms, routingKey: Topology.roomKey(room))
-        }
-        if self.generalStream && rooms.contains(ChatRoom.general) {
-            try await self.unbindMember(login, room: ChatRoom.general, on: channel)
+        for room in rooms {
+            if self.isStreamed(room) {
+                try await self.unbindMember(login, room: room, on: channel)
+            } else {
+                try await channel.exchangeBind(destination: person, source: self.topology.rooms, routingKey: Topology.roomKey(room))
+            }
         }
     }
 

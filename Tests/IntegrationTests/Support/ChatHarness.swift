@@ -52,6 +52,9 @@ final class ChatHarness: Sendable {
             "WARREN_USER_QUEUE_TTL_MS": "60000",
             "WARREN_CRON_SCHEDULE": "@every 1s",
             "WARREN_BROKER_AUTH": "off",
+            // The tests' AMQP tabs read general from their queues; the stream (the default, which
+            // the page reads) is tested by ChatGeneralStreamTests and tests that pass `on`.
+            "WARREN_GENERAL_STREAM": "off",
         ]
         env.merge(environment) { $1 }
         let configuration = try WarrenConfiguration.load(environment: env, envFile: nil)
