@@ -115,11 +115,17 @@ public struct AMQPConfiguration: Sendable, CustomStringConvertible {
     }
 
     /// This configuration aimed at `endpoint` (TLS still checks the name the first host set, or
-    /// its ``TLS/serverHostname``, only when that is unset: the endpoint's own host).
+    /// its ``TLS/serverHostname``, only when that is unset: the endpoint's own host). It keeps
+    /// every node: ``endpoints`` is `endpoint` and then the others in their order from the one
+    /// after it, so a connection's configuration still names the whole cluster.
     public func aimed(at endpoint: Endpoint) -> AMQPConfiguration {
+        let all = self.endpoints
         var configuration = self
         configuration.host = endpoint.host
         configuration.port = endpoint.port
+        if let index = all.firstIndex(of: endpoint) {
+            configuration.failoverEndpoints = Array(all[(index + 1)...] + all[..<index])
+        }
         return configuration
     }
 

@@ -22,6 +22,9 @@ public final class AMQPConnection: Sendable {
     public let channelMax: UInt16
     /// The heartbeat interval in seconds, as negotiated (0: none).
     public let heartbeat: UInt16
+    /// The reply path for direct reply-to addresses: a connection of its own, opened at the
+    /// first reply (``AMQPChannel/publishReply(body:to:properties:)``), closed with this one.
+    public let replies: AMQPDirectReplies
     private let closed: EventLoopFuture<AMQPError?>
 
     init(
@@ -40,6 +43,9 @@ public final class AMQPConnection: Sendable {
         self.channelMax = negotiated.channelMax
         self.heartbeat = negotiated.heartbeat
         self.closed = closed
+        let replies = AMQPDirectReplies(owner: configuration, eventLoopGroup: nioChannel.eventLoop, logger: logger)
+        self.replies = replies
+        closed.whenComplete { _ in Task { await replies.close() } }
     }
 
     /// Connects to the broker and performs the AMQP handshake.
@@ -154,6 +160,7 @@ public final class AMQPConnection: Sendable {
 
     /// Closes the connection politely (`connection.close`), failing whatever is still in flight.
     public func close() async throws {
+        await self.replies.close()
         let promise = self.handler.eventLoop.makePromise(of: Void.self)
         self.withHandler { $0.closeConnection(promise: promise) }
         try await promise.futureResult.get()

@@ -95,6 +95,12 @@ extension MetricFamily {
     public static let confirmsOutstanding = MetricFamily(
         "warren_amqp_confirms_outstanding", .gauge, "Publishes of the process's broker connections sent and not yet confirmed by the broker."
     )
+    /// Replies to direct reply-to addresses the reply path retried or dropped (the library's `amqp.client.replies`).
+    public static let amqpReplies = MetricFamily(
+        "warren_amqp_replies_total", .counter,
+        "Replies to direct reply-to addresses sent on a second try (retried) or dropped because the broker refused them for a requester whose node is gone (dropped).",
+        labels: ["outcome"]
+    )
     /// Request/reply calls over the broker.
     public static let rpcSeconds = MetricFamily(
         "warren_rpc_duration_seconds", .histogram,
@@ -184,7 +190,7 @@ extension MetricFamily {
     /// Every family, in the order the README lists them.
     public static let all: [MetricFamily] = [
         postsAdmitted, postsRefused, logins, logouts, tabsSignedIn,
-        deliveriesPublished, brokerReconnects, brokerConnected, amqpFrames, amqpBytes, confirmsOutstanding, rpcSeconds, grpcSeconds, backfillSeconds,
+        deliveriesPublished, brokerReconnects, brokerConnected, amqpFrames, amqpBytes, confirmsOutstanding, amqpReplies, rpcSeconds, grpcSeconds, backfillSeconds,
         powSolveSeconds, powHashRate,
         historyBatchEvents, historyWriteSeconds,
         httpRequests, httpRequestSeconds, httpRequestErrors, httpActiveRequests, authDecisions,

@@ -46,6 +46,7 @@ public struct WarrenMetricsFactory: MetricsFactory {
         "amqp.client.frames": .amqpFrames,
         "amqp.client.bytes": .amqpBytes,
         "amqp.client.confirms.outstanding": .confirmsOutstanding,
+        "amqp.client.replies": .amqpReplies,
     ]
 
     /// Hummingbird's label names and Warren's.

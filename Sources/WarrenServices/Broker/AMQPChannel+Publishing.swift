@@ -11,6 +11,14 @@ extension AMQPChannel {
         try await self.publish(body: ByteBuffer(bytes: message.encode()), exchange: exchange, routingKey: routingKey, properties: properties)
     }
 
+    /// Publishes a wire message as JSON, a reply to `replyTo` with `correlationID`: a direct
+    /// reply-to address through the connection's reply path (`AMQPChannel.publishReply`), so a
+    /// requester gone with its node costs that reply alone, never this connection's consumers.
+    func publishReply(_ message: some WireMessage, to replyTo: String, correlationID: String?) async throws {
+        BrokerMetrics.published(message)
+        try await self.publishReply(body: ByteBuffer(bytes: message.encode()), to: replyTo, properties: WarrenProperties.reply(correlationID: correlationID))
+    }
+
     /// Starts publishing a wire message as JSON; await the result's `confirmed()` before acking
     /// what it was made from.
     func startPublish(_ message: some WireMessage, exchange: String = "", routingKey: String, properties: BasicProperties) -> AMQPPendingPublish {

@@ -147,6 +147,6 @@ public struct HistoryRole: WarrenRole {
     }
 
     func reply(_ reply: HistoryReply, to replyTo: String, correlationID: String?, publisher: AMQPChannel) async throws {
-        try await publisher.publish(reply, routingKey: replyTo, properties: WarrenProperties.reply(correlationID: correlationID))
+        try await publisher.publishReply(reply, to: replyTo, correlationID: correlationID)
     }
 }

@@ -40,9 +40,7 @@ extension LoginRole {
                 try await delivery.deadLetter("API post refused (\(error)) and no reply queue to tell", logger: self.logger)
                 return
             }
-            try await publisher.publish(
-                PostReply.refused(error, clientId: post.clientId), routingKey: replyTo, properties: WarrenProperties.reply(correlationID: correlationID)
-            )
+            try await publisher.publishReply(PostReply.refused(error, clientId: post.clientId), to: replyTo, correlationID: correlationID)
             self.logger.info("API post refused", metadata: ["code": "\(error.code)", "login": "\(post.login)"])
             try await delivery.ack()
             return
@@ -50,9 +48,7 @@ extension LoginRole {
         guard try await self.mayPost(accepted.login, room: accepted.room) else {
             let refusal = Self.notMember(accepted.room)
             if let replyTo {
-                try await publisher.publish(
-                    PostReply.refused(refusal, clientId: post.clientId), routingKey: replyTo, properties: WarrenProperties.reply(correlationID: correlationID)
-                )
+                try await publisher.publishReply(PostReply.refused(refusal, clientId: post.clientId), to: replyTo, correlationID: correlationID)
                 try await delivery.ack()
             } else {
                 try await delivery.deadLetter("API post refused (\(refusal)) and no reply queue to tell", logger: self.logger)
@@ -65,9 +61,7 @@ extension LoginRole {
         self.logger.debug("API post accepted", metadata: ["id": "\(event.id)", "clientId": "\(accepted.clientId)", "login": "\(accepted.login)", "route": "\(accepted.route.rawValue)"])
         try await published.confirmed()
         if let replyTo {
-            try await publisher.publish(
-                PostReply.admitted(id: event.id, clientId: accepted.clientId), routingKey: replyTo, properties: WarrenProperties.reply(correlationID: correlationID)
-            )
+            try await publisher.publishReply(PostReply.admitted(id: event.id, clientId: accepted.clientId), to: replyTo, correlationID: correlationID)
         }
         try await delivery.ack()
     }

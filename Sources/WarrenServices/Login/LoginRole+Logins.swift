@@ -147,9 +147,8 @@ extension LoginRole {
             let refusal = Refusal(.serviceBusy, "The chat is busy; trying again shortly.")
             if let replyTo = delivery.properties.replyTo {
                 try? await withDeadline(.seconds(2), "a busy reply") {
-                    try await context.publisher.publish(
-                        LoginReply.failure(refusal), routingKey: replyTo,
-                        properties: WarrenProperties.reply(correlationID: delivery.properties.correlationID)
+                    try await context.publisher.publishReply(
+                        LoginReply.failure(refusal), to: replyTo, correlationID: delivery.properties.correlationID
                     )
                 }
             }
@@ -166,7 +165,7 @@ extension LoginRole {
             request = try LoginRequest.decode(delivery.body.readableBytesView).validate()
         } catch {
             if let replyTo {
-                try await publisher.publish(LoginReply.failure(error), routingKey: replyTo, properties: WarrenProperties.reply(correlationID: correlationID))
+                try await publisher.publishReply(LoginReply.failure(error), to: replyTo, correlationID: correlationID)
             }
             if settled.claim() { try await delivery.deadLetter("login request refused: \(error)", logger: self.logger) }
             return
@@ -174,7 +173,7 @@ extension LoginRole {
         if let reason = PostAuthor.refusal(userID: delivery.properties.userID, login: request.login, required: self.configuration.brokerAuth) {
             let refusal = Refusal(.loginNotVouched, "You are not signed in as \(request.login).")
             if let replyTo {
-                try await publisher.publish(LoginReply.failure(refusal), routingKey: replyTo, properties: WarrenProperties.reply(correlationID: correlationID))
+                try await publisher.publishReply(LoginReply.failure(refusal), to: replyTo, correlationID: correlationID)
             }
             if settled.claim() { try await delivery.deadLetter("login request refused: \(reason)", logger: self.logger) }
             return
@@ -277,7 +276,7 @@ extension LoginRole {
     /// Replies when the request named a reply queue (a logout need not).
     private func reply(_ reply: LoginReply, to replyTo: String?, correlationID: String?, publisher: AMQPChannel) async throws {
         guard let replyTo, !replyTo.isEmpty else { return }
-        try await publisher.publish(reply, routingKey: replyTo, properties: WarrenProperties.reply(correlationID: correlationID))
+        try await publisher.publishReply(reply, to: replyTo, correlationID: correlationID)
     }
 }
 

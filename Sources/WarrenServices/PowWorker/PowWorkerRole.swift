@@ -99,11 +99,7 @@ public struct PowWorkerRole: WarrenRole {
         }
         guard let job = try await self.decodeJob(delivery) else { return }
         let proof = try await self.solve(job)
-        try await publisher.publish(
-            PowReply.success(id: job.id, proof: proof),
-            routingKey: replyTo,
-            properties: WarrenProperties.reply(correlationID: delivery.properties.correlationID)
-        )
+        try await publisher.publishReply(PowReply.success(id: job.id, proof: proof), to: replyTo, correlationID: delivery.properties.correlationID)
         try await delivery.ack()
         self.logger.info("rpc proven", metadata: ["id": "\(job.id)", "bits": "\(job.bits)", "elapsedMs": "\(proof.elapsedMs)"])
     }
