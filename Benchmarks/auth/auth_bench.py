@@ -117,8 +117,9 @@ class Browser:
         done = time.perf_counter()
         return [(done - started) * 1000, (connected - started) * 1000, (logged_in - connected) * 1000, (done - logged_in) * 1000]
 
-    async def delivered(self, headers, body):
-        await self.client.ack(headers)
+    def delivered(self, headers, body):
+        """Called from the socket's data_received (StompClient.on_message is a plain function)."""
+        self.client.ack_now(headers)
         self.run.delivered(self, body)
 
     async def post_until(self, deadline):

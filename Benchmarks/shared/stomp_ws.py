@@ -1,26 +1,24 @@
 """A small STOMP 1.2 client over WebSocket for the benchmarks, frames written by hand.
 
-Shared by Benchmarks/auth (auth_bench.py) and Benchmarks/tabs (tabs_bench.py), which put this
-folder on sys.path. Only what the page does (web/stomp*.js): CONNECT with login, passcode and
-heart-beats, SEND with a receipt, a request with `reply-to: /temp-queue/NAME` and a
-`correlation-id` (the reply arrives without a SUBSCRIBE), SUBSCRIBE with `ack: client-individual`
-and a prefetch, ACK, DISCONNECT. Every wait has a timeout; a refused frame (an ERROR, or
-Web-STOMP closing the socket) fails every wait.
+Shared by Benchmarks/auth (auth_bench.py), Benchmarks/tabs (tabs_bench.py, tabs_restart.py,
+fanout_probe.py) and scripts/lib/compose_chat.py, which put this folder on sys.path. Only what
+the page does (web/stomp*.js): CONNECT with login, passcode and heart-beats, SEND with a receipt,
+a request with `reply-to: /temp-queue/NAME` and a `correlation-id` (the reply arrives without a
+SUBSCRIBE), SUBSCRIBE with `ack: client-individual` and a prefetch, ACK, DISCONNECT. Every wait
+has a timeout; a refused frame (an ERROR, or Web-STOMP closing the socket) fails every wait.
+
+The WebSocket is the project's own (ws_client.py, standard library only), and the receive path
+is synchronous, for thousands of tabs on one event loop: frames are parsed and dispatched from
+the socket's data_received, `on_message(headers, body)` is a plain function called there, and
+ACKs (ack_now) and heart-beats (a timer) are written at once, with no task, future or await per
+message. Only the waits of connect, send, request, subscribe and close are coroutines.
 """
 
 import asyncio
-import inspect
 import time
 
-try:
-    from websockets.asyncio.client import connect as ws_connect
-    from websockets.exceptions import ConnectionClosed
-    from websockets.typing import Subprotocol
-except ImportError:  # the frame code and its unit tests need only the standard library
-    ws_connect = None
-
-    class ConnectionClosed(Exception):
-        """Stands in for websockets' exception when the package is not installed."""
+from ws_client import WebSocketError
+from ws_client import connect as ws_connect
 
 _ESCAPES = {"\\": "\\\\", ":": "\\c", "\n": "\\n", "\r": "\\r"}
 _UNESCAPES = {"\\\\": "\\", "\\c": ":", "\\n": "\n", "\\r": "\r"}
@@ -92,7 +90,10 @@ def encode_frame(command, headers, body=""):
 
 
 class FrameBuffer:
-    """Splits received bytes into frames (command, headers, body bytes); heart-beats are skipped."""
+    """Splits received bytes into frames (command, headers, body bytes); heart-beats are skipped.
+
+    Fast for the usual case, a chunk that holds whole frames: they are cut out of it without a
+    copy into the buffer, and a head with no backslash takes no unescaping."""
 
     def __init__(self, max_bytes=1 << 20):
         self.data = bytearray()
@@ -100,41 +101,72 @@ class FrameBuffer:
 
     def feed(self, chunk):
         """Adds bytes and returns every complete frame in them."""
-        self.data += chunk
+        if self.data:
+            self.data += chunk
+            data = self.data
+        else:
+            data = chunk
+        frames = []
+        pos, end = 0, len(data)
+        while pos < end:
+            if data[pos] in (0x0A, 0x0D):  # an EOL: a heart-beat, or what ends a frame
+                pos += 1
+                continue
+            after = self._frame(data, pos, end, frames)
+            if after < 0:
+                break
+            pos = after
+        if data is self.data:
+            del self.data[:pos]
+        elif pos < end:
+            self.data += data[pos:]
         if len(self.data) > self.max_bytes:
             raise StompFailure(f"more than {self.max_bytes} bytes without a complete frame")
-        frames = []
-        while True:
-            frame = self._next()
-            if frame is None:
-                return frames
-            frames.append(frame)
+        return frames
 
-    def _next(self):
-        start = 0
-        while start < len(self.data) and self.data[start] in (0x0A, 0x0D):
-            start += 1
-        del self.data[:start]
-        end_of_headers = self.data.find(b"\n\n")
-        if end_of_headers < 0:
-            return None
-        head = self.data[:end_of_headers].decode().replace("\r\n", "\n").split("\n")
-        command, headers = head[0].rstrip("\r"), {}
-        for line in head[1:]:
-            name, _, value = line.partition(":")
-            headers.setdefault(unescape(name), unescape(value))  # the first of a repeated header wins
-        body_start = end_of_headers + 2
-        if "content-length" in headers:
-            body_end = body_start + int(headers["content-length"])
-            if len(self.data) < body_end + 1:
-                return None
+    @staticmethod
+    def _frame(data, pos, end, frames):
+        """Appends the frame at `pos` to `frames` and returns where it ends, or -1 when it is not
+        complete yet."""
+        lf = data.find(b"\n\n", pos)
+        crlf = data.find(b"\n\r\n", pos, lf if lf >= 0 else end)
+        if crlf >= 0:
+            head_end, body_start = crlf, crlf + 3
+        elif lf >= 0:
+            head_end, body_start = lf, lf + 2
         else:
-            body_end = self.data.find(b"\0", body_start)
+            return -1
+        text = data[pos:head_end].decode()
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        lines = text.split("\n")
+        command = lines[0]
+        headers = {}
+        if "\\" in text:
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                headers.setdefault(unescape(name), unescape(value))  # the first of a repeated header wins
+        else:
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                if name not in headers:
+                    headers[name] = value
+        length = headers.get("content-length")
+        if length is not None:
+            try:
+                body_end = body_start + int(length)
+            except ValueError:
+                raise StompFailure(f"a {command} frame with content-length {length!r}") from None
+            if end < body_end + 1:
+                return -1
+            if data[body_end] != 0:
+                raise StompFailure(f"a {command} frame whose body does not end at its content-length")
+        else:
+            body_end = data.find(b"\0", body_start)
             if body_end < 0:
-                return None
-        body = bytes(self.data[body_start:body_end])
-        del self.data[: body_end + 1]
-        return command, headers, body
+                return -1
+        frames.append((command, headers, bytes(data[body_start:body_end])))
+        return body_end + 1
 
 
 class StompClient:
@@ -144,16 +176,15 @@ class StompClient:
         self.url = url
         self.timeout = timeout
         self.ws = None
-        self.on_message = None  # called with (headers, body bytes) for subscription messages
+        self.on_message = None  # a plain function called with (headers, body bytes) for subscription messages
         self.failure = None
         self.failed_at = None
-        self._reader = None
         self._connected = None
         self._receipts = {}
         self._replies = {}
         self._seq = 0
         self._buffer = FrameBuffer()
-        self._beat = None
+        self._beat = None  # the heart-beat timer
         self._last_sent = 0.0
         self.heartbeat = (0, 0)  # negotiated (outgoing ms, incoming ms)
         self.receipts_seen = 0
@@ -168,30 +199,23 @@ class StompClient:
         `heartbeat` is what CONNECT offers, (can send every ms, wants every ms); the page offers
         (10000, 10000). Beats are then sent as negotiated; incoming ones are only skipped.
         """
-        if ws_connect is None:
-            raise StompFailure("the websockets package is missing (scripts/bench-auth and scripts/bench-tabs install it in a venv)")
         started = time.perf_counter()
-        async with asyncio.timeout(self.timeout):
-            self.ws = await ws_connect(
-                self.url,
-                subprotocols=[Subprotocol("v12.stomp")],
-                compression=None,
-                ping_interval=None,
-                max_size=1 << 20,
-                open_timeout=self.timeout,
-                close_timeout=2,
-            )
+        try:
+            self.ws = await ws_connect(self.url, self._received, self._socket_closed, subprotocol="v12.stomp", timeout=self.timeout)
+        except TimeoutError:
+            raise StompFailure(f"no WebSocket open within {self.timeout:g} s", "timeout") from None
+        except (OSError, WebSocketError) as error:
+            raise StompFailure(f"the WebSocket did not open: {error}", "closed") from None
         opened = time.perf_counter()
         self._connected = asyncio.get_running_loop().create_future()
-        self._reader = asyncio.create_task(self._read())
         headers = {"accept-version": "1.2", "host": host, "login": login, "passcode": passcode,
                    "heart-beat": f"{heartbeat[0]},{heartbeat[1]}"}
-        await self._send("CONNECT", headers)
+        self._send("CONNECT", headers)
         connected = await self._wait(self._connected, "CONNECTED")
         done = time.perf_counter()
         self.heartbeat = negotiate_heartbeat(heartbeat, connected.get("heart-beat"))
         if self.heartbeat[0] > 0:
-            self._beat = asyncio.create_task(self._send_beats(self.heartbeat[0] / 1000))
+            self._beat = asyncio.get_running_loop().call_later(self.heartbeat[0] / 1000, self._send_beat)
         return (opened - started) * 1000, (done - opened) * 1000
 
     async def send(self, destination, body, headers, wait_receipt=False):
@@ -201,7 +225,7 @@ class StompClient:
         if waiter is not None:
             self._receipts[receipt] = waiter
         frame = {"destination": destination, **headers, "receipt": receipt}
-        await self._send("SEND", frame, body)
+        self._send("SEND", frame, body)
         if waiter is not None:
             await self._wait(waiter, f"RECEIPT for SEND {destination}")
 
@@ -228,15 +252,20 @@ class StompClient:
         self._receipts[receipt] = waiter
         headers = {"id": subscription or self._next_id("sub"), "destination": destination, "ack": ack,
                    "prefetch-count": str(prefetch), **(extra or {}), "receipt": receipt}
-        await self._send("SUBSCRIBE", headers)
+        self._send("SUBSCRIBE", headers)
         await self._wait(waiter, f"RECEIPT for SUBSCRIBE {destination}")
 
     async def ack(self, headers):
-        """ACK a message from a client or client-individual subscription."""
-        await self._send("ACK", {"id": headers["ack"]})
+        """ACK a message from a client or client-individual subscription (ack_now, as a coroutine)."""
+        self.ack_now(headers)
+
+    def ack_now(self, headers):
+        """ACK a message at once, from on_message: what one chunk of received data makes the
+        handlers ACK goes out in one write. Raises StompFailure once the connection failed."""
+        self._send("ACK", {"id": headers["ack"]})
 
     async def close(self):
-        """DISCONNECT with a receipt (waited for at most 2 s), then close the socket."""
+        """DISCONNECT with a receipt (waited for at most 2 s), then close the socket (2 s at most)."""
         if self.ws is None:
             return
         try:
@@ -244,41 +273,45 @@ class StompClient:
                 receipt = self._next_id("disconnect")
                 waiter = asyncio.get_running_loop().create_future()
                 self._receipts[receipt] = waiter
-                await self._send("DISCONNECT", {"receipt": receipt})
+                self._send("DISCONNECT", {"receipt": receipt})
                 async with asyncio.timeout(2):
                     await waiter
-        except (StompFailure, TimeoutError, ConnectionClosed):
+        except (StompFailure, TimeoutError):
             pass
         finally:
-            if self._beat is not None:
-                self._beat.cancel()
-            await self.ws.close()
-            if self._reader is not None:
-                self._reader.cancel()
-                try:
-                    await self._reader
-                except (asyncio.CancelledError, StompFailure):
-                    pass
+            self._stop_beats()
+            await self.ws.close(timeout=2)
 
-    async def _send(self, command, headers, body=""):
+    def _send(self, command, headers, body=""):
         if self.failure is not None:
             raise self.failure
         try:
-            await self.ws.send(encode_frame(command, headers, body).decode())
-            self._last_sent = time.monotonic()
-        except ConnectionClosed as closed:
-            raise StompFailure(f"the socket closed before {command}: {closed}", "closed") from closed
+            self.ws.send(encode_frame(command, headers, body))
+        except WebSocketError as error:
+            raise StompFailure(f"the socket closed before {command}: {error}", "closed") from None
+        self._last_sent = time.monotonic()
 
-    async def _send_beats(self, interval):
-        """An EOL whenever nothing else went out for most of the interval, as the page does."""
-        try:
-            while self.failure is None:
-                await asyncio.sleep(max(0.05, interval - (time.monotonic() - self._last_sent)))
-                if time.monotonic() - self._last_sent >= interval * 0.9:
-                    await self.ws.send("\n")
-                    self._last_sent = time.monotonic()
-        except ConnectionClosed:
-            pass  # the reader reports the closed socket
+    def _send_beat(self):
+        """An EOL whenever nothing else went out for most of the interval, as the page does; the
+        timer runs again when the next beat may be due."""
+        self._beat = None
+        if self.failure is not None:
+            return
+        interval = self.heartbeat[0] / 1000
+        idle = time.monotonic() - self._last_sent
+        if idle >= interval * 0.9:
+            try:
+                self.ws.send(b"\n")
+            except WebSocketError:
+                return  # the socket's end is reported by _socket_closed
+            self._last_sent = time.monotonic()
+            idle = 0.0
+        self._beat = asyncio.get_running_loop().call_later(max(0.05, interval - idle), self._send_beat)
+
+    def _stop_beats(self):
+        if self._beat is not None:
+            self._beat.cancel()
+            self._beat = None
 
     async def _wait(self, future, what):
         try:
@@ -287,36 +320,42 @@ class StompClient:
         except TimeoutError:
             raise StompFailure(f"no {what} within {self.timeout:g} s", "timeout") from None
 
-    async def _read(self):
+    def _received(self, payload):
+        """One WebSocket message, from the socket's data_received: its frames dispatched."""
         try:
-            async for message in self.ws:
-                chunk = message.encode() if isinstance(message, str) else message
-                for command, headers, body in self._buffer.feed(chunk):
-                    await self._dispatch(command, headers, body)
-            self._fail(StompFailure(f"the broker closed the socket ({self.ws.close_code} {self.ws.close_reason})", "closed"))
-        except ConnectionClosed as closed:
-            self._fail(StompFailure(f"the socket closed: {closed}", "closed"))
+            for command, headers, body in self._buffer.feed(payload):
+                self._dispatch(command, headers, body)
         except StompFailure as failure:
             self._fail(failure)
+            self.ws.abort()
+        except Exception as error:  # noqa: BLE001: a handler's bug ends this connection, with its reason
+            self._fail(StompFailure(f"on_message failed: {error!r}"))
+            self.ws.abort()
 
-    async def _dispatch(self, command, headers, body):
-        if command == "CONNECTED":
-            if not self._connected.done():
-                self._connected.set_result(headers)
+    def _socket_closed(self, reason):
+        """From the socket, once, when it ended for whatever cause."""
+        if self.ws is not None and self.ws.close_code is not None and self.ws.error is None:
+            text = f"the broker closed the socket ({' '.join(filter(None, (str(self.ws.close_code), self.ws.close_reason)))})"
+        else:
+            text = f"the socket closed: {reason}"
+        self._fail(StompFailure(text, "closed"))
+
+    def _dispatch(self, command, headers, body):
+        if command == "MESSAGE":
+            if headers.get("subscription", "").startswith("/temp-queue/"):
+                waiter = self._replies.pop(headers.get("correlation-id"), None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(body)
+            elif self.on_message is not None and self.failure is None:
+                self.on_message(headers, body)
         elif command == "RECEIPT":
             self.receipts_seen += 1
             waiter = self._receipts.pop(headers.get("receipt-id"), None)
             if waiter is not None and not waiter.done():
                 waiter.set_result(headers)
-        elif command == "MESSAGE":
-            if headers.get("subscription", "").startswith("/temp-queue/"):
-                waiter = self._replies.pop(headers.get("correlation-id"), None)
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(body)
-            elif self.on_message is not None:
-                result = self.on_message(headers, body)  # a plain function or a coroutine function
-                if inspect.isawaitable(result):
-                    await result
+        elif command == "CONNECTED":
+            if self._connected is not None and not self._connected.done():
+                self._connected.set_result(headers)
         elif command == "ERROR":
             detail = body.decode(errors="replace").strip()
             self._fail(StompFailure(f"ERROR {headers.get('message', '')}: {detail[:300]}".strip(), "error"))
@@ -325,6 +364,7 @@ class StompClient:
         if self.failure is None:
             self.failure = failure
             self.failed_at = time.perf_counter()
+        self._stop_beats()
         waiters = [self._connected, *self._receipts.values(), *self._replies.values()]
         self._receipts.clear()
         self._replies.clear()

@@ -142,7 +142,7 @@ class Tab:
         if self.unacked < probe.args.ack_every:
             return None
         self.unacked = 0
-        return self.client.ack(headers)  # as the page: every delivery (or, with ack client, every k-th) acknowledged
+        return self.client.ack_now(headers)  # as the page: every delivery (or, with ack client, every k-th) acknowledged
 
 
 class Probe:

@@ -208,21 +208,25 @@ class Tab:
 
     def acknowledge(self, headers, source):
         """As the page: every delivery of the tab queue acknowledged, general's stream once every
-        streamAckEvery deliveries (one cumulative ACK)."""
+        streamAckEvery deliveries (one cumulative ACK). Written at once (StompClient.ack_now)."""
         if source == STREAM and not self.stream.taken(headers):
             return None
-        return self.client.ack(headers)
+        return self.client.ack_now(headers)
 
     def received(self, headers, body):
+        """A plain function, called from the socket's data_received for every delivery: timed,
+        counted, ACKed. Only a body naming a clientId can be a post, so only such a body is
+        parsed (presence events and the like are not)."""
         bench = self.bench
         now = time.perf_counter()
         bench.events += 1
         bench.last_event = now
         source = self.source_of(headers)
-        if bench.book is not None:
+        book = bench.book
+        if book is not None and b'"clientId"' in body:
             kind, client_id, event_id = is_post_event(body)
             if kind == "message" and client_id is not None and (self.arrivals is None or self.arrivals.counts(event_id, source)):
-                bench.book.delivered(self.index, client_id, now)
+                book.delivered(self.index, client_id, now)
         return self.acknowledge(headers, source)
 
 

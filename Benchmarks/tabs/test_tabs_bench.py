@@ -248,7 +248,7 @@ class FrameTests(unittest.TestCase):
         async def scenario():
             client = StompClient("ws://unused", timeout=1.5)
 
-            async def capture(command, headers, body=b""):
+            def capture(command, headers, body=b""):
                 sent.append((command, headers))
                 client._replies[headers["correlation-id"]].set_result(b"{}")
 
@@ -265,14 +265,14 @@ class FrameTests(unittest.TestCase):
         async def scenario():
             client = StompClient("ws://unused", timeout=1)
             client.on_message = lambda headers, body: received.append((headers["subscription"], body))
-            await client._dispatch("MESSAGE", {"subscription": "sub-1"}, b"{}")
+            client._dispatch("MESSAGE", {"subscription": "sub-1"}, b"{}")
             reply = asyncio.get_running_loop().create_future()
             client._replies["req-1"] = reply
-            await client._dispatch("MESSAGE", {"subscription": "/temp-queue/replies", "correlation-id": "req-1"}, b'{"ok":true}')
+            client._dispatch("MESSAGE", {"subscription": "/temp-queue/replies", "correlation-id": "req-1"}, b'{"ok":true}')
             self.assertEqual(reply.result(), b'{"ok":true}')
             waiting = asyncio.get_running_loop().create_future()
             client._receipts["subscribed-2"] = waiting
-            await client._dispatch("ERROR", {"message": "access refused"}, b"no")
+            client._dispatch("ERROR", {"message": "access refused"}, b"no")
             self.assertEqual(waiting.exception().kind, "error")
 
         asyncio.run(scenario())
@@ -415,7 +415,7 @@ class FakeClient:
         self.calls.append(("SEND", destination, json.loads(body)))
         return json.dumps(self.reply)
 
-    def ack(self, headers):
+    def ack_now(self, headers):
         self.calls.append(("ACK", headers["ack"]))
         return "acked"
 

@@ -141,7 +141,7 @@ class Tab:
             pass  # what the room held before this tab; the checks look at what arrives live
         else:
             self.events.append(message)
-        return self.client.ack(headers)
+        return self.client.ack_now(headers)
 
     async def post(self, text):
         """Posts over STOMP as the page does; returns the post's clientId."""

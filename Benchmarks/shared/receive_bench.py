@@ -1,0 +1,178 @@
+"""The STOMP client's CPU per delivery, without a broker: the old client against this one.
+
+A stand-in for Web-STOMP runs in a child process on 127.0.0.1 (this file with --serve): it
+answers the WebSocket handshake, CONNECT and SUBSCRIBE, then sends every connection --messages
+MESSAGE frames as RabbitMQ does (the headers of a tab queue's delivery, a room event as body)
+and reads the ACKs. This process opens --connections STOMP clients, each with the handler a tab
+has (tabs_bench.py: count, parse a body naming a clientId, ACK), and measures its own CPU
+(process time) and wall time until every message is in, per delivery. First the client of
+--old-rev (stomp_ws.py at that git revision, over the `websockets` package: run it in the
+venv of scripts/bench-tabs before this change, or give --old-rev none), then this tree's
+(ws_client.py, synchronous receive path), --rounds times in turn. Not a test; ends by itself.
+
+  python3 Benchmarks/shared/receive_bench.py --connections 200 --messages 500 --old-rev none
+  .warren/bench-auth-venv/bin/python Benchmarks/shared/receive_bench.py --old-rev e119ac5
+"""
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from ws_client import CLOSE, TEXT, FrameDecoder, accept_value, encode_frame  # noqa: E402
+
+
+# ---- the stand-in broker (child process) ----
+
+def delivery(number, subscription):
+    """One MESSAGE frame as Web-STOMP sends a tab queue's event."""
+    body = json.dumps({"kind": "message", "id": str(uuid.uuid4()), "room": "general", "from": "bench1",
+                       "text": f"tabs bench {number} at 20/s", "clientId": str(uuid.uuid4()), "at": 1764892800000 + number})
+    headers = [("subscription", subscription), ("destination", "/amq/queue/chat.user.bench7.Xy3"),
+               ("message-id", f"T_{subscription}@@session-Ab12@@{number}"), ("redelivered", "false"),
+               ("ack", f"T_{subscription}@@session-Ab12@@{number}"), ("content-type", "application/json"),
+               ("persistent", "true"), ("content-length", str(len(body.encode())))]
+    return ("MESSAGE\n" + "".join(f"{name}:{value}\n" for name, value in headers) + "\n" + body + "\0").encode()
+
+
+async def serve(port_file, messages):
+    async def one(reader, writer):
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+        key = next(line.split(":", 1)[1].strip() for line in head.decode().split("\r\n") if line.lower().startswith("sec-websocket-key:"))
+        writer.write((f"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      f"Sec-WebSocket-Accept: {accept_value(key)}\r\nSec-WebSocket-Protocol: v12.stomp\r\n\r\n").encode())
+        decoder = FrameDecoder()
+        while True:
+            data = await asyncio.wait_for(reader.read(65536), 600)
+            if not data:
+                break
+            for _, opcode, payload in decoder.feed(data):
+                if opcode == CLOSE:
+                    writer.write(encode_frame(CLOSE, payload))
+                    writer.close()
+                    return
+                if payload.startswith(b"CONNECT\n"):
+                    writer.write(encode_frame(TEXT, b"CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0"))
+                elif payload.startswith(b"SUBSCRIBE\n"):
+                    fields = dict(line.split(":", 1) for line in payload.split(b"\n\n")[0].decode().split("\n")[1:])
+                    writer.write(encode_frame(TEXT, f"RECEIPT\nreceipt-id:{fields['receipt']}\n\n\0".encode()))
+                    for number in range(messages):
+                        writer.write(encode_frame(TEXT, delivery(number, fields["id"])))
+                        if number % 50 == 49:
+                            await writer.drain()
+                elif payload.startswith(b"DISCONNECT\n"):
+                    receipt = payload.split(b"receipt:")[1].split(b"\n")[0].decode()
+                    writer.write(encode_frame(TEXT, f"RECEIPT\nreceipt-id:{receipt}\n\n\0".encode()))
+        writer.close()
+
+    server = await asyncio.start_server(one, "127.0.0.1", 0, backlog=4096)
+    Path(port_file).write_text(str(server.sockets[0].getsockname()[1]))
+    async with asyncio.timeout(3600):
+        await server.serve_forever()
+
+
+# ---- the clients (this process) ----
+
+def load_client(rev):
+    """stomp_ws.py of this tree, or of git revision `rev` (as module stomp_ws_<rev>)."""
+    if rev is None:
+        import stomp_ws
+        return stomp_ws
+    text = subprocess.run(["git", "-C", str(HERE), "show", f"{rev}:Benchmarks/shared/stomp_ws.py"],
+                          check=True, capture_output=True, text=True).stdout
+    path = Path(tempfile.mkdtemp()) / f"stomp_ws_{rev}.py"
+    path.write_text(text, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def measure(module, url, connections, messages, timeout):
+    """(CPU µs per delivery, wall s) of `connections` clients of `module` taking `messages` each."""
+    clients = [module.StompClient(url, timeout=timeout) for _ in range(connections)]
+    state = {"events": 0, "posts": 0}
+    want = connections * messages
+    done = asyncio.get_running_loop().create_future()
+    sync_ack = hasattr(module.StompClient, "ack_now")
+
+    def handler(client):
+        def received(headers, body):  # what a tab of tabs_bench.py does with a delivery
+            state["events"] += 1
+            if b'"clientId"' in body:
+                event = json.loads(body)
+                if event.get("kind") == "message" and event.get("clientId"):
+                    state["posts"] += 1
+            if state["events"] == want and not done.done():
+                done.set_result(None)
+            if sync_ack:
+                return client.ack_now(headers)
+            return client.ack(headers)  # the old client awaits what on_message returns
+        return received
+
+    for client in clients:
+        await client.connect("bench1", "token", "warren", heartbeat=(0, 0))
+        client.on_message = handler(client)
+    cpu, wall = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(client.subscribe("/amq/queue/q") for client in clients))
+    await asyncio.wait_for(done, timeout)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    await asyncio.gather(*(client.close() for client in clients))
+    return cpu / want * 1e6, wall
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="receive_bench.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--connections", type=int, default=200)
+    parser.add_argument("--messages", type=int, default=500, help="per connection")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--old-rev", default="e119ac5", help="git revision of the old client (none: only this tree's)")
+    parser.add_argument("--loop", choices=["auto", "asyncio"], default="auto", help="auto: uvloop when installed")
+    parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--serve", metavar="PORT_FILE", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        asyncio.run(serve(args.serve, args.messages))
+        return 0
+    kinds = {"new": load_client(None)}
+    if args.old_rev != "none":
+        kinds = {"old": load_client(args.old_rev), **kinds}
+    port_file = Path(tempfile.mkdtemp()) / "port"
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port_file), "--messages", str(args.messages)])
+    try:
+        for _ in range(100):
+            if port_file.exists() and port_file.read_text():
+                break
+            time.sleep(0.1)
+        url = f"ws://127.0.0.1:{port_file.read_text()}/ws"
+        run = asyncio.run
+        if args.loop == "auto":
+            try:
+                import uvloop
+                run = uvloop.run
+            except ImportError:
+                pass
+        for round_ in range(1, args.rounds + 1):
+            for name, module in kinds.items():
+                per_delivery, wall = run(measure(module, url, args.connections, args.messages, args.timeout))
+                print(json.dumps({"bench": "receive", "client": name, "round": round_, "connections": args.connections,
+                                  "deliveries": args.connections * args.messages, "cpu_us_per_delivery": round(per_delivery, 1),
+                                  "wall_s": round(wall, 2), "loop": "uvloop" if run is not asyncio.run else "asyncio"}), flush=True)
+    finally:
+        server.terminate()
+        server.wait(10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
