@@ -129,7 +129,7 @@ class FrameBuffer:
         """Appends the frame at `pos` to `frames` and returns where it ends, or -1 when it is not
         complete yet."""
         lf = data.find(b"\n\n", pos)
-        crlf = data.find(b"\n\r\n", pos, lf if lf >= 0 else end)
+        crlf = -1 if data.find(b"\r", pos, lf if lf >= 0 else end) < 0 else data.find(b"\n\r\n", pos, lf if lf >= 0 else end)
         if crlf >= 0:
             head_end, body_start = crlf, crlf + 3
         elif lf >= 0:
@@ -261,8 +261,10 @@ class StompClient:
 
     def ack_now(self, headers):
         """ACK a message at once, from on_message: what one chunk of received data makes the
-        handlers ACK goes out in one write. Raises StompFailure once the connection failed."""
-        self._send("ACK", {"id": headers["ack"]})
+        handlers ACK goes out in one write. Raises StompFailure once the connection failed.
+        The frame is encode_frame's ("ACK", {"id": ...}), put together directly: it goes out for
+        every delivery."""
+        self._write(b"ACK\nid:" + escape(headers["ack"]).encode() + b"\n\n\0", "ACK")
 
     async def close(self):
         """DISCONNECT with a receipt (waited for at most 2 s), then close the socket (2 s at most)."""
@@ -283,10 +285,13 @@ class StompClient:
             await self.ws.close(timeout=2)
 
     def _send(self, command, headers, body=""):
+        self._write(encode_frame(command, headers, body), command)
+
+    def _write(self, frame, command):
         if self.failure is not None:
             raise self.failure
         try:
-            self.ws.send(encode_frame(command, headers, body))
+            self.ws.send(frame)
         except WebSocketError as error:
             raise StompFailure(f"the socket closed before {command}: {error}", "closed") from None
         self._last_sent = time.monotonic()

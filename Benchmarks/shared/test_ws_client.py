@@ -222,6 +222,29 @@ class ProtocolTests(unittest.TestCase):
             self.assertEqual(received, [])
 
 
+class StompTests(unittest.TestCase):
+    def test_an_ack_written_directly_is_the_frame_encode_frame_makes(self):
+        written = []
+        client = StompClient("ws://unused")
+        client._write = lambda frame, command: written.append((command, frame))
+        for ack in ("T_sub-1@@session-Ab12@@7", "odd:id\\x"):
+            client.ack_now({"ack": ack, "subscription": "sub-1"})
+            self.assertEqual(written[-1], ("ACK", stomp_frame("ACK", {"id": ack})))
+
+    def test_a_message_comes_to_a_plain_handler_from_the_socket_s_data_and_its_ack_goes_in_the_same_write(self):
+        async def scenario():
+            client = StompClient("ws://unused")
+            client.ws = open_socket(client._received, client._socket_closed)
+            client.on_message = lambda headers, body: client.ack_now(headers)
+            message = stomp_frame("MESSAGE", {"subscription": "sub-1", "ack": "a1"}, '{"n":1}')
+            client.ws.data_received(encode_frame(TEXT, message) + encode_frame(TEXT, b"\n") + encode_frame(TEXT, message.replace(b"a1", b"a2")))
+            return client
+
+        client = asyncio.run(scenario())
+        self.assertEqual(len(client.ws.transport.written), 1)
+        self.assertEqual(client.ws.transport.frames()[0], [(TEXT, b"ACK\nid:a1\n\n\0"), (TEXT, b"ACK\nid:a2\n\n\0")])
+
+
 # ---- over a real socket on 127.0.0.1 ----
 
 class Server:

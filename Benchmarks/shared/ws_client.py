@@ -96,6 +96,18 @@ def check_handshake(head, key, subprotocol=None):
 
 # ---- frames ----
 
+_keys = [b"", 0]  # a pool of random bytes and the next unused one: one getrandom call per 1,024 keys
+
+
+def new_mask_key():
+    """A fresh 4-byte masking key, from the operating system's random source (os.urandom)."""
+    pool, at = _keys
+    if at >= len(pool):
+        pool, at = os.urandom(4096), 0
+    _keys[0], _keys[1] = pool, at + 4
+    return pool[at : at + 4]
+
+
 def mask(payload, key):
     """`payload` XOR the 4-byte `key` repeated (masking and unmasking are the same)."""
     size = len(payload)
@@ -276,7 +288,7 @@ class WebSocket(asyncio.Protocol):
             raise WebSocketError("the connection is closed")
         if isinstance(data, str):
             data = data.encode()
-        self._write(encode_frame(opcode, data, os.urandom(4)))
+        self._write(encode_frame(opcode, data, new_mask_key()))
 
     def _write(self, frame):
         if self._held is not None:
@@ -294,7 +306,7 @@ class WebSocket(asyncio.Protocol):
             return
         if not self._closing and not self.transport.is_closing():
             self._closing = True
-            self.transport.write(encode_frame(CLOSE, close_payload(code, reason), os.urandom(4)))
+            self.transport.write(encode_frame(CLOSE, close_payload(code, reason), new_mask_key()))
         try:
             async with asyncio.timeout(timeout):
                 await asyncio.shield(self.ended)
@@ -360,13 +372,13 @@ class WebSocket(asyncio.Protocol):
                     self.on_message(message)
         elif opcode == PING:
             if not self._closing:
-                self._write(encode_frame(PONG, payload, os.urandom(4)))
+                self._write(encode_frame(PONG, payload, new_mask_key()))
         elif opcode == CLOSE:
             self.close_code, self.close_reason = parse_close(payload)
             if not self._closing:  # the peer began: answer with its code, then it drops the socket
                 self._closing = True
                 echo = b"" if self.close_code == 1005 else struct.pack("!H", self.close_code)
-                self._write(encode_frame(CLOSE, echo, os.urandom(4)))
+                self._write(encode_frame(CLOSE, echo, new_mask_key()))
                 asyncio.get_running_loop().call_later(2.0, self.abort)  # in case it does not
             else:  # our close was answered: the closing handshake is done
                 self.transport.close()
@@ -381,7 +393,7 @@ class WebSocket(asyncio.Protocol):
         if self.transport is not None and not self.transport.is_closing():
             if error.code is not None and not self._closing:
                 self._closing = True
-                self.transport.write(encode_frame(CLOSE, close_payload(error.code, str(error)), os.urandom(4)))
+                self.transport.write(encode_frame(CLOSE, close_payload(error.code, str(error)), new_mask_key()))
             self.transport.close()
             asyncio.get_running_loop().call_later(2.0, self.abort)  # when the peer reads nothing more
         self._tell()

@@ -82,10 +82,11 @@ class AckTests(unittest.TestCase):
             probe = Probe(parse_arguments(["--mode", "stream", "--ack", "client", "--ack-every", "3"]))
             tab = Tab(probe, 0)
 
-            def capture(command, headers, body=b""):
-                acked.append(headers["id"])
+            def capture(frame, command):
+                self.assertEqual(command, "ACK")
+                acked.append(frame.split(b"\nid:")[1].split(b"\n")[0].decode())
 
-            tab.client._send = capture
+            tab.client._write = capture
             for number in range(7):
                 tab.received({"ack": f"m{number}"}, f"{number} 0 x".encode())  # a plain function: ACKs written at once
 
