@@ -1,9 +1,10 @@
 """The STOMP client's CPU per delivery, without a broker: the old client against this one.
 
 A stand-in for Web-STOMP runs in a child process on 127.0.0.1 (this file with --serve): it
-answers the WebSocket handshake, CONNECT and SUBSCRIBE, then sends every connection --messages
-MESSAGE frames as RabbitMQ does (the headers of a tab queue's delivery, a room event as body)
-and reads the ACKs. This process opens --connections STOMP clients, each with the handler a tab
+answers the WebSocket handshake, CONNECT and SUBSCRIBE, and once every connection has
+subscribed sends --messages rounds, --rate rounds a second, each one MESSAGE frame to every
+connection as RabbitMQ fans a post out (the headers of a tab queue's delivery, a room event as
+body; --rate 0: all at once, as fast as it can), and reads the ACKs. This process opens --connections STOMP clients, each with the handler a tab
 has (tabs_bench.py: count, parse a body naming a clientId, ACK), and measures its own CPU
 (process time) and wall time until every message is in, per delivery. First the client of
 --old-rev (stomp_ws.py at that git revision, over the `websockets` package: run it in the
@@ -11,7 +12,10 @@ venv of scripts/bench-tabs before this change, or give --old-rev none), then thi
 (ws_client.py, synchronous receive path), --rounds times in turn. Not a test; ends by itself.
 
   python3 Benchmarks/shared/receive_bench.py --connections 200 --messages 500 --old-rev none
-  .warren/bench-auth-venv/bin/python Benchmarks/shared/receive_bench.py --old-rev e119ac5
+  .warren/bench-tabs-venv/bin/python Benchmarks/shared/receive_bench.py --old-rev e119ac5
+
+The defaults, 200 connections at 50 rounds a second, are 10,000 deliveries a second: what 5,000
+tabs get from one post a second and its reply.
 """
 
 import argparse
@@ -45,7 +49,23 @@ def delivery(number, subscription):
     return ("MESSAGE\n" + "".join(f"{name}:{value}\n" for name, value in headers) + "\n" + body + "\0").encode()
 
 
-async def serve(port_file, messages):
+async def serve(port_file, connections, messages, rate):
+    subscribed = []  # (writer, subscription id) of every connection of this client run
+    everyone = asyncio.Event()  # set once `connections` have subscribed
+
+    async def broadcast():
+        await everyone.wait()
+        everyone.clear()
+        started = time.perf_counter()
+        for number in range(messages):
+            if rate > 0:
+                await asyncio.sleep(max(0.0, started + number / rate - time.perf_counter()))
+            for writer, subscription in subscribed:
+                writer.write(encode_frame(TEXT, delivery(number, subscription)))
+            if rate <= 0 and number % 50 == 49:
+                await asyncio.gather(*(writer.drain() for writer, _ in subscribed))
+        subscribed.clear()
+
     async def one(reader, writer):
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
         key = next(line.split(":", 1)[1].strip() for line in head.decode().split("\r\n") if line.lower().startswith("sec-websocket-key:"))
@@ -66,10 +86,9 @@ async def serve(port_file, messages):
                 elif payload.startswith(b"SUBSCRIBE\n"):
                     fields = dict(line.split(":", 1) for line in payload.split(b"\n\n")[0].decode().split("\n")[1:])
                     writer.write(encode_frame(TEXT, f"RECEIPT\nreceipt-id:{fields['receipt']}\n\n\0".encode()))
-                    for number in range(messages):
-                        writer.write(encode_frame(TEXT, delivery(number, fields["id"])))
-                        if number % 50 == 49:
-                            await writer.drain()
+                    subscribed.append((writer, fields["id"]))
+                    if len(subscribed) == connections:
+                        everyone.set()
                 elif payload.startswith(b"DISCONNECT\n"):
                     receipt = payload.split(b"receipt:")[1].split(b"\n")[0].decode()
                     writer.write(encode_frame(TEXT, f"RECEIPT\nreceipt-id:{receipt}\n\n\0".encode()))
@@ -78,7 +97,8 @@ async def serve(port_file, messages):
     server = await asyncio.start_server(one, "127.0.0.1", 0, backlog=4096)
     Path(port_file).write_text(str(server.sockets[0].getsockname()[1]))
     async with asyncio.timeout(3600):
-        await server.serve_forever()
+        while True:  # one broadcast per client run
+            await broadcast()
 
 
 # ---- the clients (this process) ----
@@ -135,6 +155,7 @@ def main(argv):
     parser = argparse.ArgumentParser(prog="receive_bench.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--connections", type=int, default=200)
     parser.add_argument("--messages", type=int, default=500, help="per connection")
+    parser.add_argument("--rate", type=float, default=50, help="rounds a second (one message to every connection each); 0: all at once")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--old-rev", default="e119ac5", help="git revision of the old client (none: only this tree's)")
     parser.add_argument("--loop", choices=["auto", "asyncio"], default="auto", help="auto: uvloop when installed")
@@ -142,13 +163,14 @@ def main(argv):
     parser.add_argument("--serve", metavar="PORT_FILE", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        asyncio.run(serve(args.serve, args.messages))
+        asyncio.run(serve(args.serve, args.connections, args.messages, args.rate))
         return 0
     kinds = {"new": load_client(None)}
     if args.old_rev != "none":
         kinds = {"old": load_client(args.old_rev), **kinds}
     port_file = Path(tempfile.mkdtemp()) / "port"
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port_file), "--messages", str(args.messages)])
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port_file), "--connections", str(args.connections),
+                               "--messages", str(args.messages), "--rate", str(args.rate)])
     try:
         for _ in range(100):
             if port_file.exists() and port_file.read_text():
@@ -166,7 +188,8 @@ def main(argv):
             for name, module in kinds.items():
                 per_delivery, wall = run(measure(module, url, args.connections, args.messages, args.timeout))
                 print(json.dumps({"bench": "receive", "client": name, "round": round_, "connections": args.connections,
-                                  "deliveries": args.connections * args.messages, "cpu_us_per_delivery": round(per_delivery, 1),
+                                  "deliveries": args.connections * args.messages, "rate_per_s": args.rate * args.connections,
+                                  "cpu_us_per_delivery": round(per_delivery, 1),
                                   "wall_s": round(wall, 2), "loop": "uvloop" if run is not asyncio.run else "asyncio"}), flush=True)
     finally:
         server.terminate()

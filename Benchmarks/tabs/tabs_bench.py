@@ -215,15 +215,16 @@ class Tab:
 
     def received(self, headers, body):
         """A plain function, called from the socket's data_received for every delivery: timed,
-        counted, ACKed. Only a body naming a clientId can be a post, so only such a body is
-        parsed (presence events and the like are not)."""
+        counted, ACKed. Only a body with both "clientId" and "message" in it can be a post (kind
+        message), so only such a body is parsed as JSON (replies, presence events and the like
+        are not)."""
         bench = self.bench
         now = time.perf_counter()
         bench.events += 1
         bench.last_event = now
         source = self.source_of(headers)
         book = bench.book
-        if book is not None and b'"clientId"' in body:
+        if book is not None and b'"clientId"' in body and b'"message"' in body:
             kind, client_id, event_id = is_post_event(body)
             if kind == "message" and client_id is not None and (self.arrivals is None or self.arrivals.counts(event_id, source)):
                 book.delivered(self.index, client_id, now)
@@ -386,6 +387,7 @@ class Bench:
         meter = CPUMeter(self.pids)
         lag = LoopLag()
         say(f"  fan-out: {posts} posts at {rate:g}/s to {len(live)} tabs")
+        events_before = self.events
         started = time.perf_counter()
         post_failure = None
         for k in range(posts):
@@ -417,7 +419,7 @@ class Bench:
             "posting_s": rounded(posted - started), "drain_s": rounded(time.perf_counter() - posted),
             **book.summary(), "tabs_lost": len(lost), "lost_reasons": count_reasons(reason_of(t.client.failure) for t in lost),
             "post_failure": post_failure, "loop_lag_max_ms": lag.max_ms(), "rss_kib": brokers_rss_kib(self.pids),
-            "cpu_s": meter.used(),
+            "events": self.events - events_before, "cpu_s": meter.used(),
         })
 
     async def close(self, tabs):
