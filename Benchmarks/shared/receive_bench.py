@@ -1,21 +1,25 @@
-"""The STOMP client's CPU per delivery, without a broker: the old client against this one.
+"""The tab client's CPU per delivery, without a broker: the old client against this one.
 
 A stand-in for Web-STOMP runs in a child process on 127.0.0.1 (this file with --serve): it
-answers the WebSocket handshake, CONNECT and SUBSCRIBE, and once every connection has
-subscribed sends --messages rounds, --rate rounds a second, each one MESSAGE frame to every
-connection as RabbitMQ fans a post out (the headers of a tab queue's delivery, a room event as
-body; --rate 0: all at once, as fast as it can), and reads the ACKs. This process opens --connections STOMP clients, each with the handler a tab
-has (tabs_bench.py: count, parse a body naming a clientId, ACK), and measures its own CPU
-(process time) and wall time until every message is in, per delivery. First the client of
---old-rev (stomp_ws.py at that git revision, over the `websockets` package: run it in the
-venv of scripts/bench-tabs before this change, or give --old-rev none), then this tree's
-(ws_client.py, synchronous receive path), --rounds times in turn. Not a test; ends by itself.
+answers the WebSocket handshake, CONNECT and SUBSCRIBE, and once every connection has subscribed
+sends --messages rounds, --rate rounds a second, each one MESSAGE frame to every connection as
+RabbitMQ fans a post out (the headers of a tab queue's delivery, a room event as body; --rate 0:
+all at once), and reads the ACKs. This process opens --connections STOMP clients, each handling
+its deliveries as a tab of tabs_bench.py does (count, read a post's JSON, ACK), and measures its
+own CPU (process time) and wall time until every message is in, per delivery:
 
-  python3 Benchmarks/shared/receive_bench.py --connections 200 --messages 500 --old-rev none
-  .warren/bench-tabs-venv/bin/python Benchmarks/shared/receive_bench.py --old-rev e119ac5
+  old  stomp_ws.py of git revision --old-rev (default e119ac5, the last before ws_client.py), over
+       the `websockets` package (17.4: the venv of scripts/bench-tabs from before, or any Python
+       with it; without it only the new client runs), every body read with json.loads and every
+       ACK awaited, as tabs_bench.py did then;
+  new  this tree's: ws_client.py, the synchronous receive path, tabs_book.is_post_event on the
+       bodies that can be a post, ack_now.
 
-The defaults, 200 connections at 50 rounds a second, are 10,000 deliveries a second: what 5,000
-tabs get from one post a second and its reply.
+--rounds times in turn. Not a test; ends by itself. The defaults, 200 connections at 50 rounds a
+second, are 10,000 deliveries a second: what 5,000 tabs get from a post a second and its reply.
+
+  python3 Benchmarks/shared/receive_bench.py --old-rev none
+  .warren/bench-tabs-venv/bin/python Benchmarks/shared/receive_bench.py --connections 1000 --rate 10 --messages 100
 """
 
 import argparse
@@ -32,7 +36,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tabs"))  # tabs_book
 
+from tabs_book import is_post_event  # noqa: E402
 from ws_client import CLOSE, TEXT, FrameDecoder, accept_value, encode_frame  # noqa: E402
 
 
@@ -49,7 +55,7 @@ def delivery(number, subscription):
     return ("MESSAGE\n" + "".join(f"{name}:{value}\n" for name, value in headers) + "\n" + body + "\0").encode()
 
 
-async def serve(port_file, connections, messages, rate):
+async def serve(port_file, connections, messages, rate, spread):
     subscribed = []  # (writer, subscription id) of every connection of this client run
     everyone = asyncio.Event()  # set once `connections` have subscribed
 
@@ -60,7 +66,9 @@ async def serve(port_file, connections, messages, rate):
         for number in range(messages):
             if rate > 0:
                 await asyncio.sleep(max(0.0, started + number / rate - time.perf_counter()))
-            for writer, subscription in subscribed:
+            for index, (writer, subscription) in enumerate(subscribed):
+                if spread and rate > 0 and index % 10 == 9:  # the round's frames spread over its time, as queues deliver one by one
+                    await asyncio.sleep(max(0.0, started + (number + index / len(subscribed)) / rate - time.perf_counter()))
                 writer.write(encode_frame(TEXT, delivery(number, subscription)))
             if rate <= 0 and number % 50 == 49:
                 await asyncio.gather(*(writer.drain() for writer, _ in subscribed))
@@ -119,25 +127,27 @@ def load_client(rev):
 
 
 async def measure(module, url, connections, messages, timeout):
-    """(CPU µs per delivery, wall s) of `connections` clients of `module` taking `messages` each."""
+    """(CPU µs per delivery, wall s, posts read) of `connections` clients of `module` taking `messages` each."""
     clients = [module.StompClient(url, timeout=timeout) for _ in range(connections)]
     state = {"events": 0, "posts": 0}
     want = connections * messages
     done = asyncio.get_running_loop().create_future()
-    sync_ack = hasattr(module.StompClient, "ack_now")
+    new = hasattr(module.StompClient, "ack_now")
 
     def handler(client):
-        def received(headers, body):  # what a tab of tabs_bench.py does with a delivery
+        def received(headers, body):  # what a tab of tabs_bench.py does with a delivery, then and now
             state["events"] += 1
-            if b'"clientId"' in body:
-                event = json.loads(body)
-                if event.get("kind") == "message" and event.get("clientId"):
-                    state["posts"] += 1
+            if new:
+                kind = is_post_event(body)[0] if b'"clientId"' in body and b'"message"' in body else None
+            else:
+                kind = json.loads(body).get("kind")
+            if kind == "message":
+                state["posts"] += 1
             if state["events"] == want and not done.done():
                 done.set_result(None)
-            if sync_ack:
+            if new:
                 return client.ack_now(headers)
-            return client.ack(headers)  # the old client awaits what on_message returns
+            return client.ack(headers)  # the old client awaited what on_message returned
         return received
 
     for client in clients:
@@ -148,7 +158,7 @@ async def measure(module, url, connections, messages, timeout):
     await asyncio.wait_for(done, timeout)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     await asyncio.gather(*(client.close() for client in clients))
-    return cpu / want * 1e6, wall
+    return cpu / want * 1e6, wall, state["posts"]
 
 
 def main(argv):
@@ -156,6 +166,8 @@ def main(argv):
     parser.add_argument("--connections", type=int, default=200)
     parser.add_argument("--messages", type=int, default=500, help="per connection")
     parser.add_argument("--rate", type=float, default=50, help="rounds a second (one message to every connection each); 0: all at once")
+    parser.add_argument("--burst", dest="spread", action="store_false",
+                        help="each round's frames all at once (default: spread over the round, ten at a time)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--old-rev", default="e119ac5", help="git revision of the old client (none: only this tree's)")
     parser.add_argument("--loop", choices=["auto", "asyncio"], default="auto", help="auto: uvloop when installed")
@@ -163,14 +175,19 @@ def main(argv):
     parser.add_argument("--serve", metavar="PORT_FILE", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        asyncio.run(serve(args.serve, args.connections, args.messages, args.rate))
+        asyncio.run(serve(args.serve, args.connections, args.messages, args.rate, args.spread))
         return 0
     kinds = {"new": load_client(None)}
     if args.old_rev != "none":
-        kinds = {"old": load_client(args.old_rev), **kinds}
+        old = load_client(args.old_rev)
+        if getattr(old, "ws_connect", True) is None:
+            print(f"receive_bench: the client of {args.old_rev} needs the websockets package (17.4), not installed here: "
+                  "only this tree's client runs", file=sys.stderr)
+        else:
+            kinds = {"old": old, **kinds}
     port_file = Path(tempfile.mkdtemp()) / "port"
     server = subprocess.Popen([sys.executable, __file__, "--serve", str(port_file), "--connections", str(args.connections),
-                               "--messages", str(args.messages), "--rate", str(args.rate)])
+                               "--messages", str(args.messages), "--rate", str(args.rate)] + ([] if args.spread else ["--burst"]))
     try:
         for _ in range(100):
             if port_file.exists() and port_file.read_text():
@@ -186,10 +203,11 @@ def main(argv):
                 pass
         for round_ in range(1, args.rounds + 1):
             for name, module in kinds.items():
-                per_delivery, wall = run(measure(module, url, args.connections, args.messages, args.timeout))
+                per_delivery, wall, posts = run(measure(module, url, args.connections, args.messages, args.timeout))
                 print(json.dumps({"bench": "receive", "client": name, "round": round_, "connections": args.connections,
                                   "deliveries": args.connections * args.messages, "rate_per_s": args.rate * args.connections,
-                                  "cpu_us_per_delivery": round(per_delivery, 1),
+                                  "sent": "spread" if args.spread else "in bursts",
+                                  "posts_read": posts, "cpu_us_per_delivery": round(per_delivery, 1),
                                   "wall_s": round(wall, 2), "loop": "uvloop" if run is not asyncio.run else "asyncio"}), flush=True)
     finally:
         server.terminate()
