@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import tempfile

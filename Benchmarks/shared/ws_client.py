@@ -31,7 +31,6 @@ MAX_HANDSHAKE = 16 << 10  # largest handshake answer accepted
 MAX_WRITE_BUFFER = 4 << 20  # most bytes waiting to be sent before the connection fails
 
 CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
-_DATA = (TEXT, BINARY)
 _CONTROL = (CLOSE, PING, PONG)
 
 
