@@ -2,8 +2,10 @@
 
 1. Every container of the project becomes healthy (the broker, every role, two pow-workers).
 2. Two people register over REST (POST /api/register, as web/auth.js), connect to Web-STOMP
-   with the URL and vhost of /config.json, log in (a request to <prefix>.login with a
-   /temp-queue/ reply-to) and subscribe to their tab queues, as web/app.js does.
+   with the URL and vhost of /config.json, subscribe to general's stream when /config.json names
+   one (before the login, ACKed cumulatively: Benchmarks/tabs/tabs_stream.py, web/rules.json), log
+   in (a request to <prefix>.login with a /temp-queue/ reply-to) and subscribe to their tab
+   queues, as web/app.js does.
 3. A post over STOMP reaches both tabs with the reverser's reply; a post over REST
    (POST /api/messages) too; a `!pow` post gets its proof from a pow-worker; the cron posts.
 4. The login container's process is killed (SIGKILL, as a crash): Docker restarts it, and the
@@ -26,9 +28,11 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "Benchmarks" / "shared"))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT / "Benchmarks" / "shared"), str(ROOT / "Benchmarks" / "tabs")]
 
 from stomp_ws import StompClient  # noqa: E402
+from tabs_stream import SUBSCRIPTION, StreamReader, general_stream, stream_terms  # noqa: E402
 from warren_http import get_json, register  # noqa: E402
 
 CONTAINERS = {"rabbitmq": 1, "login": 1, "reverser": 1, "pow-worker": 2, "cron": 1, "history": 1, "web": 1}
@@ -121,6 +125,8 @@ class Tab:
         self.session = secrets.token_urlsafe(16)
         self.client = StompClient(config["stompURL"], timeout=timeout)
         self.events = []
+        stream = general_stream(config)
+        self.stream = StreamReader(stream, *stream_terms()) if stream else None
 
     def headers(self, extra=None):
         return {"content-type": "application/json", **(extra or {}), "user-id": self.name}
@@ -128,11 +134,14 @@ class Tab:
     async def sign_in(self):
         prefix = self.config["prefix"]
         await self.client.connect(self.name, self.token, self.config["vhost"], heartbeat=(10000, 10000))
+        self.client.on_message = self.received
+        if self.stream is not None:  # before the login: what its backfill misses comes live
+            await self.client.subscribe(self.stream.destination, ack="client", prefetch=self.stream.prefetch,
+                                        extra={"x-stream-offset": self.stream.start_offset()}, subscription=SUBSCRIPTION)
         body = json.dumps({"action": "login", "login": self.name, "session": self.session, "resume": False})
         reply = json.loads(await self.client.request(f"/exchange/{prefix}.in/{prefix}.login", body, self.headers()))
         if not isinstance(reply, dict) or reply.get("ok") is not True or not reply.get("queue"):
             raise Failure(f"the login service refused {self.name}: {reply}")
-        self.client.on_message = self.received
         await self.client.subscribe(f"/amq/queue/{reply['queue']}")
 
     def received(self, headers, body):
@@ -141,6 +150,10 @@ class Tab:
             pass  # what the room held before this tab; the checks look at what arrives live
         else:
             self.events.append(message)
+        if headers.get("subscription") == SUBSCRIPTION:
+            if self.stream.taken(headers):  # one cumulative ACK per streamAckEvery
+                self.client.ack_now(headers)
+            return None
         return self.client.ack_now(headers)
 
     async def post(self, text):
