@@ -255,10 +255,6 @@ class StompClient:
         self._send("SUBSCRIBE", headers)
         await self._wait(waiter, f"RECEIPT for SUBSCRIBE {destination}")
 
-    async def ack(self, headers):
-        """ACK a message from a client or client-individual subscription (ack_now, as a coroutine)."""
-        self.ack_now(headers)
-
     def ack_now(self, headers):
         """ACK a message at once, from on_message: what one chunk of received data makes the
         handlers ACK goes out in one write. Raises StompFailure once the connection failed.

@@ -207,8 +207,7 @@ class Tab:
     async def subscribe_general(self):
         """SUBSCRIBE general's stream as the page does: from the next event, or after a reconnect
         from the one after the newest seen (tabs_stream.py)."""
-        await self.client.subscribe(self.stream.destination, ack="client", prefetch=self.stream.prefetch,
-                                    extra={"x-stream-offset": self.stream.start_offset()}, subscription=SUBSCRIPTION)
+        await self.stream.subscribe(self.client)
 
     def source_of(self, headers):
         """QUEUE or STREAM: which subscription delivered a MESSAGE."""

@@ -58,6 +58,12 @@ class StreamReader:
         self.newest = None  # the newest x-stream-offset delivered, over every connection of the tab
         self.unacked = 0
 
+    async def subscribe(self, client):
+        """SUBSCRIBE the stream on `client` (a stomp_ws.StompClient) as the page does: ack client,
+        prefetch, from start_offset(), with the id SUBSCRIPTION its MESSAGE frames carry."""
+        await client.subscribe(self.destination, ack="client", prefetch=self.prefetch,
+                               extra={"x-stream-offset": self.start_offset()}, subscription=SUBSCRIPTION)
+
     def start_offset(self):
         """x-stream-offset of a new SUBSCRIBE: "next" the first time, the one after the newest
         seen after a reconnect. Un-acked deliveries went with the old connection."""

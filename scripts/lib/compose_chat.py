@@ -136,8 +136,7 @@ class Tab:
         await self.client.connect(self.name, self.token, self.config["vhost"], heartbeat=(10000, 10000))
         self.client.on_message = self.received
         if self.stream is not None:  # before the login: what its backfill misses comes live
-            await self.client.subscribe(self.stream.destination, ack="client", prefetch=self.stream.prefetch,
-                                        extra={"x-stream-offset": self.stream.start_offset()}, subscription=SUBSCRIPTION)
+            await self.stream.subscribe(self.client)
         body = json.dumps({"action": "login", "login": self.name, "session": self.session, "resume": False})
         reply = json.loads(await self.client.request(f"/exchange/{prefix}.in/{prefix}.login", body, self.headers()))
         if not isinstance(reply, dict) or reply.get("ok") is not True or not reply.get("queue"):
