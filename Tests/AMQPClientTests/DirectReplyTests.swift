@@ -114,6 +114,20 @@ import Testing
         turns.end()
     }
 
+    @Test func aTimerThatFiresAfterItsTurnCameKeepsNothing() async throws {
+        let turns = ReplyTurns()
+        try await turns.begin(within: .seconds(5))
+        let second = Task { try await turns.begin(within: .seconds(30)) }
+        try await Self.until { turns.waitingCount == 1 }
+        turns.end()
+        try await second.value
+        // The second caller's timer (ticket 1) firing now, after its turn came, as a race allows.
+        turns.expire(1, limit: .seconds(30))
+        #expect(turns.keptTickets == 0)
+        turns.end()
+        #expect(!turns.isHeld)
+    }
+
     /// Waits (at most 5 s) until `condition` holds.
     static func until(_ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(5)

@@ -7,7 +7,9 @@ final class ReplyTurns: Sendable {
         var held = false
         var nextTicket: UInt64 = 0
         var waiting: [(ticket: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
-        /// Tickets whose time ran out before they were put in line.
+        /// Tickets taken but not yet put in line (their waiter is on its way).
+        var taken: Set<UInt64> = []
+        /// Of those, the ones whose time ran out before they were put in line.
         var expired: Set<UInt64> = []
     }
 
@@ -17,6 +19,8 @@ final class ReplyTurns: Sendable {
     var isHeld: Bool { self.state.withLockedValue { $0.held } }
     /// How many wait for a turn (for tests).
     var waitingCount: Int { self.state.withLockedValue { $0.waiting.count } }
+    /// How many tickets the turns keep track of outside the line (for tests).
+    var keptTickets: Int { self.state.withLockedValue { $0.taken.count + $0.expired.count } }
 
     /// Returns once it is the caller's turn; call ``end()`` when done.
     /// - Throws: ``AMQPError`` `timeout` when the turn did not come within `limit` (the caller
@@ -28,6 +32,7 @@ final class ReplyTurns: Sendable {
                 return nil
             }
             state.nextTicket += 1
+            state.taken.insert(state.nextTicket)
             return state.nextTicket
         }
         guard let ticket else { return }
@@ -38,6 +43,7 @@ final class ReplyTurns: Sendable {
         defer { timer.cancel() }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let late = self.state.withLockedValue { state -> Bool in
+                state.taken.remove(ticket)
                 if state.expired.remove(ticket) != nil { return true }
                 // The turn may have ended between taking the ticket and now.
                 if !state.held {
@@ -64,11 +70,13 @@ final class ReplyTurns: Sendable {
         next?.resume()
     }
 
-    private func expire(_ ticket: UInt64, limit: Duration) {
+    /// The time of `ticket` ran out: it leaves the line, or is marked for its waiter on its way.
+    func expire(_ ticket: UInt64, limit: Duration) {
         let late = self.state.withLockedValue { state -> CheckedContinuation<Void, any Error>? in
             guard let index = state.waiting.firstIndex(where: { $0.ticket == ticket }) else {
-                // Not in line yet (or had its turn already: then this is never looked at).
-                state.expired.insert(ticket)
+                // Not in line yet: its waiter sees this when it gets there. Otherwise it had its
+                // turn already, and nothing is kept.
+                if state.taken.contains(ticket) { state.expired.insert(ticket) }
                 return nil
             }
             return state.waiting.remove(at: index).continuation

@@ -145,12 +145,11 @@ extension LoginRole {
             if !context.connection.isActive { throw error }
             self.logger.warning("login request not finished; answered busy", metadata: ["error": "\(error)"])
             let refusal = Refusal(.serviceBusy, "The chat is busy; trying again shortly.")
-            if let replyTo = delivery.properties.replyTo {
-                try? await withDeadline(.seconds(2), "a busy reply") {
-                    try await context.publisher.publishReply(
-                        LoginReply.failure(refusal), to: replyTo, correlationID: delivery.properties.correlationID
-                    )
-                }
+            try? await withDeadline(.seconds(2), "a busy reply") {
+                try await self.reply(
+                    LoginReply.failure(refusal), to: delivery.properties.replyTo, correlationID: delivery.properties.correlationID,
+                    publisher: context.publisher
+                )
             }
             try? await delivery.ack()
         }
@@ -164,17 +163,13 @@ extension LoginRole {
         do throws(Refusal) {
             request = try LoginRequest.decode(delivery.body.readableBytesView).validate()
         } catch {
-            if let replyTo {
-                try await publisher.publishReply(LoginReply.failure(error), to: replyTo, correlationID: correlationID)
-            }
+            try await self.reply(LoginReply.failure(error), to: replyTo, correlationID: correlationID, publisher: publisher)
             if settled.claim() { try await delivery.deadLetter("login request refused: \(error)", logger: self.logger) }
             return
         }
         if let reason = PostAuthor.refusal(userID: delivery.properties.userID, login: request.login, required: self.configuration.brokerAuth) {
             let refusal = Refusal(.loginNotVouched, "You are not signed in as \(request.login).")
-            if let replyTo {
-                try await publisher.publishReply(LoginReply.failure(refusal), to: replyTo, correlationID: correlationID)
-            }
+            try await self.reply(LoginReply.failure(refusal), to: replyTo, correlationID: correlationID, publisher: publisher)
             if settled.claim() { try await delivery.deadLetter("login request refused: \(reason)", logger: self.logger) }
             return
         }
