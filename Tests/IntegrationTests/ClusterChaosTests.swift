@@ -28,10 +28,10 @@ import WarrenStore
 /// `WARREN_TEST_CLUSTER_DRILL_RATE` (posts a second, default 10; the is 50),
 /// `WARREN_TEST_CLUSTER_DRILL_TABS` (default 40; the is 200) and, for rates a debug
 /// build in one process cannot carry, `WARREN_TEST_CLUSTER_DRILL_WARREN` (a `warren` binary
-/// whose processes run the back-end roles). `WARREN_TEST_CLUSTER_DRILL_GENERAL_STREAM=on` runs
-/// every role with `WARREN_GENERAL_STREAM=on`, and each tab reads general from its stream as the
-/// page does (subscribe, then log in; ``TabTally``). `WARREN_TEST_CLUSTER_DRILL=0` leaves the
-/// drill out.
+/// whose processes run the back-end roles). General comes from its stream, as by default: every
+/// role runs with `WARREN_GENERAL_STREAM=on`, and each tab reads general from its stream as the
+/// page does (subscribe, then log in; ``TabTally``); `WARREN_TEST_CLUSTER_DRILL_GENERAL_STREAM=off`
+/// sends it through every tab's queue instead. `WARREN_TEST_CLUSTER_DRILL=0` leaves the drill out.
 @Suite(
     .serialized,
     .enabled(if: PrivateBroker.available, "no broker configured (WARREN_AMQP_URL) and not under CI, or rabbitmq-server is not installed"),
@@ -63,11 +63,11 @@ struct ClusterChaosTests {
     static var program: String? {
         ProcessInfo.processInfo.environment["WARREN_TEST_CLUSTER_DRILL_WARREN"].flatMap { $0.isEmpty ? nil : $0 }
     }
-    /// `WARREN_TEST_CLUSTER_DRILL_GENERAL_STREAM=on`: general reaches the tabs through its stream
-    /// (every role with `WARREN_GENERAL_STREAM=on`, each tab reading the stream at its own offset,
-    /// as the page does); off (the default), through every tab's queue.
+    /// General reaches the tabs through its stream, as by default (every role with
+    /// `WARREN_GENERAL_STREAM=on`, each tab reading the stream at its own offset, as the page
+    /// does); `WARREN_TEST_CLUSTER_DRILL_GENERAL_STREAM=off`: through every tab's queue.
     static var generalStream: Bool {
-        ProcessInfo.processInfo.environment["WARREN_TEST_CLUSTER_DRILL_GENERAL_STREAM"] == "on"
+        ProcessInfo.processInfo.environment["WARREN_TEST_CLUSTER_DRILL_GENERAL_STREAM"] != "off"
     }
     /// How long each fault lasts before the node is started again (or the partition healed).
     static let outage: Duration = .seconds(5)
@@ -252,6 +252,7 @@ struct ClusterChaosTests {
             faults: faults,
             accepted: posts.compactMap { $0.acceptedAt.map { ($0 - origin).inSeconds } },
             sent: posts.map { ($0.sentAt - origin).inSeconds },
+            late: posts.filter { $0.acceptedAt != nil && $0.admittedID == nil }.map { ($0.sentAt - origin).inSeconds },
             arrivals: tabs.map(\.arrivals), logins: tabs.map(\.loginsAt)
         )
         // What became of each lost post: the login service's answer, and whether a tab had it.

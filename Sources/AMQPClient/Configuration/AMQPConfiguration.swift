@@ -73,6 +73,13 @@ public struct AMQPConfiguration: Sendable, CustomStringConvertible {
     /// fails with ``AMQPError/Code-swift.struct/timeout``; a request's channel is closed, since a
     /// late reply could no longer be matched. Nothing the client awaits waits forever.
     public var requestTimeout: TimeAmount
+    /// How long a publish in confirm mode may wait for its confirm (and for the confirm window),
+    /// when that should be shorter than ``requestTimeout``; nil: ``requestTimeout``. Past it the
+    /// publish fails with ``AMQPError/Code-swift.struct/timeout`` and the channel stays open.
+    public var confirmTimeout: TimeAmount?
+
+    /// The bound on a confirm: ``confirmTimeout``, or ``requestTimeout`` without one.
+    public var effectiveConfirmTimeout: TimeAmount { self.confirmTimeout ?? self.requestTimeout }
 
     /// Creates a configuration.
     public init(
@@ -148,6 +155,9 @@ public struct AMQPConfiguration: Sendable, CustomStringConvertible {
         }
         guard self.requestTimeout > .zero else {
             throw AMQPError(code: .invalidConfiguration, message: "the request timeout must be positive")
+        }
+        if let confirmTimeout = self.confirmTimeout, confirmTimeout <= .zero {
+            throw AMQPError(code: .invalidConfiguration, message: "the confirm timeout must be positive")
         }
     }
 

@@ -1,11 +1,12 @@
 import AMQPProtocol
 import NIOCore
 
-/// The request timeout: no reply, confirm or publish waiting for the confirm window waits
-/// longer than `AMQPConfiguration.requestTimeout`. One repeated task per connection sweeps
-/// what is outstanding, so a publish costs no timer of its own.
+/// The request timeout: no reply waits longer than `AMQPConfiguration.requestTimeout`, and no
+/// confirm or publish waiting for the confirm window longer than its `confirmTimeout` (the
+/// request timeout without one). One repeated task per connection sweeps what is outstanding,
+/// so a publish costs no timer of its own.
 extension AMQPChannelHandler {
-    /// How often the sweep runs: a quarter of the timeout, between 10 ms and 1 s.
+    /// How often the sweep runs: a quarter of the (shorter) timeout, between 10 ms and 1 s.
     static func sweepInterval(for timeout: TimeAmount) -> TimeAmount {
         .nanoseconds(min(max(timeout.nanoseconds / 4, 10_000_000), 1_000_000_000))
     }
@@ -15,7 +16,9 @@ extension AMQPChannelHandler {
         let now = self.now()
         let limit = UInt64(max(self.configuration.requestTimeout.nanoseconds, 1))
         let timeout = self.configuration.requestTimeout
-        func expired(_ start: UInt64) -> Bool { now >= start && now - start >= limit }
+        let confirmTimeout = self.configuration.effectiveConfirmTimeout
+        let confirmLimit = UInt64(max(confirmTimeout.nanoseconds, 1))
+        func expired(_ start: UInt64, _ bound: UInt64 = limit) -> Bool { now >= start && now - start >= bound }
 
         let late = self.requests.filter { expired($0.value.sentAt) }.sorted { $0.key < $1.key }
         for (id, entry) in late {
@@ -36,19 +39,19 @@ extension AMQPChannelHandler {
         }
 
         for (channelID, context) in self.channels {
-            let lateConfirms = context.confirms.filter { expired($0.value.startedAt) }.map(\.key).sorted()
+            let lateConfirms = context.confirms.filter { expired($0.value.startedAt, confirmLimit) }.map(\.key).sorted()
             for tag in lateConfirms {
                 guard let confirm = context.confirms.removeValue(forKey: tag) else { continue }
                 self.logger.warning("publish not confirmed in time", metadata: ["amqp.channel": "\(channelID)", "amqp.tag": "\(tag)"])
                 confirm.promise.fail(
-                    AMQPError(code: .timeout, message: "the broker did not confirm publish \(tag) on channel \(channelID) within \(timeout)")
+                    AMQPError(code: .timeout, message: "the broker did not confirm publish \(tag) on channel \(channelID) within \(confirmTimeout)")
                 )
             }
             // Waiting publishes are in the order they were asked for: the oldest come first.
-            while let first = context.waitingPublishes.first, expired(first.startedAt) {
+            while let first = context.waitingPublishes.first, expired(first.startedAt, confirmLimit) {
                 context.waitingPublishes.removeFirst()
                 first.promise.fail(
-                    AMQPError(code: .timeout, message: "a publish on channel \(channelID) waited for the confirm window longer than \(timeout)")
+                    AMQPError(code: .timeout, message: "a publish on channel \(channelID) waited for the confirm window longer than \(confirmTimeout)")
                 )
             }
         }

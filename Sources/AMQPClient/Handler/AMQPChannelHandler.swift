@@ -372,7 +372,7 @@ final class AMQPChannelHandler: ChannelDuplexHandler {
     private func startDeadlineSweep() {
         guard let context = self.context else { return }
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let interval = Self.sweepInterval(for: self.configuration.requestTimeout)
+        let interval = Self.sweepInterval(for: min(self.configuration.requestTimeout, self.configuration.effectiveConfirmTimeout))
         self.deadlineTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             loopBound.value.sweepDeadlines()
         }

@@ -2,6 +2,7 @@ import AMQPClient
 import AMQPProtocol
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
 import ServiceLifecycle
 import WarrenCore
 
@@ -30,6 +31,8 @@ import Foundation
 public struct CronRole: WarrenRole {
     /// The role's name.
     public let name = "cron"
+    /// It publishes room events (general's stream among them): ``RoleService/roomEventConfirmTimeout``.
+    public var confirmTimeout: TimeAmount? { RoleService.roomEventConfirmTimeout }
     /// The name events are from.
     public static let botName = "cron"
     let configuration: WarrenConfiguration

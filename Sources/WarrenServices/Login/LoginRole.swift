@@ -1,10 +1,11 @@
 import AMQPClient
 import AMQPProtocol
 import Logging
+import NIOCore
 import ServiceLifecycle
 import WarrenCore
-import WarrenStore
 import WarrenOps
+import WarrenStore
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -29,6 +30,8 @@ import Foundation
 public struct LoginRole: WarrenRole {
     /// The role's name.
     public let name = "login"
+    /// It publishes room events (general's stream among them): ``RoleService/roomEventConfirmTimeout``.
+    public var confirmTimeout: TimeAmount? { RoleService.roomEventConfirmTimeout }
     let configuration: WarrenConfiguration
     let declarer: TopologyDeclarer
     let ids: EventIDGenerator

@@ -1,6 +1,7 @@
 import AMQPClient
 import AMQPProtocol
 import Logging
+import NIOCore
 import ProofOfWork
 import ServiceLifecycle
 import WarrenCore
@@ -15,6 +16,8 @@ import WarrenOps
 public struct PowWorkerRole: WarrenRole {
     /// The role's name.
     public let name = "pow-worker"
+    /// It publishes room events (general's stream among them): ``RoleService/roomEventConfirmTimeout``.
+    public var confirmTimeout: TimeAmount? { RoleService.roomEventConfirmTimeout }
     let configuration: WarrenConfiguration
     let solver: ProofSolver
     let logger: Logger

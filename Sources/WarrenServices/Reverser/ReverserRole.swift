@@ -27,6 +27,8 @@ import Foundation
 public struct ReverserRole: WarrenRole {
     /// The role's name.
     public let name = "reverser"
+    /// It publishes room events (general's stream among them): ``RoleService/roomEventConfirmTimeout``.
+    public var confirmTimeout: TimeAmount? { RoleService.roomEventConfirmTimeout }
     /// The name replies are from.
     public static let botName = "reverser"
     let configuration: WarrenConfiguration

@@ -1,4 +1,5 @@
 import AMQPClient
+import NIOCore
 
 /// One back-end role's work on one AMQP connection.
 ///
@@ -11,4 +12,12 @@ public protocol WarrenRole: Sendable {
     var name: String { get }
     /// Does the role's work on `connection` until graceful shutdown.
     func run(on connection: AMQPConnection) async throws
+    /// How long a publish of the role waits for its confirm before it fails (and the role's
+    /// loop with it, so that ``RoleService`` connects again); nil: the connection's bound.
+    var confirmTimeout: TimeAmount? { get }
+}
+
+extension WarrenRole {
+    /// The connection's bound (its request timeout unless it sets one).
+    public var confirmTimeout: TimeAmount? { nil }
 }

@@ -13,25 +13,33 @@ struct ChaosFault: Sendable {
 ///   after the node was back (what an API client saw);
 /// - every tab carried on: how long after the fault every tab had a post sent after the fault
 ///   (from a live delivery, or from the backfill of a new login on another node);
-/// - re-logins: how many tabs logged in again meanwhile (their queue's node went).
+/// - re-logins: how many tabs logged in again meanwhile (their queue's node went);
+/// - answered late: how many posts sent in the same window the broker took but the login service
+///   did not answer within the poster's wait (5 s; `queued`). Such a post counts as accepted when
+///   the wait ended, so a login service that stops answering shows as a stall of about 5 s
+///   however long it lasted: this count says how long it was.
 struct FaultCost: Sendable, CustomStringConvertible {
     let fault: ChaosFault
     let postingStall: Double
     let everyTabAfter: Double?
     let relogins: Int
+    let answeredLate: Int
 
     var description: String {
         let tabs = self.everyTabAfter.map { String(format: "%.1f s", $0) } ?? "never"
         return String(
-            format: "%@ at %.1f s (back at %.1f s): posting stalled %.1f s at most; every tab had a newer post %@ after it; %d tabs logged in again",
-            self.fault.what, self.fault.at, self.fault.back, self.postingStall, tabs, self.relogins
+            format: "%@ at %.1f s (back at %.1f s): posting stalled %.1f s at most; %d posts answered late; every tab had a newer post %@ after it; %d tabs logged in again",
+            self.fault.what, self.fault.at, self.fault.back, self.postingStall, self.answeredLate, tabs, self.relogins
         )
     }
 
     /// The cost of each fault; `accepted` are the accepted posts' times and `sent` the send times
-    /// by post number (seconds after the origin), `arrivals` each tab's first arrival per post
-    /// number and `logins` each tab's login times.
-    static func measure(faults: [ChaosFault], accepted: [Double], sent: [Double], arrivals: [[Double]], logins: [[Double]]) -> [FaultCost] {
+    /// by post number (seconds after the origin), `late` the send times of the posts accepted
+    /// without an answer, `arrivals` each tab's first arrival per post number and `logins` each
+    /// tab's login times.
+    static func measure(
+        faults: [ChaosFault], accepted: [Double], sent: [Double], late: [Double], arrivals: [[Double]], logins: [[Double]]
+    ) -> [FaultCost] {
         let acceptedTimes = accepted.sorted()
         return faults.enumerated().map { index, fault in
             let until = fault.back + 10
@@ -50,7 +58,8 @@ struct FaultCost: Sendable, CustomStringConvertible {
             }
             let next = index + 1 < faults.count ? faults[index + 1].at : Double.infinity
             let relogins = logins.filter { $0.contains { $0 >= fault.at && $0 < next } }.count
-            return FaultCost(fault: fault, postingStall: stall, everyTabAfter: slowest, relogins: relogins)
+            let answeredLate = late.filter { $0 >= fault.at && $0 < min(until, next) }.count
+            return FaultCost(fault: fault, postingStall: stall, everyTabAfter: slowest, relogins: relogins, answeredLate: answeredLate)
         }
     }
 }
