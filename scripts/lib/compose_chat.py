@@ -132,14 +132,21 @@ class Tab:
     def headers(self, extra=None):
         return {"content-type": "application/json", **(extra or {}), "user-id": self.name}
 
-    async def sign_in(self, resume=False):
-        """Connects self.client, subscribes general's stream and logs in; `resume` after a
-        reconnect (the stream then goes on from the one after the newest offset seen)."""
-        prefix = self.config["prefix"]
+    async def sign_in(self):
+        await self.connect()
+        await self.log_in(resume=False)
+
+    async def connect(self):
+        """Connects self.client and subscribes general's stream (after a reconnect from the one
+        after the newest offset seen)."""
         await self.client.connect(self.name, self.token, self.config["vhost"], heartbeat=(10000, 10000))
         self.client.on_message = self.received
         if self.stream is not None:  # before the login: what its backfill misses comes live
             await self.stream.subscribe(self.client)
+
+    async def log_in(self, resume):
+        """Asks the login service for the tab's queue (`resume`: this session's again) and subscribes it."""
+        prefix = self.config["prefix"]
         body = json.dumps({"action": "login", "login": self.name, "session": self.session, "resume": resume})
         reply = json.loads(await self.client.request(f"/exchange/{prefix}.in/{prefix}.login", body, self.headers()))
         if not isinstance(reply, dict) or reply.get("ok") is not True or not reply.get("queue"):

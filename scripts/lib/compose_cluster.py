@@ -36,17 +36,25 @@ class FailoverTab(Tab):
         self.node = 0  # the index in self.urls of the node the tab is on (stompURL is the first)
 
     async def sign_in_again(self, deadline):
-        """Tries the nodes after the lost one in turn until one takes the tab back; returns its
-        URL and what the failed tries said."""
+        """Connects to the nodes after the lost one in turn until one takes the tab, then logs
+        in again (resume) until the login service answers; returns the node's URL and what the
+        failed tries said."""
         failures = []
         while time.monotonic() < deadline:
-            self.node = (self.node + 1) % len(self.urls)
-            await self.client.close()
-            self.client = StompClient(self.urls[self.node], timeout=self.timeout)
-            try:
-                await self.sign_in(resume=True)
+            if self.client.failure is not None or self.client.ws is None:
+                self.node = (self.node + 1) % len(self.urls)
+                await self.client.close()
+                self.client = StompClient(self.urls[self.node], timeout=self.timeout)
+                try:
+                    await self.connect()
+                except Exception as error:  # noqa: BLE001: each node's failure is kept for the report
+                    failures.append(f"{self.urls[self.node]}: {error}")
+                    await asyncio.sleep(1)
+                    continue
+            try:  # as the page does: the login again, as a resume, on the node it is connected to
+                await self.log_in(resume=True)
                 return self.urls[self.node], failures
-            except Exception as error:  # noqa: BLE001: each node's failure is kept for the report
+            except Exception as error:  # noqa: BLE001: kept for the report, then tried again
                 failures.append(f"{self.urls[self.node]}: {error}")
                 await asyncio.sleep(1)
         raise Failure(f"{self.name} did not get back in: {'; '.join(failures[-3:])}")
@@ -86,6 +94,15 @@ def check_cluster(project, prefix, timeout):
     say(f"one cluster of {len(running)} nodes; the {len(shared)} shared queues are quorum queues")
 
 
+def on_first_node(project):
+    """The queues `rabbitmq` hosts (for a quorum queue or a stream: leads), by type."""
+    lines = broker(project, "rabbitmq", "--silent", "list_queues", "-p", "warren", "--local", "name", "type")
+    kinds = {}
+    for name, kind in (line.split("\t") for line in lines.splitlines() if line.count("\t") == 1):
+        kinds.setdefault(kind, []).append(name)
+    return "; ".join(f"{len(names)} {kind} ({', '.join(sorted(names)[:3])}...)" for kind, names in kinds.items()) or "no queue"
+
+
 async def chat(args, project):
     timeout = args.timeout
     config = get_json(f"{args.web}/config.json", timeout)
@@ -104,6 +121,7 @@ async def chat(args, project):
         await delivered_once(tabs, client_id, "hello from the cluster", timeout)
         say(f"{alice.name} and {bob.name} signed in on {config['stompURL']}; a post reached both tabs with its reply")
 
+        say(f"on rabbitmq before it goes: {on_first_node(project)}")
         stopped = time.monotonic()
         project._run("stop", "-t", "0", running_container(project, "rabbitmq"))
         lost = await wait_for("both tabs losing their sockets", lambda: all(tab.client.failure for tab in tabs), timeout)
