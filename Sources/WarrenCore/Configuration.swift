@@ -91,9 +91,23 @@ public struct WarrenConfiguration: Sendable, Hashable {
     /// The prefix of every broker name.
     public var prefix: String { topology.prefix }
 
-    /// The entries of a comma-separated list of URLs (one URL is a list of one), trimmed.
+    /// The entries of a comma-separated list of URLs (one URL is a list of one), trimmed, each
+    /// node once: an entry naming the node of an earlier one (``nodeKey(_:)``) is left out, so
+    /// `amqp://u:p@h/w,amqp://u:p@h:5672/w` is one node (and `WARREN_QUEUE_TYPE=auto` classic).
     public static func urlList(_ value: String) -> [String] {
-        value.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        var seen: Set<String> = []
+        return value.split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { seen.insert(nodeKey($0)).inserted }
+    }
+
+    /// What tells nodes apart in a URL list: the scheme and host (in lower case), the port (the
+    /// scheme's default when none is given) and the path; the text itself when it is no URL.
+    static func nodeKey(_ url: String) -> String {
+        guard let parts = URLComponents(string: url), let scheme = parts.scheme?.lowercased(), let host = parts.host else { return url }
+        let defaults = ["amqp": 5672, "amqps": 5671, "ws": 80, "wss": 443]
+        let port = parts.port ?? defaults[scheme]
+        return "\(scheme)://\(host.lowercased()):\(port.map(String.init) ?? "")\(parts.percentEncodedPath)"
     }
 
     /// `WARREN_AMQP_URL`'s nodes, one URL each.

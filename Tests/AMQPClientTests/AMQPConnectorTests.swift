@@ -17,6 +17,16 @@ import Testing
         #expect(try AMQPConfiguration(urlList: "amqp://u:p@h:1/w").failoverEndpoints.isEmpty)
     }
 
+    @Test func aNodeListedTwiceIsOneNode() throws {
+        // compose.yaml without its cluster profile names `rabbitmq` three times.
+        let one = try AMQPConfiguration(urlList: "amqp://u:p@rabbitmq:5672/w,amqp://u:p@rabbitmq/w, amqp://u:p@RABBITMQ:5672/w")
+        #expect(one.endpoints.map(\.description) == ["rabbitmq:5672"])
+        let two = try AMQPConfiguration(urlList: "amqp://u:p@b:2/w,amqp://u:p@a:1/w,amqp://u:p@b:2/w,amqp://u:p@a:2/w")
+        #expect(two.endpoints.map(\.description) == ["b:2", "a:1", "a:2"])
+        // A repeated node must still agree with the first.
+        #expect(throws: AMQPError.self) { try AMQPConfiguration(urlList: "amqp://u:p@h:1/w,amqp://u:q@h:1/w") }
+    }
+
     @Test func aURLListMustAgreeOnCredentialsAndVhost() {
         #expect(throws: AMQPError.self) { try AMQPConfiguration(urlList: "amqp://u:p@h:1/w,amqp://u:q@h:2/w") }
         #expect(throws: AMQPError.self) { try AMQPConfiguration(urlList: "amqp://u:p@h:1/w,amqp://u:p@h:2/v") }

@@ -45,6 +45,15 @@ struct ConfigurationTests {
         #expect(three.queueType == .quorum)
         #expect(three.amqpURLs == ["amqp://u:p@127.0.0.1:5701/w", "amqp://u:p@127.0.0.1:5702/w"])
         #expect(three.stompURLs == ["ws://a:1/ws", "ws://b:2/ws"])
+        // compose.yaml without its cluster profile: the three entries name one node.
+        let node = "amqp://u:p@rabbitmq:5672/w"
+        let same = try WarrenConfiguration.load(
+            environment: ["WARREN_AMQP_URL": "\(node),\(node), amqp://u:p@RabbitMQ/w", "WARREN_STOMP_URL": "ws://a:1/ws,ws://a:1/ws"], envFile: nil
+        )
+        #expect(same.queueType == .classic)
+        #expect(same.amqpURLs == [node])
+        #expect(same.stompURLs == ["ws://a:1/ws"])
+        #expect(WarrenConfiguration.urlList("amqp://h:1/w,amqp://h:2/w,amqps://h:1/w,amqp://h:1/v,amqp://h:1/w").count == 4)
         let classic = try WarrenConfiguration.load(environment: ["WARREN_AMQP_URL": urls, "WARREN_QUEUE_TYPE": "classic"], envFile: nil)
         #expect(classic.queueType == .classic)
         let quorum = try WarrenConfiguration.load(environment: ["WARREN_QUEUE_TYPE": "QUORUM"], envFile: nil)

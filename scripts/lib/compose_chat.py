@@ -123,6 +123,7 @@ class Tab:
         self.token = token
         self.config = config
         self.session = secrets.token_urlsafe(16)
+        self.timeout = timeout
         self.client = StompClient(config["stompURL"], timeout=timeout)
         self.events = []
         stream = general_stream(config)
@@ -132,12 +133,21 @@ class Tab:
         return {"content-type": "application/json", **(extra or {}), "user-id": self.name}
 
     async def sign_in(self):
-        prefix = self.config["prefix"]
+        await self.connect()
+        await self.log_in(resume=False)
+
+    async def connect(self):
+        """Connects self.client and subscribes general's stream (after a reconnect from the one
+        after the newest offset seen)."""
         await self.client.connect(self.name, self.token, self.config["vhost"], heartbeat=(10000, 10000))
         self.client.on_message = self.received
         if self.stream is not None:  # before the login: what its backfill misses comes live
             await self.stream.subscribe(self.client)
-        body = json.dumps({"action": "login", "login": self.name, "session": self.session, "resume": False})
+
+    async def log_in(self, resume):
+        """Asks the login service for the tab's queue (`resume`: this session's again) and subscribes it."""
+        prefix = self.config["prefix"]
+        body = json.dumps({"action": "login", "login": self.name, "session": self.session, "resume": resume})
         reply = json.loads(await self.client.request(f"/exchange/{prefix}.in/{prefix}.login", body, self.headers()))
         if not isinstance(reply, dict) or reply.get("ok") is not True or not reply.get("queue"):
             raise Failure(f"the login service refused {self.name}: {reply}")
@@ -296,25 +306,32 @@ def history_events(web, token, timeout):
     return body["events"]
 
 
-def main(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def run(argv, description, chat_through, expected, more_options):
+    """The command line of a compose check: waits for the `expected` containers to be healthy,
+    then runs `chat_through(args, project)`; `more_options(parser)` adds the check's own."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--docker", required=True, help="the docker client")
     parser.add_argument("--project", required=True, help="the compose project's name")
     parser.add_argument("--web", required=True, help="the web role's URL on this machine")
-    parser.add_argument("--stomp-url", required=True, help="the Web-STOMP URL /config.json must tell browsers")
+    parser.add_argument("--stomp-url", required=True, help="the Web-STOMP URLs /config.json must tell browsers (comma-separated)")
     parser.add_argument("--healthy-timeout", type=float, default=180, help="seconds for every container to be healthy")
-    parser.add_argument("--restart-timeout", type=float, default=60, help="seconds for a killed role to be healthy again")
     parser.add_argument("--timeout", type=float, default=20, help="seconds for each chat step")
+    more_options(parser)
     args = parser.parse_args(argv)
     project = Project(args.docker, args.project)
     try:
-        took = project.wait_healthy(args.healthy_timeout)
-        say(f"every container healthy after {took:.1f} s: {', '.join(f'{s} x{n}' for s, n in CONTAINERS.items())}")
-        asyncio.run(chat(args, project))
+        took = project.wait_healthy(args.healthy_timeout, expected)
+        say(f"every container healthy after {took:.1f} s: {', '.join(f'{s} x{n}' for s, n in expected.items())}")
+        asyncio.run(chat_through(args, project))
     except Exception as error:  # noqa: BLE001: one line saying what failed
         print(f"test-compose: FAILED: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def main(argv):
+    return run(argv, __doc__.split("\n\n")[0], chat, CONTAINERS, lambda parser: parser.add_argument(
+        "--restart-timeout", type=float, default=60, help="seconds for a killed role to be healthy again"))
 
 
 if __name__ == "__main__":

@@ -133,7 +133,8 @@ extension AMQPConfiguration {
     /// Parses a comma-separated list of `amqp://` or `amqps://` URLs, one per node of a cluster
     /// (a single URL is a list of one): the first gives every setting, the others their host and
     /// port (``failoverEndpoints``), and must agree with the first on scheme, user, password and
-    /// virtual host.
+    /// virtual host. A URL naming a node listed before it (the same host, in any case, and port)
+    /// adds nothing: `amqp://h/v,amqp://h:5672/v` is one node, tried once a round.
     ///
     /// - Throws: ``AMQPError`` with code ``AMQPError/Code-swift.struct/invalidConfiguration``
     ///   for a bad URL or one that disagrees with the first.
@@ -155,7 +156,8 @@ extension AMQPConfiguration {
                     message: "invalid AMQP URL list: URL \(index + 1) differs from the first in scheme, user, password or virtual host"
                 )
             }
-            self.failoverEndpoints.append(Endpoint(host: other.host, port: other.port))
+            let named = self.endpoints.contains { $0.port == other.port && $0.host.lowercased() == other.host.lowercased() }
+            if !named { self.failoverEndpoints.append(Endpoint(host: other.host, port: other.port)) }
         }
     }
 
