@@ -106,7 +106,8 @@ import Testing
         try await turns.begin(within: .seconds(5))
         let started = ContinuousClock.now
         await #expect(throws: AMQPError.self) { try await turns.begin(within: .milliseconds(100)) }
-        #expect(ContinuousClock.now - started < .seconds(3))
+        // Its bound (100 ms) ended the wait, not a hang: generous, as a loaded machine is slow.
+        #expect(ContinuousClock.now - started < .seconds(20))
         #expect(turns.waitingCount == 0)
         turns.end()
         #expect(!turns.isHeld, "the late caller holds no turn")

@@ -129,8 +129,11 @@ public struct RoleService: Service {
     /// past this bound the publish fails, the role connects again and the unacknowledged posts
     /// come back and are admitted under their first event ids. A confirm normally takes 10-50 ms
     /// on the drill's loaded cluster, 0.73 s at most at a fault, a quorum queue's new leader
-    /// included; 3 s leaves the web role's wait for an answer (5 s) room for the reconnect.
-    public static let roomEventConfirmTimeout: TimeAmount = .seconds(3)
+    /// included; but a node saturated by thousands of Web-STOMP tabs confirmed stream publishes
+    /// 2.6 s late at p99 (Benchmarks/tabs/README.md, the fan-out probe), and a role that gives up
+    /// on a confirm that was only slow connects again for nothing. 10 s keeps clear of that and
+    /// still ends the wait for a confirm that never comes.
+    public static let roomEventConfirmTimeout: TimeAmount = .seconds(10)
 
     /// A run shorter than this counts as ending at once (see `quickEnds` in ``run()``).
     static let quickEnd: Duration = .seconds(5)
