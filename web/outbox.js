@@ -3,7 +3,8 @@
 // disconnected wait here (the STOMP client keeps nothing) and go out once, in order, when the
 // connection is back; a post that went out but whose RECEIPT was lost with the connection is sent
 // again once (same clientId, so the room shows it once), a moment after reconnecting, unless the
-// room has echoed it by then.
+// room has echoed it by then; after a login again for a lost tab queue, the posts the broker took
+// but the room never echoed go once more too (resendUnechoed).
 //
 //   const outbox = new Outbox({ room, transport: { get connected() {...}, send(payload) {...} }, ... });
 //   outbox.post('hello', { proof: false });   // shown pending at once; sent now or after connected()
@@ -114,6 +115,18 @@ export class Outbox {
       }
       this.onChange();
     }, this.settleMs);
+  }
+
+  /**
+   * Sends again, under their own clientIds, the posts the broker took (RECEIPT) that the room has
+   * not echoed: after the tab queue was lost (its node gone) and declared anew by a login again,
+   * the login service may have refused them for a session without a queue, and that refusal went
+   * nowhere. One that did get in is admitted again under its first event id, so shown once.
+   */
+  resendUnechoed() {
+    for (const entry of this.room.entries()) {
+      if (entry.pending?.status === PendingStatus.sent) this._sendOrHold(entry.pending.clientId);
+    }
   }
 
   /** Stops everything (logout). */

@@ -243,11 +243,15 @@ describe('ChatSession: the room', () => {
     const t = await signedIn();
     const old = t.client().subscription;
     const undrawn = t.client().deliver(event(1));
+    const taken = t.session.outbox.post('taken while the queue was gone');
+    await flush();
+    t.client().sends[0].resolve(); // the broker took it; the login service found no queue to answer
     old.options.onError(new Error('gave up on SUBSCRIBE'));
     await flush();
     assert.deepEqual(t.client().requests[0].body, { action: 'login', login: 'alice', session: 'FreshSessionNumber0001', resume: true });
     t.client().reply({ ok: true, queue: 'chat.user.alice.FreshSessionNumber0001', login: 'alice', session: 'FreshSessionNumber0001' });
     await flush();
+    assert.deepEqual(t.client().sends.map((s) => s.body.clientId), [taken, taken], 'the unechoed post goes again once the queue is back');
     assert.equal(undrawn.acks, 1, 'acknowledged before its subscription went');
     assert.equal(old.active, false);
     assert.notEqual(t.client().subscription, old);
@@ -258,6 +262,24 @@ describe('ChatSession: the room', () => {
     old.options.onError(new Error('later'));
     await flush();
     assert.equal(t.client().requests.length, 1);
+  });
+
+  it('sends the login again once connected when the connection drops before its reply (the lost queue\'s SUBSCRIBE)', async () => {
+    const t = await signedIn();
+    const relogin = t.session.relogin();
+    await flush();
+    const [first] = t.client().requests.splice(0);
+    t.client().drop();
+    first.reject(Object.assign(new Error('STOMP died'), { code: 'stomp-died' }));
+    await flush();
+    assert.equal(t.client().requests.length, 0, 'not before the connection is back');
+    t.client().connect();
+    await flush();
+    assert.deepEqual(t.client().requests[0].body, { action: 'login', login: 'alice', session: 'FreshSessionNumber0001', resume: true });
+    t.client().reply({ ok: true, queue: 'chat.user.alice.FreshSessionNumber0001', login: 'alice', session: 'FreshSessionNumber0001' });
+    await relogin;
+    assert.equal(t.page.banner, null, 'no "Could not rejoin the room"');
+    assert.equal(t.client().subscription.destination, '/amq/queue/chat.user.alice.FreshSessionNumber0001');
   });
 
   it('shows the connection in the status line and the banner', async () => {

@@ -58,6 +58,27 @@ describe('Outbox', () => {
     assert.equal(next.room.pending(queued), undefined);
   });
 
+  it('sends again the posts the broker took that the room never echoed (after a login again for a lost tab queue)', async () => {
+    const { room, sends, outbox } = setup();
+    const taken = outbox.post('taken, then refused for a queue that was gone');
+    const echoed = outbox.post('echoed');
+    await flush();
+    for (const s of sends) s.resolve();
+    await flush();
+    room.receive({ id: 'e1', kind: 'message', from: 'alice', text: 'echoed', at: '', clientId: echoed });
+    outbox.resendUnechoed();
+    await flush();
+    assert.deepEqual(sends.slice(2).map((s) => s.payload.clientId), [taken]);
+    assert.equal(room.pending(taken).pending.status, 'sending');
+    sends[2].resolve();
+    await flush();
+    room.receive({ id: 'e2', kind: 'message', from: 'alice', text: 'taken, then refused for a queue that was gone', at: '', clientId: taken });
+    assert.equal(room.pending(taken), undefined);
+    outbox.resendUnechoed();
+    await flush();
+    assert.equal(sends.length, 3, 'nothing left to send again');
+  });
+
   it('sends the post with its clientId, login and session, and marks it sent on RECEIPT', async () => {
     const { room, sends, outbox } = setup();
     const clientId = outbox.post('hello');
