@@ -79,6 +79,28 @@ describe('Outbox', () => {
     assert.equal(sends.length, 3, 'nothing left to send again');
   });
 
+  it('sends again after a login again a post that failed because the connection dropped under both sends', async () => {
+    const { room, clock, sends, outbox } = setup();
+    const dropped = outbox.post('dropped twice');
+    await flush();
+    sends[0].reject(lost());
+    await flush();
+    clock.advance(1500);
+    await flush();
+    sends[1].reject(lost());
+    await flush();
+    assert.equal(room.pending(dropped).pending.status, 'failed');
+    outbox.resendUnechoed();
+    await flush();
+    assert.deepEqual(sends.map((s) => s.payload.clientId), [dropped, dropped, dropped]);
+    sends[2].reject(Object.assign(new Error('refused'), { code: 'broker-error' }));
+    await flush();
+    outbox.resendUnechoed();
+    await flush();
+    assert.equal(room.pending(dropped).pending.status, 'failed');
+    assert.equal(sends.length, 3, 'a post the broker refused is not sent again');
+  });
+
   it('sends the post with its clientId, login and session, and marks it sent on RECEIPT', async () => {
     const { room, sends, outbox } = setup();
     const clientId = outbox.post('hello');
