@@ -448,10 +448,11 @@ export class ChatSession {
   /**
    * Subscribes to the person's online queue, which carries no messages: the consumer is what
    * makes them count as online while this tab is connected (docs/design.md, presence). A login
-   * service that names none (an older one) leaves this tab uncounted.
+   * service that names none (an older one) leaves this tab uncounted. A subscription the client
+   * gave up on (the queue went with its node) is made again by the login again that declares it.
    */
   _beOnline(queue) {
-    if (!queue || this.onlineSubscription?.destination === this.dest.queue(queue)) return;
+    if (!queue || (this.onlineSubscription?.active && this.onlineSubscription.destination === this.dest.queue(queue))) return;
     this.onlineSubscription?.unsubscribe();
     this.onlineSubscription = this.client.subscribe(this.dest.queue(queue), () => {}, { ack: 'auto', prefetch: 1 });
     this.onlineSubscription.destination = this.dest.queue(queue);

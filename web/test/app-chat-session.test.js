@@ -427,6 +427,22 @@ describe('ChatSession: rooms', () => {
     assert.equal(lists(), 2, 'a long gap: some notices may have expired');
   });
 
+  it('subscribes to the online queue again when a login again follows its loss (the client gave up on it)', async () => {
+    const t = setup();
+    await t.session.start();
+    await t.session.authenticate({ name: 'alice', password: 'a good password' });
+    const entering = t.session.enterAs('alice');
+    await admit(t, { online: 'chat.user.alice.online' });
+    assert.equal(await entering, true);
+    const onlines = () => t.client().subscriptions.filter((s) => s.destination === '/amq/queue/chat.user.alice.online');
+    onlines()[0].active = false; // refused twice: the queue went with its node
+    t.client().subscription.options.onError(new Error('gave up on SUBSCRIBE')); // the tab queue too
+    await flush();
+    t.client().reply({ ok: true, queue: 'chat.user.alice.FreshSessionNumber0001', login: 'alice', session: 'FreshSessionNumber0001', online: 'chat.user.alice.online' });
+    await flush();
+    assert.deepEqual(onlines().map((s) => s.active), [false, true]);
+  });
+
   it('counts as online through the online queue, routes events by room, and posts and types in the open room', async () => {
     const calls = [];
     const t = setup({ fetch: roomsFetch(calls) });
