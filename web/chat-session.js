@@ -279,7 +279,12 @@ export class ChatSession {
     if (!this.identity || this.clock.now() - this._lastRelogin < RELOGIN_PAUSE_MS) return;
     this._lastRelogin = this.clock.now();
     const result = await this._join(this.identity, { resume: true });
-    if (!result.ok) this.page.showBanner(`Could not rejoin the room: ${result.message}`);
+    if (!result.ok) {
+      this.page.showBanner(`Could not rejoin the room: ${result.message}`);
+      return;
+    }
+    // Posts sent while the queue was gone may have been refused into it: they go again.
+    for (const view of this.rooms.views.values()) view.outbox.resendUnechoed();
   }
 
   // ---- the connection ----
@@ -395,9 +400,10 @@ export class ChatSession {
   }
 
   /**
-   * The login request. A SUBSCRIBE to general's stream that the broker refuses (a stream the
-   * deployment names but does not have) drops the connection the login went out on: it is sent
-   * again, as a resume, until the client gives up on that SUBSCRIBE (and warns) or time runs out.
+   * The login request. A connection dropped before the reply (a SUBSCRIBE to general's stream
+   * that the broker refuses, a stream the deployment names but does not have; or the SUBSCRIBE
+   * to a tab queue lost with its node, whose drop was the login again's cause) takes the request
+   * with it: it is sent again, as a resume, once connected, until time runs out.
    */
   async _login(identity, { resume }) {
     const started = this.clock.now();
@@ -406,8 +412,8 @@ export class ChatSession {
       try {
         return await this._loginRequest('login', identity, { resume, timeoutMs: left });
       } catch (error) {
-        const dropped = error.code === 'stomp-died' || error.code === 'connection-lost';
-        if (!(dropped && this.stream?.refused) || LOGIN_TIMEOUT_MS - (this.clock.now() - started) < 1) throw error;
+        const dropped = error.code === 'stomp-died' || error.code === 'connection-lost' || error.code === 'not-connected';
+        if (!dropped || LOGIN_TIMEOUT_MS - (this.clock.now() - started) < 1) throw error;
         resume = true; // a login again after a reconnect (its queue may exist by now)
       }
     }
@@ -442,17 +448,24 @@ export class ChatSession {
   /**
    * Subscribes to the person's online queue, which carries no messages: the consumer is what
    * makes them count as online while this tab is connected (docs/design.md, presence). A login
-   * service that names none (an older one) leaves this tab uncounted.
+   * service that names none (an older one) leaves this tab uncounted. A subscription the client
+   * gave up on (the queue went with its node) is made again by the login again that declares it.
    */
   _beOnline(queue) {
-    if (!queue || this.onlineSubscription?.destination === this.dest.queue(queue)) return;
+    if (!queue || (this.onlineSubscription?.active && this.onlineSubscription.destination === this.dest.queue(queue))) return;
     this.onlineSubscription?.unsubscribe();
     this.onlineSubscription = this.client.subscribe(this.dest.queue(queue), () => {}, { ack: 'auto', prefetch: 1 });
     this.onlineSubscription.destination = this.dest.queue(queue);
   }
 
-  /** Subscribes to general's stream once per sign-in (a login again keeps it), when the deployment has one. */
+  /**
+   * Subscribes to general's stream once per sign-in (a login again keeps it), when the deployment
+   * has one. A login again after the client gave up on it subscribes anew, at the offset kept: a
+   * broker that drops the connection names no SUBSCRIBE, and when the tab queue went with its
+   * node, the drops its SUBSCRIBE caused were blamed on the stream's, the oldest unconfirmed.
+   */
   _readGeneral(session) {
+    if (this.stream?.gaveUp) this._stopStream();
     if (!this.config.generalStream || this.stream) return;
     this.stream = new StreamReader({ client: this.client, queue: this.config.generalStream, feed: this.feed, storage: this.storage, session, clock: this.clock, log: this.log });
     this.stream.start();

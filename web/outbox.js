@@ -3,7 +3,8 @@
 // disconnected wait here (the STOMP client keeps nothing) and go out once, in order, when the
 // connection is back; a post that went out but whose RECEIPT was lost with the connection is sent
 // again once (same clientId, so the room shows it once), a moment after reconnecting, unless the
-// room has echoed it by then.
+// room has echoed it by then; after a login again for a lost tab queue, the posts the broker took
+// but the room never echoed go once more too (resendUnechoed).
 //
 //   const outbox = new Outbox({ room, transport: { get connected() {...}, send(payload) {...} }, ... });
 //   outbox.post('hello', { proof: false });   // shown pending at once; sent now or after connected()
@@ -37,6 +38,7 @@ export class Outbox {
     Object.assign(this, { room, transport, identity, newClientId, roomId, onChange, clock, settleMs, maxAttempts });
     this._attempts = new Map(); // clientId -> sends so far
     this._lost = new Set(); // clientIds to send again a moment after reconnecting
+    this._droppedTwice = new Set(); // clientIds failed because connections dropped under every send
     this._timer = null;
   }
 
@@ -88,6 +90,7 @@ export class Outbox {
     const entry = this.room.pending(clientId);
     if (!entry || entry.pending.status !== PendingStatus.failed) return;
     this._attempts.set(clientId, 0);
+    this._droppedTwice.delete(clientId);
     this._sendOrHold(clientId);
   }
 
@@ -95,6 +98,7 @@ export class Outbox {
   dismiss(clientId) {
     this._attempts.delete(clientId);
     this._lost.delete(clientId);
+    this._droppedTwice.delete(clientId);
     this.room.removePending(clientId);
   }
 
@@ -116,12 +120,33 @@ export class Outbox {
     }, this.settleMs);
   }
 
+  /**
+   * Sends again, under their own clientIds, the posts the broker took (RECEIPT) that the room has
+   * not echoed, and those that failed only because connections dropped under them: after the tab
+   * queue was lost (its node gone) and declared anew by a login again, the login service may have
+   * refused the former for a session without a queue, and that refusal went nowhere; the latter
+   * met the drops that loss caused. One that did get in is admitted again under its first event
+   * id, so shown once.
+   */
+  resendUnechoed() {
+    for (const entry of this.room.entries()) {
+      const clientId = entry.pending?.clientId;
+      const status = entry.pending?.status;
+      if (status === PendingStatus.sent || (status === PendingStatus.failed && this._droppedTwice.has(clientId))) {
+        this._droppedTwice.delete(clientId);
+        this._attempts.set(clientId, 0);
+        this._sendOrHold(clientId);
+      }
+    }
+  }
+
   /** Stops everything (logout). */
   reset() {
     if (this._timer !== null) this.clock.clearTimeout(this._timer);
     this._timer = null;
     this._attempts.clear();
     this._lost.clear();
+    this._droppedTwice.clear();
   }
 
   _add({ clientId, text, proof }) {
@@ -176,6 +201,7 @@ export class Outbox {
       if (this.transport.connected) this.connected();
       return;
     }
+    if (RETRYABLE_CODES.has(error?.code)) this._droppedTwice.add(clientId);
     this.room.setPendingStatus(clientId, PendingStatus.failed, describeSendError(error));
   }
 }

@@ -136,12 +136,19 @@ export class StompClient extends StompConnection {
 
   // ---- hooks from StompConnection ----
 
-  /** Renews every subscription, in order. */
+  /**
+   * Renews every subscription, in order, each once the one before is confirmed (or its RECEIPT
+   * given up on): a broker that drops the connection for a SUBSCRIBE names none, and with one
+   * unconfirmed at a time the blame falls on the right one, not on an earlier one whose RECEIPT
+   * is slow (a stream's, while a tab queue that went with its node is refused).
+   */
   _connected(link) {
-    for (const sub of [...this._subscriptions.values()]) {
-      if (link !== this._link) return;
-      this._sendSubscribe(link, sub);
-    }
+    const renew = ([sub, ...rest]) => {
+      if (!sub || link !== this._link) return;
+      if (this._subscriptions.get(sub.id) !== sub) return renew(rest);
+      this._sendSubscribe(link, sub, () => renew(rest));
+    };
+    renew([...this._subscriptions.values()]);
   }
 
   _refused(culprit, error) {
@@ -185,12 +192,15 @@ export class StompClient extends StompConnection {
     link.send({ command: 'SEND', headers, body: entry.body });
   }
 
-  _sendSubscribe(link, sub) {
+  _sendSubscribe(link, sub, next = () => {}) {
     const receipt = this._nextId('subscribed');
     const operation = `SUBSCRIBE ${sub.destination} (id ${sub.id})`;
     link.awaitConfirmation(receipt, { operation, subscription: sub });
-    const confirmed = () => (sub.failures = 0);
-    this._expectReceipt(receipt, confirmed, () => {}, this.receiptTimeoutMs, operation);
+    const confirmed = () => {
+      sub.failures = 0;
+      next();
+    };
+    this._expectReceipt(receipt, confirmed, next, this.receiptTimeoutMs, operation);
     const headers = Object.assign({ id: sub.id, destination: sub.destination }, sub.headers, { receipt });
     link.send({ command: 'SUBSCRIBE', headers });
   }

@@ -65,6 +65,11 @@ export class StreamReader {
     });
   }
 
+  /** Whether the client gave up on the SUBSCRIBE (refused too often): nothing comes from the stream any more. */
+  get gaveUp() {
+    return this._gaveUp;
+  }
+
   /** Whether the broker refused the SUBSCRIBE (lately, or for good): it drops the connection each time. */
   get refused() {
     return this._gaveUp || (this.subscription?.failures ?? 0) > 0;

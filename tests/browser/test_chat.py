@@ -31,21 +31,15 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 import uuid
 
-from selenium import webdriver
-from selenium.common.exceptions import TimeoutException, UnexpectedAlertPresentException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 import ops_steps
 import rooms_steps
-
-WAIT = float(os.environ.get("WARREN_BROWSER_WAIT", "20"))  # seconds, per waited-for condition
+from browser_user import WAIT, WATCH_BANNER_JS, Failure, User, assert_shown_once, close_pages, has_reply, make_driver
+from step_run import Run, console_problems
 
 # Severe console lines that are expected and allowed, with why. Kept empty unless a run shows
 # a reason; each entry is a regex matched against the log message.
@@ -60,34 +54,6 @@ ALLOWED_SEVERE = [
     r"/api/ops - Failed to load resource: the server responded with a status of 403",
 ]
 
-# A structured picture of the room list, read from the DOM (what a person sees).
-SNAPSHOT_JS = r"""
-const list = document.getElementById('events');
-if (!list) return null;
-const own = (node, sel) => [...node.children].filter((c) => c.matches(sel));
-const textOf = (node) => { const p = own(node, 'p.text')[0] || node.querySelector('.line .text'); return p ? p.textContent : null; };
-const proofOf = (node) => {
-  const box = own(node, 'div.proof')[0];
-  if (!box) return null;
-  const facts = {};
-  for (const pair of box.querySelectorAll('.fact')) {
-    const dt = pair.querySelector('dt'), dd = pair.querySelector('dd');
-    if (dt && dd) facts[dt.textContent] = dd.textContent;
-  }
-  const status = [...box.classList].find((c) => c.startsWith('check-'));
-  return { status: status ? status.slice(6) : null, label: box.querySelector('.proof-status')?.textContent, facts };
-};
-return [...list.children].map((li) => ({
-  cls: li.className,
-  kind: ([...li.classList].find((c) => c.startsWith('kind-')) || '').slice(5),
-  pending: li.classList.contains('pending'),
-  working: li.classList.contains('working'),
-  text: textOf(li),
-  pendingLabel: li.querySelector('.pending-label')?.textContent ?? null,
-  proof: proofOf(li),
-  replies: [...li.querySelectorAll(':scope > ol.replies > li.reply')].map((r) => ({ text: textOf(r), proof: proofOf(r) })),
-}));
-"""
 
 # Records, from before a post is sent, whether the page ever showed the "working on proof of
 # work" state (with 12 bits the proof can take milliseconds, so polling could miss it).
@@ -112,18 +78,6 @@ look();
 
 WORKING_MUST_SHOW_MS = 250
 
-# Records whether the reconnecting banner was ever shown (the page may reconnect within a second,
-# faster than polling could see), with its text.
-WATCH_BANNER_JS = r"""
-const banner = document.getElementById('banner');
-window.__warrenBanner = { seen: false, text: '' };
-const look = () => {
-  const text = document.getElementById('banner-text').textContent;
-  if (!banner.hidden && /reconnecting/i.test(text)) window.__warrenBanner = { seen: true, text };
-};
-new MutationObserver(look).observe(banner, { attributes: true, childList: true, subtree: true, characterData: true });
-look();
-"""
 
 # Records in sessionStorage (which survives the navigation) how the page left and came back.
 WATCH_NAVIGATION_JS = r"""
@@ -178,10 +132,6 @@ const line = list.querySelector(':scope > li.history-status');
 return line && !line.hidden ? line.textContent : '';
 """
 
-# The WebSocket's reconnect attempts, and the rooms API's requests (the read position), fail so
-# while the page is cut off.
-OFFLINE_SEVERE = r"(WebSocket connection to '.*' failed: |/api/rooms/.* - Failed to load resource: ).*net::ERR_INTERNET_DISCONNECTED"
-
 
 def parse_ms(text):
     """'10 ms' / '1.2 s' (format.js formatDuration) in milliseconds, or None."""
@@ -192,180 +142,8 @@ def parse_ms(text):
     return value if m.group(2) == "ms" else value * 1000
 
 
-class Failure(Exception):
-    pass
-
-
-def make_driver(name, tmp):
-    options = webdriver.ChromeOptions()
-    binary = os.environ.get("WARREN_CHROMIUM", "/usr/bin/chromium")
-    if os.path.exists(binary):
-        options.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1100,1000", "--no-first-run", "--no-default-browser-check",
-                "--disable-extensions", "--disable-background-networking",
-                f"--user-data-dir={os.path.join(tmp, name)}"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(executable_path=os.environ.get("WARREN_CHROMEDRIVER", "/usr/bin/chromedriver"),
-                      log_output=os.path.join(tmp, f"chromedriver-{name}.log"))
-    driver = webdriver.Chrome(service=service, options=options)
-    driver.set_page_load_timeout(WAIT)
-    driver.set_script_timeout(WAIT)
-    return driver
-
-
-class User:
-    def __init__(self, name, driver, url):
-        self.name, self.driver, self.url = name, driver, url
-        self.password = f"{name}'s password {uuid.uuid4().hex[:8]}"
-        self.console = []  # every browser log entry seen, in order
-        self.offline = []  # [start, end] epoch ms of the times this page was cut off
-
-    def drain_log(self):
-        try:
-            self.console.extend(self.driver.get_log("browser"))
-        except Exception as error:  # noqa: BLE001 - the log is diagnostics, never the failure
-            print(f"  ({self.name}: could not read the console log: {error})")
-
-    def set_offline(self, offline):
-        """Cuts the page off the network (new connections fail) or puts it back, via DevTools."""
-        self.driver.execute_cdp_cmd("Network.enable", {})
-        self.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
-            "offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
-        now = time.time() * 1000
-        if offline:
-            self.offline.append([now, None])
-        elif self.offline and self.offline[-1][1] is None:
-            self.offline[-1][1] = now
-
-    def expected_offline(self, entry):
-        """Whether a console entry is a failed connection attempt made while the page was cut off."""
-        at = entry.get("timestamp", 0)
-        return bool(re.search(OFFLINE_SEVERE, entry.get("message", ""))) and any(
-            start - 1000 <= at <= (end or float("inf")) + 5000 for start, end in self.offline)
-
-    def screenshot(self, folder, name):
-        if not folder:
-            return
-        os.makedirs(folder, exist_ok=True)
-        path = os.path.abspath(os.path.join(folder, f"{name}.png"))
-        self.driver.save_screenshot(path)
-        print(f"  screenshot: {path}")
-
-    def compose_error(self):
-        node = self.driver.find_element(By.ID, "compose-error")
-        return node.text if node.is_displayed() else ""
-
-    def status(self):
-        return self.driver.find_element(By.ID, "status").get_attribute("data-state")
-
-    def snapshot(self):
-        return self.driver.execute_script(SNAPSHOT_JS) or []
-
-    def wait(self, what, predicate, timeout=WAIT):
-        last = {}
-
-        def check(_):
-            value = predicate(self)
-            last["value"] = value
-            return value
-
-        try:
-            return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(check)
-        except TimeoutException:
-            raise Failure(f"{self.name}: timed out after {timeout:.0f} s waiting for {what}") from None
-
-    def room_shown(self):
-        d = self.driver
-        return (d.find_element(By.ID, "room-view").is_displayed()
-                and d.find_element(By.ID, "me-name").text == self.name
-                and d.find_element(By.ID, "status").get_attribute("data-state") == "connected")
-
-    def sign_in_view(self):
-        d = self.driver
-        return d.find_element(By.ID, "login-view").is_displayed() and not d.find_element(By.ID, "me").is_displayed()
-
-    def login_error(self):
-        return self.driver.find_element(By.ID, "login-error").text
-
-    def fill_sign_in(self, password, button):
-        """Types the name and `password` into the sign-in form and presses `button`."""
-        self.wait("the sign-in form", lambda u: u.sign_in_view())
-        for field_id, value in (("login-name", self.name), ("login-password", password)):
-            field = self.driver.find_element(By.ID, field_id)
-            field.clear()
-            field.send_keys(value)
-        self.driver.find_element(By.ID, button).click()
-
-    def login(self, register=False):
-        """Registers (or signs in) through the page's form and waits for the room."""
-        self.driver.get(self.url)
-        self.fill_sign_in(self.password, "register-submit" if register else "login-submit")
-        self.wait("the room after signing in", lambda u: u.room_shown())
-
-    def post(self, text):
-        box = self.driver.find_element(By.ID, "compose-text")
-        box.clear()
-        # send_keys would type "(" etc. fine, but a value set by script is exact; then submit
-        # with the button, as a person would.
-        self.driver.execute_script(
-            "const t = arguments[0]; t.value = arguments[1]; t.dispatchEvent(new Event('input', {bubbles: true}));",
-            box, text)
-        self.driver.find_element(By.ID, "compose-submit").click()
-
-    def entries(self, text, kind="message"):
-        return [e for e in self.snapshot() if e["text"] == text and e["kind"] == kind and not e["pending"]]
-
-    def wait_entry(self, what, text, predicate=lambda e: True, kind="message", timeout=WAIT):
-        try:
-            return self.wait(what, lambda u: next((e for e in u.entries(text, kind) if predicate(e)), None), timeout)
-        except Failure as failure:
-            seen = [e for e in self.snapshot() if e["text"] == text]
-            kinds = sorted({e["kind"] + (" pending" if e["pending"] else "") for e in self.snapshot()})
-            raise Failure(f"{failure}; entries with that text: {seen or 'none'}; kinds shown: {kinds}") from None
-
-
-def has_reply(text):
-    return lambda e: any(r["text"] == text for r in e["replies"])
-
-
 def proof_verified(via):
     return lambda e: bool(e["proof"]) and e["proof"]["status"] == "verified" and e["proof"]["facts"].get("via") == via
-
-
-class Run:
-    def __init__(self):
-        self.passed, self.failed = 0, 0
-        self.blocked = None  # set when a step fails that later steps depend on
-
-    def step(self, name, fn, *, essential=False):
-        if self.blocked:
-            print(f"SKIP {name} (after: {self.blocked})")
-            self.failed += 1
-            return
-        started = time.monotonic()
-        try:
-            fn()
-        except (Failure, AssertionError) as error:
-            self.failed += 1
-            print(f"FAIL {name} ({time.monotonic() - started:.1f} s): {error}")
-            if essential:
-                self.blocked = name
-        except UnexpectedAlertPresentException as error:
-            self.failed += 1
-            print(f"FAIL {name}: a JavaScript alert opened (script injection?): {error.alert_text}")
-            if essential:
-                self.blocked = name
-        except Exception:  # noqa: BLE001 - a crashed step is a failed step
-            self.failed += 1
-            print(f"FAIL {name}: unexpected error")
-            traceback.print_exc(limit=4)
-            if essential:
-                self.blocked = name
-        else:
-            self.passed += 1
-            print(f"ok   {name} ({time.monotonic() - started:.1f} s)")
 
 
 def main():
@@ -376,20 +154,11 @@ def main():
     parser.add_argument("--cron-text", default=os.environ.get("WARREN_CRON_TEXT") or "Hello world!")
     args = parser.parse_args()
 
-    run = Run()
-    tmp = tempfile.mkdtemp(prefix="warren-browser-")
-    users = []
-    try:
-        alice = User("alice", make_driver("alice", tmp), args.url)
-        users.append(alice)
-        bob = User("bob", make_driver("bob", tmp), args.url)
-        users.append(bob)
-    except Exception as error:  # noqa: BLE001
-        print(f"FAIL starting Chromium: {error}")
-        for u in users:
-            u.driver.quit()
-        print("browser: 0 passed, 1 failed")
-        return 1
+    run = Run("browser")
+    users = run.pages(("alice", "bob"), args.url)
+    if not users:
+        return run.report()
+    alice, bob = users
 
     try:
         def s1():
@@ -556,16 +325,7 @@ def main():
                                      for e in u.snapshot()))
 
         def shown_once(texts):
-            """After a moment (the outbox resends an unconfirmed post 1.5 s after reconnecting,
-            so a duplicate would come by then), each text is shown once on both pages, and
-            nothing is pending any more."""
-            time.sleep(2.0)
-            for u in (alice, bob):
-                for text in texts:
-                    n = len(u.entries(text))
-                    assert n == 1, f"{u.name} shows '{text}' {n} times"
-                pend = [e for e in u.snapshot() if e["pending"]]
-                assert not pend, f"{u.name} still shows pending posts: {pend}"
+            assert_shown_once((alice, bob), texts)
 
         def s8():
             stamp = int(time.time())
@@ -679,7 +439,7 @@ def main():
             for text in early:
                 bob.post(text)
             bob.wait_entry(f"'{early[-1]}' on bob's page", early[-1], has_reply(early[-1][::-1]), timeout=WAIT + 20)
-            carol = User("carol", make_driver("carol", tmp), args.url)
+            carol = User("carol", make_driver("carol", run.tmp), args.url)
             users.append(carol)
             carol.login(register=True)
             carol.wait_entry(f"'{early[-1]}', posted before carol's tab existed (backfill)", early[-1])
@@ -726,20 +486,7 @@ def main():
             carol.wait("the search panel closed by Escape", lambda u: not panel.is_displayed())
 
         def s10():
-            bad = []
-            for u in users:
-                u.drain_log()
-                for entry in u.console:
-                    line = f"{u.name} {entry.get('level')} {entry.get('source', '')}: {entry.get('message')}"
-                    if entry.get("level") == "SEVERE":
-                        if u.expected_offline(entry):
-                            print(f"  expected: {line}")
-                        elif any(re.search(p, entry.get("message", "")) for p in ALLOWED_SEVERE):
-                            print(f"  allowed: {line}")
-                        else:
-                            bad.append(line)
-                    elif entry.get("level") == "WARNING":
-                        print(f"  warning: {line}")
+            bad = console_problems(users, ALLOWED_SEVERE)
             assert not bad, "JavaScript errors in the console:\n    " + "\n    ".join(bad)
 
         run.step("1. alice and bob register through the page and see the room", s1, essential=True)
@@ -780,14 +527,9 @@ def main():
             except Exception as error:  # noqa: BLE001
                 print(f"(no screenshot: {error})")
     finally:
-        for u in users:
-            try:
-                u.driver.quit()
-            except Exception:  # noqa: BLE001
-                pass
+        close_pages(users)
 
-    print(f"browser: {run.passed} passed, {run.failed} failed")
-    return 0 if run.failed == 0 else 1
+    return run.report()
 
 
 if __name__ == "__main__":

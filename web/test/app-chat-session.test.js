@@ -243,11 +243,15 @@ describe('ChatSession: the room', () => {
     const t = await signedIn();
     const old = t.client().subscription;
     const undrawn = t.client().deliver(event(1));
+    const taken = t.session.outbox.post('taken while the queue was gone');
+    await flush();
+    t.client().sends[0].resolve(); // the broker took it; the login service found no queue to answer
     old.options.onError(new Error('gave up on SUBSCRIBE'));
     await flush();
     assert.deepEqual(t.client().requests[0].body, { action: 'login', login: 'alice', session: 'FreshSessionNumber0001', resume: true });
     t.client().reply({ ok: true, queue: 'chat.user.alice.FreshSessionNumber0001', login: 'alice', session: 'FreshSessionNumber0001' });
     await flush();
+    assert.deepEqual(t.client().sends.map((s) => s.body.clientId), [taken, taken], 'the unechoed post goes again once the queue is back');
     assert.equal(undrawn.acks, 1, 'acknowledged before its subscription went');
     assert.equal(old.active, false);
     assert.notEqual(t.client().subscription, old);
@@ -258,6 +262,24 @@ describe('ChatSession: the room', () => {
     old.options.onError(new Error('later'));
     await flush();
     assert.equal(t.client().requests.length, 1);
+  });
+
+  it('sends the login again once connected when the connection drops before its reply (the lost queue\'s SUBSCRIBE)', async () => {
+    const t = await signedIn();
+    const relogin = t.session.relogin();
+    await flush();
+    const [first] = t.client().requests.splice(0);
+    t.client().drop();
+    first.reject(Object.assign(new Error('STOMP died'), { code: 'stomp-died' }));
+    await flush();
+    assert.equal(t.client().requests.length, 0, 'not before the connection is back');
+    t.client().connect();
+    await flush();
+    assert.deepEqual(t.client().requests[0].body, { action: 'login', login: 'alice', session: 'FreshSessionNumber0001', resume: true });
+    t.client().reply({ ok: true, queue: 'chat.user.alice.FreshSessionNumber0001', login: 'alice', session: 'FreshSessionNumber0001' });
+    await relogin;
+    assert.equal(t.page.banner, null, 'no "Could not rejoin the room"');
+    assert.equal(t.client().subscription.destination, '/amq/queue/chat.user.alice.FreshSessionNumber0001');
   });
 
   it('shows the connection in the status line and the banner', async () => {
@@ -403,6 +425,22 @@ describe('ChatSession: rooms', () => {
     t.client().connect();
     await flush();
     assert.equal(lists(), 2, 'a long gap: some notices may have expired');
+  });
+
+  it('subscribes to the online queue again when a login again follows its loss (the client gave up on it)', async () => {
+    const t = setup();
+    await t.session.start();
+    await t.session.authenticate({ name: 'alice', password: 'a good password' });
+    const entering = t.session.enterAs('alice');
+    await admit(t, { online: 'chat.user.alice.online' });
+    assert.equal(await entering, true);
+    const onlines = () => t.client().subscriptions.filter((s) => s.destination === '/amq/queue/chat.user.alice.online');
+    onlines()[0].active = false; // refused twice: the queue went with its node
+    t.client().subscription.options.onError(new Error('gave up on SUBSCRIBE')); // the tab queue too
+    await flush();
+    t.client().reply({ ok: true, queue: 'chat.user.alice.FreshSessionNumber0001', login: 'alice', session: 'FreshSessionNumber0001', online: 'chat.user.alice.online' });
+    await flush();
+    assert.deepEqual(onlines().map((s) => s.active), [false, true]);
   });
 
   it('counts as online through the online queue, routes events by room, and posts and types in the open room', async () => {

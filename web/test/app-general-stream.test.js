@@ -187,6 +187,25 @@ describe('General from its stream: subscribing', () => {
   });
 });
 
+describe('General from its stream: a SUBSCRIBE given up', () => {
+  it('subscribes to the stream anew, at its offset, when it logs in again (the drops were the lost tab queue\'s)', async () => {
+    const t = await signedIn();
+    t.fromStream(3, event(3));
+    t.session.drawn();
+    await t.reconnect('STOMP died'); // the tab queue's SUBSCRIBE, blamed on the stream's (the oldest)
+    await t.reconnect('STOMP died');
+    assert.ok(t.warnings.some((w) => w.includes(`general's stream ${STREAM} cannot be read`)), t.warnings.join('\n'));
+    const before = t.wire().length;
+    const relogin = t.session.relogin();
+    await flush();
+    t.answerLogin();
+    await relogin;
+    const again = t.wire().slice(before);
+    assert.deepEqual(again.slice(0, 2), [`SUBSCRIBE ${STREAM_DESTINATION}`, `SEND ${LOGIN_DESTINATION}`], 'the stream before the login, as at the sign-in');
+    assert.equal(t.subscribeFrame(STREAM_DESTINATION).headers['x-stream-offset'], 'offset=4');
+  });
+});
+
 describe('General from its stream: acknowledging', () => {
   it('acknowledges once per streamAckEvery deliveries drawn, by ACKing the newest; the tab queue as before', async () => {
     const t = await signedIn();

@@ -58,6 +58,49 @@ describe('Outbox', () => {
     assert.equal(next.room.pending(queued), undefined);
   });
 
+  it('sends again the posts the broker took that the room never echoed (after a login again for a lost tab queue)', async () => {
+    const { room, sends, outbox } = setup();
+    const taken = outbox.post('taken, then refused for a queue that was gone');
+    const echoed = outbox.post('echoed');
+    await flush();
+    for (const s of sends) s.resolve();
+    await flush();
+    room.receive({ id: 'e1', kind: 'message', from: 'alice', text: 'echoed', at: '', clientId: echoed });
+    outbox.resendUnechoed();
+    await flush();
+    assert.deepEqual(sends.slice(2).map((s) => s.payload.clientId), [taken]);
+    assert.equal(room.pending(taken).pending.status, 'sending');
+    sends[2].resolve();
+    await flush();
+    room.receive({ id: 'e2', kind: 'message', from: 'alice', text: 'taken, then refused for a queue that was gone', at: '', clientId: taken });
+    assert.equal(room.pending(taken), undefined);
+    outbox.resendUnechoed();
+    await flush();
+    assert.equal(sends.length, 3, 'nothing left to send again');
+  });
+
+  it('sends again after a login again a post that failed because the connection dropped under both sends', async () => {
+    const { room, clock, sends, outbox } = setup();
+    const dropped = outbox.post('dropped twice');
+    await flush();
+    sends[0].reject(lost());
+    await flush();
+    clock.advance(1500);
+    await flush();
+    sends[1].reject(lost());
+    await flush();
+    assert.equal(room.pending(dropped).pending.status, 'failed');
+    outbox.resendUnechoed();
+    await flush();
+    assert.deepEqual(sends.map((s) => s.payload.clientId), [dropped, dropped, dropped]);
+    sends[2].reject(Object.assign(new Error('refused'), { code: 'broker-error' }));
+    await flush();
+    outbox.resendUnechoed();
+    await flush();
+    assert.equal(room.pending(dropped).pending.status, 'failed');
+    assert.equal(sends.length, 3, 'a post the broker refused is not sent again');
+  });
+
   it('sends the post with its clientId, login and session, and marks it sent on RECEIPT', async () => {
     const { room, sends, outbox } = setup();
     const clientId = outbox.post('hello');

@@ -142,7 +142,7 @@ describe('StompClient subscriptions', () => {
     assert.equal(got.length, 0);
   });
 
-  it('re-subscribes every active subscription after a reconnect, with the same ids', () => {
+  it('re-subscribes every active subscription after a reconnect, with the same ids, each once the one before is confirmed', () => {
     const t = connected();
     const a = t.client.subscribe('/amq/queue/a', () => {}, { ack: 'client', prefetch: 5 });
     const b = t.client.subscribe('/amq/queue/b', () => {});
@@ -151,6 +151,8 @@ describe('StompClient subscriptions', () => {
     t.socket().serverClose(1006);
     t.clock.advance(t.states.at(-1).delayMs);
     t.connect();
+    assert.deepEqual(t.socket().framesOf('SUBSCRIBE').map((f) => f.headers.id), [a.id], 'one unconfirmed at a time');
+    t.socket().receive(brokerFrame('RECEIPT', { 'receipt-id': t.socket().framesOf('SUBSCRIBE')[0].headers.receipt }));
     const subs = t.socket().framesOf('SUBSCRIBE');
     assert.deepEqual(subs.map((f) => [f.headers.id, f.headers.destination]), [
       [a.id, '/amq/queue/a'],
@@ -375,13 +377,14 @@ describe('StompClient and "STOMP died"', () => {
     t.socket().serverClose(1000, 'STOMP died');
     assert.equal(t.errors.at(-1).operation, `SUBSCRIBE /amq/queue/missing (id ${bad.id})`);
     assert.equal(bad.active, true);
-    // reconnect: both are renewed; the good one is confirmed, the bad one kills the socket again
+    // reconnect: both are renewed, the bad one once the good one is confirmed; it kills the socket again
     t.clock.advance(t.states.at(-1).delayMs);
     t.connect();
-    const [g, b] = t.socket().framesOf('SUBSCRIBE');
+    const [g] = t.socket().framesOf('SUBSCRIBE');
     assert.equal(g.headers.id, good.id);
-    assert.equal(b.headers.id, bad.id);
     t.socket().receive(brokerFrame('RECEIPT', { 'receipt-id': g.headers.receipt }));
+    const [, b] = t.socket().framesOf('SUBSCRIBE');
+    assert.equal(b.headers.id, bad.id);
     t.socket().serverClose(1000, 'STOMP died');
     assert.equal(bad.active, false);
     assert.equal(subErrors[0].code, 'subscribe-refused');
@@ -390,6 +393,23 @@ describe('StompClient and "STOMP died"', () => {
     t.clock.advance(t.states.at(-1).delayMs);
     t.connect();
     assert.deepEqual(t.socket().framesOf('SUBSCRIBE').map((f) => f.headers.id), [good.id]);
+  });
+
+  it('renewing, blames the SUBSCRIBE sent last, not an earlier one whose RECEIPT is slow (a stream\'s)', () => {
+    const t = connected({ maxSubscribeFailures: 2 });
+    const stream = t.client.subscribe('/amq/queue/chat.stream.general', () => {});
+    t.receipt('SUBSCRIBE');
+    const lost = t.client.subscribe('/amq/queue/chat.user.alice.S', () => {});
+    t.receipt('SUBSCRIBE');
+    t.socket().serverClose(1006); // the node goes, and the tab queue with it
+    t.clock.advance(t.states.at(-1).delayMs);
+    t.connect();
+    assert.deepEqual(t.socket().framesOf('SUBSCRIBE').map((f) => f.headers.id), [stream.id], 'the lost queue waits for the stream');
+    t.clock.advance(1000); // the stream's RECEIPT is slow ...
+    t.socket().receive(brokerFrame('RECEIPT', { 'receipt-id': t.socket().framesOf('SUBSCRIBE')[0].headers.receipt }));
+    t.socket().serverClose(1000, 'STOMP died'); // ... and then the lost queue's SUBSCRIBE kills the socket
+    assert.equal(t.errors.at(-1).operation, `SUBSCRIBE /amq/queue/chat.user.alice.S (id ${lost.id})`);
+    assert.equal(stream.failures, 0);
   });
 
   it('a confirmed SUBSCRIBE starts its refusal count again', () => {
