@@ -68,7 +68,13 @@ struct AMQPClientBoundedWaitTests {
         configuration.requestTimeout = .milliseconds(Int64(500 * TestPatience.factor))  // set-up requests on a busy machine
         let connection = try await AMQPConnection.connect(configuration: configuration)
         defer { Task { try? await connection.close() } }
-        let channel = try await connection.openChannel()
+        // On a busy machine the channel's own opening may outlast the short timeout: tried again.
+        var opened: AMQPChannel?
+        try await eventually("a channel through the proxy") {
+            opened = try? await connection.openChannel()
+            return opened != nil
+        }
+        let channel = try #require(opened)
 
         await proxy.stall()
         let error = await #expect(throws: AMQPError.self) {
