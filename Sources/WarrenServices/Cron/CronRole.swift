@@ -2,7 +2,6 @@ import AMQPClient
 import AMQPProtocol
 import Logging
 import NIOConcurrencyHelpers
-import NIOCore
 import ServiceLifecycle
 import WarrenCore
 
@@ -28,11 +27,9 @@ import Foundation
 /// predecessor posted are dropped too. A crash between recording and posting loses that one tick
 /// (at most once); a copy whose clock is far ahead can make the active one drop an earlier tick
 /// (never a duplicate).
-public struct CronRole: WarrenRole {
+public struct CronRole: RoomEventRole {
     /// The role's name.
     public let name = "cron"
-    /// It publishes room events (general's stream among them): ``RoleService/roomEventConfirmTimeout``.
-    public var confirmTimeout: TimeAmount? { RoleService.roomEventConfirmTimeout }
     /// The name events are from.
     public static let botName = "cron"
     let configuration: WarrenConfiguration

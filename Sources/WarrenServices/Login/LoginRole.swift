@@ -1,7 +1,6 @@
 import AMQPClient
 import AMQPProtocol
 import Logging
-import NIOCore
 import ServiceLifecycle
 import WarrenCore
 import WarrenOps
@@ -27,11 +26,9 @@ import Foundation
 /// (WARREN_SESSION_MEMORY_MS, 30 s) without another passive declare, and a logout here forgets
 /// it at once; nothing else is kept between messages, so any number of copies can run side by
 /// side (a logout through another copy is noticed here within the memory).
-public struct LoginRole: WarrenRole {
+public struct LoginRole: RoomEventRole {
     /// The role's name.
     public let name = "login"
-    /// It publishes room events (general's stream among them): ``RoleService/roomEventConfirmTimeout``.
-    public var confirmTimeout: TimeAmount? { RoleService.roomEventConfirmTimeout }
     let configuration: WarrenConfiguration
     let declarer: TopologyDeclarer
     let ids: EventIDGenerator

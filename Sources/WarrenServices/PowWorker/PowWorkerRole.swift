@@ -1,7 +1,6 @@
 import AMQPClient
 import AMQPProtocol
 import Logging
-import NIOCore
 import ProofOfWork
 import ServiceLifecycle
 import WarrenCore
@@ -13,11 +12,9 @@ import WarrenOps
 /// acknowledged, so a worker that dies mid-job leaves the job to another. An RPC request is
 /// solved and answered to its `reply_to` with its correlation id. Each queue is consumed with
 /// prefetch 1, so work spreads over competing workers.
-public struct PowWorkerRole: WarrenRole {
+public struct PowWorkerRole: RoomEventRole {
     /// The role's name.
     public let name = "pow-worker"
-    /// It publishes room events (general's stream among them): ``RoleService/roomEventConfirmTimeout``.
-    public var confirmTimeout: TimeAmount? { RoleService.roomEventConfirmTimeout }
     let configuration: WarrenConfiguration
     let solver: ProofSolver
     let logger: Logger

@@ -24,11 +24,9 @@ import Foundation
 /// (`WARREN_POW_GRPC_TARGETS`, in turn, within `WARREN_RPC_TIMEOUT_MS`) and publishes the proven
 /// post (`via: grpc`), or tells the sender at once when no worker can be reached. RPC and gRPC
 /// calls run concurrently, at most `rpcConcurrency` at a time.
-public struct ReverserRole: WarrenRole {
+public struct ReverserRole: RoomEventRole {
     /// The role's name.
     public let name = "reverser"
-    /// It publishes room events (general's stream among them): ``RoleService/roomEventConfirmTimeout``.
-    public var confirmTimeout: TimeAmount? { RoleService.roomEventConfirmTimeout }
     /// The name replies are from.
     public static let botName = "reverser"
     let configuration: WarrenConfiguration

@@ -21,3 +21,12 @@ extension WarrenRole {
     /// The connection's bound (its request timeout unless it sets one).
     public var confirmTimeout: TimeAmount? { nil }
 }
+
+/// A role that publishes room events (general's stream among them): login, reverser, PoW worker,
+/// cron. Its confirms are bounded by ``RoleService/roomEventConfirmTimeout``.
+public protocol RoomEventRole: WarrenRole {}
+
+extension RoomEventRole {
+    /// ``RoleService/roomEventConfirmTimeout``.
+    public var confirmTimeout: TimeAmount? { RoleService.roomEventConfirmTimeout }
+}
