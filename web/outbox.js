@@ -89,9 +89,7 @@ export class Outbox {
   retry(clientId) {
     const entry = this.room.pending(clientId);
     if (!entry || entry.pending.status !== PendingStatus.failed) return;
-    this._attempts.set(clientId, 0);
-    this._droppedTwice.delete(clientId);
-    this._sendOrHold(clientId);
+    this._sendAfresh(clientId);
   }
 
   /** Forgets a failed or refused post. @param {string} clientId */
@@ -133,11 +131,16 @@ export class Outbox {
       const clientId = entry.pending?.clientId;
       const status = entry.pending?.status;
       if (status === PendingStatus.sent || (status === PendingStatus.failed && this._droppedTwice.has(clientId))) {
-        this._droppedTwice.delete(clientId);
-        this._attempts.set(clientId, 0);
-        this._sendOrHold(clientId);
+        this._sendAfresh(clientId);
       }
     }
+  }
+
+  /** Sends a post again with its attempts counted from zero. */
+  _sendAfresh(clientId) {
+    this._attempts.set(clientId, 0);
+    this._droppedTwice.delete(clientId);
+    this._sendOrHold(clientId);
   }
 
   /** Stops everything (logout). */

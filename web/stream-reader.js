@@ -70,11 +70,6 @@ export class StreamReader {
     return this._gaveUp;
   }
 
-  /** Whether the broker refused the SUBSCRIBE (lately, or for good): it drops the connection each time. */
-  get refused() {
-    return this._gaveUp || (this.subscription?.failures ?? 0) > 0;
-  }
-
   /** Where the next SUBSCRIBE starts reading; asked at each one (the first of a session notes its time). */
   startAt() {
     if (this.offset !== null) return `offset=${this.offset + 1n}`;
